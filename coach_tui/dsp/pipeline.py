@@ -1,0 +1,142 @@
+"""The streaming EMG chain: band-pass, mains notch, rectification + moving RMS, %MVC."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from coach_tui.dsp.envelope import MovingRms
+from coach_tui.dsp.filters import SosCascade, design_bandpass, design_notches, notch_frequencies
+from coach_tui.dsp.mains import detect_mains
+from coach_tui.dsp.settings import DspSettings
+
+ENVELOPE_METHOD = "moving RMS"
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """What one ``Pipeline.process`` call produced; arrays are ``(n_samples, n_channels)``.
+
+    ``first_index`` counts samples since the pipeline started. ``percent_mvc`` is None when the
+    pipeline has no MVC references, and NaN in channels without one.
+    """
+
+    first_index: int
+    filtered: np.ndarray
+    envelope: np.ndarray
+    percent_mvc: np.ndarray | None
+
+
+class Pipeline:
+    """Causal, stateful EMG processing of one sensor's channels, chunk by chunk.
+
+    Every call continues exactly where the previous one stopped, so processing a recording in
+    chunks of any size gives the same output as one call (bit-identical here). With
+    ``mains="auto"`` the first ``mains_detect_s`` seconds are filtered without a notch; at that
+    sample the hum frequency is decided from what was seen and the notches start.
+
+    >>> pipeline = Pipeline(fs_hz=2000, n_channels=2)
+    >>> frame = pipeline.process(samples)   # samples: (n, 2) in µV
+    >>> frame.envelope                      # (n, 2) moving-RMS envelope in µV
+    """
+
+    def __init__(
+        self,
+        fs_hz: float,
+        n_channels: int,
+        settings: DspSettings | None = None,
+        mvc_reference: np.ndarray | list[float | None] | None = None,
+    ):
+        if fs_hz <= 0:
+            raise ValueError(f"sample rate must be positive, got {fs_hz}")
+        if n_channels < 1:
+            raise ValueError(f"need at least one channel, got {n_channels}")
+        self.fs_hz = float(fs_hz)
+        self.n_channels = n_channels
+        self.settings = settings or DspSettings()
+        filters = self.settings.filters
+        design = design_bandpass(self.fs_hz, filters)
+        self.reduced_bandwidth = design.reduced_bandwidth
+        self._cascade = SosCascade(design.sos, n_channels)
+        window = max(1, round(self.settings.envelope.window_ms * self.fs_hz / 1000.0))
+        self._rms = MovingRms(window, n_channels)
+        self._mvc = self._mvc_scale(mvc_reference)
+        self.samples_seen = 0
+        self.mains_hz: float | None = None
+        self.notch_hz: tuple[float, ...] = ()
+        self._detect_at: int | None = None
+        self._detect_buffer: list[np.ndarray] = []
+        if filters.mains == "auto":
+            self._detect_at = max(1, round(filters.mains_detect_s * self.fs_hz))
+        elif filters.mains != "off":
+            self._start_notches(float(filters.mains))
+
+    @property
+    def envelope_window(self) -> int:
+        """Moving-RMS window in samples."""
+        return self._rms.window
+
+    @property
+    def envelope_delay_s(self) -> float:
+        """Delay of the envelope behind the signal (half the RMS window)."""
+        return (self._rms.window - 1) / 2 / self.fs_hz
+
+    @property
+    def has_mvc(self) -> bool:
+        """True when at least one channel has an MVC reference."""
+        return self._mvc is not None
+
+    def _mvc_scale(self, reference) -> np.ndarray | None:
+        if reference is None:
+            return None
+        ref = np.array([np.nan if r is None else r for r in reference], dtype=float)
+        if ref.shape != (self.n_channels,):
+            raise ValueError(f"need one MVC reference per channel ({self.n_channels}), got {ref.size}")
+        if np.any(ref <= 0):
+            raise ValueError("MVC references must be positive")
+        return (100.0 / ref)[:, None]
+
+    def _start_notches(self, mains_hz: float) -> None:
+        self.mains_hz = mains_hz
+        self.notch_hz = notch_frequencies(self.fs_hz, mains_hz, self.settings.filters)
+        self._cascade.append(design_notches(self.fs_hz, self.notch_hz, self.settings.filters.notch_q))
+
+    def _filter(self, x: np.ndarray) -> np.ndarray:
+        """Filter channels-first ``x``, deciding the mains frequency when its sample is reached."""
+        if self._detect_at is None:
+            return self._cascade.process(x)
+        before = min(x.shape[1], self._detect_at - self.samples_seen)
+        self._detect_buffer.append(x[:, :before])
+        head = self._cascade.process(x[:, :before])
+        if self.samples_seen + before < self._detect_at:
+            return head
+        seen = np.concatenate(self._detect_buffer, axis=1)
+        self._detect_at, self._detect_buffer = None, []
+        mains = detect_mains(seen, self.fs_hz)
+        if mains is not None:
+            self._start_notches(mains)
+        return np.concatenate([head, self._cascade.process(x[:, before:])], axis=1)
+
+    def process(self, samples: np.ndarray) -> Frame:
+        """Process the next ``(n_samples, n_channels)`` samples and return their outputs."""
+        samples = np.asarray(samples, dtype=float)
+        if samples.ndim != 2 or samples.shape[1] != self.n_channels:
+            raise ValueError(f"expected samples of shape (n, {self.n_channels}), got {samples.shape}")
+        x = np.ascontiguousarray(samples.T)
+        if self.samples_seen == 0 and x.shape[1]:
+            self._cascade.settle(x[:, 0])
+        filtered = self._filter(x)
+        envelope = self._rms.process(filtered)
+        first = self.samples_seen
+        self.samples_seen += x.shape[1]
+        percent = None if self._mvc is None else (envelope * self._mvc).T
+        return Frame(first, filtered.T, envelope.T, percent)
+
+    def process_gap(self, n_lost: int) -> Frame:
+        """Account for ``n_lost`` samples a sensor never delivered: they enter the chain as zeros.
+
+        This keeps sample indices aligned with the device counter; the envelope decays over the
+        gap instead of bridging it, and stored recordings replay the same way.
+        """
+        return self.process(np.zeros((n_lost, self.n_channels)))

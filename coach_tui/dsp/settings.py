@@ -1,0 +1,39 @@
+"""Signal-processing parameters, one frozen object per stage; `config.toml` [dsp] maps onto these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class FilterSettings:
+    """Band-pass and mains notch.
+
+    Below ``full_band_min_fs_hz`` the 450 Hz corner is at or above Nyquist, so only the
+    high-pass is applied and the channel is flagged "reduced bandwidth". Mains notches cover the
+    fundamental and its harmonics up to ``notch_max_hz`` (default: the band-pass's upper corner;
+    beyond it the band-pass already attenuates) and below Nyquist.
+    """
+
+    band_hz: tuple[float, float] = (20.0, 450.0)
+    order: int = 4
+    full_band_min_fs_hz: float = 1000.0
+    mains: str = "auto"  # "auto" | "50" | "60" | "off"
+    mains_detect_s: float = 2.0
+    notch_q: float = 30.0
+    notch_max_hz: float = 450.0
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeSettings:
+    """Moving-RMS envelope."""
+
+    window_ms: float = 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class DspSettings:
+    """All parameters of the streaming chain."""
+
+    filters: FilterSettings = field(default_factory=FilterSettings)
+    envelope: EnvelopeSettings = field(default_factory=EnvelopeSettings)

@@ -1,0 +1,405 @@
+"""Readers for recorded sEMG files: delimited text (optionally gzipped), ``.npy``/``.npz``, and the
+two UCI data sets in ``../shared/data`` (recognised by their folder layout).
+
+Rules every reader follows (one-line :class:`RecordingError` otherwise):
+
+- Text: non-numeric lines at the top are a header (the last one gives column names when it has one
+  name per column); the delimiter (tab, semicolon, comma, whitespace) is taken from the first data
+  row; ``;`` with ``,`` inside numbers means decimal commas. CRLF, latin-1, a trailing delimiter on
+  every row and trailing rows holding only delimiters are tolerated. Anything else is strict: a row
+  with another column count or a non-numeric cell is an error naming its line.
+- A first column named like ``time``/``t``/``timestamp`` (seconds) or ``time_ms`` (milliseconds)
+  is moved to ``aux["time"]`` and gives the sample rate when none is passed.
+- Missing values (empty cells, NaN, ±inf) in the samples are always an error naming the column and
+  the time of the first missing run: the loader never invents samples.
+- UCI physical action (``subNN/{Normal,Aggressive}/<Action>.txt[.gz]``): 1000 Hz, ≈µV, clips at
+  ±4000, 8 bilateral channels.
+- UCI lower limb (``N_TXT/<k>N<ex>.txt[.gz]``, ``A_TXT/<k>A<ex>.txt[.gz]``): 1000 Hz, mV, four EMG
+  columns, the knee angle in ``aux["angle"]``, a sixth column dropped. Trailing rows whose EMG cells
+  are empty (the angle runs on) are dropped, and in this layout only a number with a trailing unit
+  letter (the stray ``7.5V``) is read as that number. Missing angle cells (the last row of a few
+  files) are interpolated, held at the ends: the angle is itself resampled from 50 Hz.
+
+An explicit ``fs_hz`` always wins over what the file or layout says.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+#: Lines searched for the first numeric row before giving up.
+MAX_HEADER_LINES = 1000
+
+UCI_FS_HZ = 1000.0
+
+PHYSICAL_ACTION_HINTS: list[tuple[str, str | None]] = [
+    ("biceps", "R"),
+    ("triceps", "R"),
+    ("biceps", "L"),
+    ("triceps", "L"),
+    ("quadriceps", "R"),
+    ("hamstrings", "R"),
+    ("quadriceps", "L"),
+    ("hamstrings", "L"),
+]
+PHYSICAL_ACTION_CLIP = 4000.0
+
+LOWER_LIMB_HINTS: list[tuple[str, str | None]] = [
+    ("rectus_femoris", None),
+    ("biceps_femoris", None),
+    ("vastus_medialis", None),
+    ("semitendinosus", None),
+]
+
+_TIME_SCALE = {
+    "time": 1.0, "t": 1.0, "time_s": 1.0, "time (s)": 1.0, "time[s]": 1.0, "seconds": 1.0,
+    "timestamp": 1.0, "time_ms": 1e-3, "time (ms)": 1e-3, "time[ms]": 1e-3, "ms": 1e-3,
+}
+_UNIT_IN_NAME = re.compile(r"(?<![A-Za-z])(µV|μV|uV|mV)(?![A-Za-z])")
+_NUMBER_WITH_UNIT = re.compile(rb"(?<=\d)[A-Za-z]+(?=[ \t\r\n]|$)", re.MULTILINE)
+_PHYSICAL_ACTION_NAME = re.compile(r"[A-Za-z]+\.txt(\.gz)?")
+_LOWER_LIMB_NAME = re.compile(r"\d+([NA])[a-z]+\.txt(\.gz)?", re.IGNORECASE)
+
+
+class RecordingError(ValueError):
+    """A recording file that cannot be read; the message is one line naming the file."""
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A whole recording in memory.
+
+    ``samples`` is float64 ``(n, channels)`` in ``units`` ("µV", "mV", "counts" or "unknown").
+    ``channel_hints`` gives (muscle, side "L"/"R"/None) per column when the layout is known;
+    ``clip_level`` the known saturation magnitude; ``aux`` non-EMG columns sampled alongside
+    (``"angle"``, ``"time"``), each of length ``n``.
+    """
+
+    samples: np.ndarray
+    fs_hz: float
+    units: str
+    source: str
+    column_names: list[str] | None = None
+    channel_hints: list[tuple[str, str | None]] | None = None
+    clip_level: float | None = None
+    aux: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.samples.ndim != 2:
+            raise ValueError(f"samples must be 2-D (n, channels), got shape {self.samples.shape}")
+        if not (math.isfinite(self.fs_hz) and self.fs_hz > 0):
+            raise ValueError(f"fs_hz must be a positive number, got {self.fs_hz}")
+        for label, per_column in (("column_names", self.column_names),
+                                  ("channel_hints", self.channel_hints)):
+            if per_column is not None and len(per_column) != self.channels:
+                raise ValueError(f"{label} has {len(per_column)} entries for {self.channels} channels")
+
+    @property
+    def channels(self) -> int:
+        """Number of EMG columns."""
+        return int(self.samples.shape[1])
+
+    @property
+    def n_samples(self) -> int:
+        """Number of sample rows."""
+        return int(self.samples.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds."""
+        return self.n_samples / self.fs_hz
+
+
+def load_recording(path: str | Path, fs_hz: float | None = None) -> Recording:
+    """Read a recording file, choosing the reader from the suffix and the folder layout.
+
+    ``fs_hz`` sets or overrides the sample rate. Raises :class:`RecordingError`.
+    """
+    path = Path(path)
+    if fs_hz is not None and not _is_rate(fs_hz):
+        raise RecordingError(f"{path}: sample rate must be a positive number of Hz, got {fs_hz!r}")
+    if not path.exists():
+        raise RecordingError(f"{path}: file not found")
+    if path.is_dir():
+        raise RecordingError(f"{path}: is a folder, not a recording file")
+    suffix = path.suffix.lower()
+    if suffix in (".npy", ".npz"):
+        return _load_numpy(path, fs_hz)
+    if path.parent.name in ("Normal", "Aggressive") and re.fullmatch(r"sub\d+", path.parent.parent.name) \
+            and _PHYSICAL_ACTION_NAME.fullmatch(path.name):
+        return _load_physical_action(path, fs_hz)
+    match = _LOWER_LIMB_NAME.fullmatch(path.name)
+    if match and path.parent.name.upper() == f"{match.group(1).upper()}_TXT":
+        return _load_lower_limb(path, fs_hz)
+    return _load_text(path, fs_hz)
+
+
+# --- formats ---------------------------------------------------------------------------------
+
+
+def _load_text(path: Path, fs_hz: float | None) -> Recording:
+    data = _read_bytes(path)
+    header, offset, first_line, delim = _find_data_start(data, path)
+    values, names = _parse_table(data[offset:], delim, first_line, header, path)
+    aux: dict[str, np.ndarray] = {}
+    scale = _TIME_SCALE.get(names[0].strip().lower()) if names else None
+    if scale is not None and values.shape[1] > 1:
+        time = values[:, 0] * scale
+        values, names = values[:, 1:], names[1:]
+        aux["time"] = time
+        if fs_hz is None:
+            fs_hz = _rate_from_time(time, path)
+    if fs_hz is None:
+        raise RecordingError(f"{path}: sample rate unknown: pass --fs HZ")
+    units = {_unit_in(name) for name in names} if names else {None}
+    unit = units.pop() if len(units) == 1 else None
+    return _finish(values, fs_hz, unit or "unknown", path, names, aux=aux)
+
+
+def _load_numpy(path: Path, fs_hz: float | None) -> Recording:
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise RecordingError(f"{path}: not a readable NumPy file ({exc})") from exc
+    units, names = "unknown", None
+    if isinstance(loaded, np.ndarray):
+        array = loaded
+    else:
+        with loaded:
+            keys = set(loaded.files)
+            arrays = [k for k in keys if loaded[k].ndim >= 1 and loaded[k].dtype.kind in "biuf"]
+            key = next((k for k in ("samples", "emg") if k in keys), None)
+            if key is None and len(arrays) == 1:
+                key = arrays[0]
+            if key is None:
+                raise RecordingError(f"{path}: no array named 'samples' or 'emg' among {sorted(keys)}")
+            array = loaded[key]
+            rate_key = next((k for k in ("fs_hz", "fs") if k in keys), None)
+            if fs_hz is None and rate_key is not None:
+                fs_hz = loaded[rate_key][()]
+                if not _is_rate(fs_hz):
+                    raise RecordingError(f"{path}: '{rate_key}' must be a positive rate in Hz, "
+                                         f"got {fs_hz!r}")
+            if "units" in keys:
+                units = str(loaded["units"])
+            if "column_names" in keys:
+                names = [str(name) for name in loaded["column_names"]]
+    if array.dtype.kind not in "biuf":
+        raise RecordingError(f"{path}: samples have dtype {array.dtype}, expected numbers")
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise RecordingError(f"{path}: samples have shape {array.shape}, expected (n, channels)")
+    if array.shape[1] > array.shape[0]:
+        raise RecordingError(f"{path}: shape {array.shape} looks like (channels, n); "
+                             "save the array as (n, channels)")
+    if fs_hz is None:
+        raise RecordingError(f"{path}: sample rate unknown: pass --fs HZ")
+    if names is not None and len(names) != array.shape[1]:
+        raise RecordingError(f"{path}: {len(names)} column_names for {array.shape[1]} columns")
+    return _finish(array.astype(np.float64), fs_hz, units, path, names)
+
+
+def _load_physical_action(path: Path, fs_hz: float | None) -> Recording:
+    data = _read_bytes(path)
+    header, offset, first_line, delim = _find_data_start(data, path)
+    values, _ = _parse_table(data[offset:], delim, first_line, header, path)
+    if values.shape[1] != len(PHYSICAL_ACTION_HINTS):
+        raise RecordingError(f"{path}: {values.shape[1]} columns, the UCI physical-action layout "
+                             f"has {len(PHYSICAL_ACTION_HINTS)}")
+    names = [f"{muscle}_{side}" for muscle, side in PHYSICAL_ACTION_HINTS]
+    return _finish(values, fs_hz or UCI_FS_HZ, "µV", path, names,
+                   hints=PHYSICAL_ACTION_HINTS, clip_level=PHYSICAL_ACTION_CLIP)
+
+
+def _load_lower_limb(path: Path, fs_hz: float | None) -> Recording:
+    data = _read_bytes(path)
+    header, offset, first_line, _ = _find_data_start(data, path)
+    lines = data[offset:].split(b"\n")
+    while lines and not any(cell.strip() for cell in lines[-1].split(b"\t")[:4]):
+        lines.pop()  # gait files end with rows where only the angle continues
+    body = _NUMBER_WITH_UNIT.sub(b"", b"\n".join(lines))  # the stray "7.5V"
+    values, _ = _parse_table(body, "\t", first_line, header, path)
+    if values.shape[1] not in (5, 6):
+        raise RecordingError(f"{path}: {values.shape[1]} columns, the UCI lower-limb layout has "
+                             "4 EMG columns, the knee angle and an optional event column")
+    angle, known = values[:, 4].copy(), np.isfinite(values[:, 4])
+    if not known.any():
+        raise RecordingError(f"{path}: the knee-angle column (5) is empty")
+    if not known.all():  # e.g. the last row of some files; the angle is 50 Hz resampled anyway
+        angle = np.interp(np.arange(len(angle)), np.flatnonzero(known), angle[known])
+    names = [muscle for muscle, _ in LOWER_LIMB_HINTS]
+    return _finish(values[:, :4], fs_hz or UCI_FS_HZ, "mV", path, names,
+                   hints=LOWER_LIMB_HINTS, aux={"angle": angle})
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise RecordingError(f"{path}: cannot read ({exc})") from exc
+    return data
+
+
+def _is_rate(value: object) -> bool:
+    try:
+        rate = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(rate) and rate > 0
+
+
+def _delimiter(line: str) -> str | None:
+    for delim in ("\t", ";", ","):
+        if delim in line:
+            return delim
+    return None
+
+
+def _strip(line: str, delim: str | None) -> str:
+    """Strip surrounding whitespace but keep a leading/trailing tab delimiter (an empty cell)."""
+    return line.strip(" \t\r\n\f\v".replace(delim or "", ""))
+
+
+def _cells(line: str, delim: str | None) -> list[str]:
+    return [cell.strip() for cell in line.split(delim)]
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _find_data_start(data: bytes, path: Path) -> tuple[list[str], int, int, str | None]:
+    """Return (non-blank header lines, byte offset and 1-based line number of the first numeric
+    row, its delimiter)."""
+    header: list[str] = []
+    pos = 0
+    for line_no in range(1, MAX_HEADER_LINES + 1):
+        if pos >= len(data):
+            break
+        end = data.find(b"\n", pos)
+        end = len(data) if end < 0 else end + 1
+        raw = data[pos:end]
+        try:
+            line = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            line = raw.decode("latin-1").strip()
+        delim = _delimiter(line)
+        cells = [c for c in _cells(line, delim) if c]
+        if delim == ";":
+            cells = [c.replace(",", ".") for c in cells]
+        if cells and all(_is_number(c) for c in cells):
+            return header, pos, line_no, delim
+        if cells:
+            header.append(line)
+        pos = end
+    if not data.strip():
+        raise RecordingError(f"{path}: file is empty")
+    where = "in the file" if pos >= len(data) else f"in the first {MAX_HEADER_LINES} lines"
+    raise RecordingError(f"{path}: no numeric data rows {where}")
+
+
+def _parse_table(body: bytes, delim: str | None, first_line: int, header: list[str],
+                 path: Path) -> tuple[np.ndarray, list[str] | None]:
+    """Parse the numeric rows; return (float64 (n, columns), column names from the header)."""
+    content_end = len(body.rstrip(b" \t\r\n\f\v" + (delim or "").encode()))
+    line_end = body.find(b"\n", content_end)
+    body = body[:line_end] if line_end >= 0 else body  # drop trailing rows of empty cells
+    if delim == ";" and b"," in body:
+        body = body.replace(b",", b".")
+    if not content_end:
+        raise RecordingError(f"{path}: no numeric data rows")
+    newline = body.find(b"\n")
+    first_row = _strip(body[: newline if newline >= 0 else len(body)].decode("latin-1"), delim)
+    trailing_delim = delim is not None and delim.strip() != "" and first_row.endswith(delim)
+    if trailing_delim:
+        first_row = first_row[: -len(delim)]
+    ncols = len(_cells(first_row, delim))
+    try:
+        values = np.loadtxt(io.BytesIO(body), delimiter=delim, comments=None, ndmin=2,
+                            dtype=np.float64, encoding="latin-1",
+                            usecols=range(ncols) if trailing_delim else None)
+    except ValueError:
+        values = _parse_slowly(body, delim, trailing_delim, ncols, first_line, path)
+    names = None
+    if header:
+        cells = [c.strip("\"'") for c in _cells(header[-1], delim)]
+        if len(cells) == ncols and all(c and not _is_number(c) for c in cells):
+            names = cells
+    return values, names
+
+
+def _parse_slowly(body: bytes, delim: str | None, trailing_delim: bool, ncols: int,
+                  first_line: int, path: Path) -> np.ndarray:
+    """Line-by-line parse: empty cells become NaN, anything malformed raises with its line."""
+    rows: list[list[float]] = []
+    for line_no, raw in enumerate(body.split(b"\n"), start=first_line):
+        line = _strip(raw.decode("latin-1"), delim)
+        if not line:
+            continue
+        if trailing_delim and line.endswith(delim):
+            line = line[: -len(delim)]
+        cells = _cells(line, delim)
+        if len(cells) != ncols:
+            raise RecordingError(f"{path}: line {line_no} has {len(cells)} columns, the first data "
+                                 f"row (line {first_line}) has {ncols}")
+        row = []
+        for col, cell in enumerate(cells, start=1):
+            try:
+                row.append(float(cell) if cell else math.nan)
+            except ValueError:
+                raise RecordingError(f"{path}: line {line_no}, column {col}: {cell!r} is not a "
+                                     "number") from None
+        rows.append(row)
+    return np.array(rows, dtype=np.float64).reshape(-1, ncols)
+
+
+def _rate_from_time(time: np.ndarray, path: Path) -> float:
+    span = float(time[-1] - time[0]) if len(time) > 1 else 0.0
+    if not (np.all(np.isfinite(time)) and span > 0 and np.all(np.diff(time) > 0)):
+        raise RecordingError(f"{path}: the time column does not increase steadily: pass --fs HZ")
+    return (len(time) - 1) / span
+
+
+def _unit_in(name: str) -> str | None:
+    match = _UNIT_IN_NAME.search(name)
+    if match is None:
+        return None
+    return "mV" if match.group(1) == "mV" else "µV"
+
+
+def _finish(values: np.ndarray, fs_hz: float, units: str, path: Path,
+            names: list[str] | None, *, hints: list[tuple[str, str | None]] | None = None,
+            clip_level: float | None = None, aux: dict[str, np.ndarray] | None = None) -> Recording:
+    """Check for missing samples and build the Recording."""
+    if values.shape[0] == 0:
+        raise RecordingError(f"{path}: no samples")
+    bad = ~np.isfinite(values)
+    if bad.any():
+        col = int(np.argmax(bad.any(axis=0)))
+        start = int(np.argmax(bad[:, col]))
+        good_after = np.flatnonzero(~bad[start:, col])
+        run = int(good_after[0]) if good_after.size else values.shape[0] - start
+        label = f"'{names[col]}'" if names else str(col + 1)
+        raise RecordingError(f"{path}: column {label} has {run} missing value(s) from "
+                             f"{start / fs_hz:.3f} s (sample {start}); gaps are not filled, "
+                             "fix or trim the file")
+    return Recording(samples=values, fs_hz=float(fs_hz), units=units, source=str(path),
+                     column_names=names, channel_hints=hints, clip_level=clip_level,
+                     aux=aux or {})

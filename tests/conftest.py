@@ -1,0 +1,20 @@
+"""Shared test helpers: where the real recordings live and how to skip when they are absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+#: Project root (/work/main) and the read-only real recordings next to it (../shared/data).
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+PHYSICAL_ACTION = DATA / "uci_emg_physical_action"
+LOWER_LIMB = DATA / "uci_lower_limb_emg"
+
+
+def needs_shared_data(test):
+    """Decorator for tests (or classes) reading ../shared/data: marked ``shared_data`` and skipped
+    with a clear reason when the folder is absent."""
+    skip = pytest.mark.skipif(not DATA.exists(), reason="../shared/data absent")
+    return pytest.mark.shared_data(skip(test))
