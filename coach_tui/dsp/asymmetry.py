@@ -6,16 +6,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FORMULA = "asymmetry = (max − min) / max × 100 of per-rep peak"
+#: Per-rep peaks are the best 500 ms mean of the envelope, the same measure as the MVC reference.
+PEAK_WINDOW_MS = 500.0
+FORMULA = "asymmetry = (max − min) / max × 100 of per-rep peak %MVC"
 
 
 @dataclass(frozen=True, slots=True)
 class Asymmetry:
-    """Asymmetry in %, the weaker side ("L"/"R"), and whether it is conclusive."""
+    """Asymmetry in % and the weaker side ("L"/"R"); both None when inconclusive."""
 
     pct: float | None
     weaker_side: str | None
-    status: str  # "symmetric" | "asymmetric" | "inconclusive"
 
 
 def asymmetry_pct(left: float, right: float) -> float:
@@ -24,26 +25,29 @@ def asymmetry_pct(left: float, right: float) -> float:
     return 0.0 if high <= 0 else (high - min(left, right)) / high * 100.0
 
 
-def set_asymmetry(
-    left_peaks: np.ndarray,
-    right_peaks: np.ndarray,
-    left_floor: float,
-    right_floor: float,
-    alert_pct: float = 15.0,
-) -> Asymmetry:
-    """Asymmetry of a set from its per-rep (or per-window) peaks of each side.
+def set_asymmetry(left_peaks: np.ndarray, right_peaks: np.ndarray) -> Asymmetry:
+    """Asymmetry of a set from the per-rep (or per-window) peaks of each side.
 
-    Computed on the mean peak of each side, which averages out the per-rep noise: with a 100 ms
-    RMS envelope one rep's peak scatters by about 3–5 % around its true value, so a single rep's
-    asymmetry is off by up to ~10 points while a set of six reps stays within ~2 points. When no
-    rep of either side reaches its floor (noise floor, e.g. 10 %MVC) the result is inconclusive,
-    never an alert.
+    Pass only reps where at least one side is above the noise floor (e.g. 10 %MVC); with none
+    the result is inconclusive. One rep's peak scatters by about 6 % around its true value
+    (stochastic EMG amplitude over a 500 ms window), so a single rep's asymmetry is off by up to
+    ~10 points. The set combines reps through the mean log ratio ``m = mean(ln(L/R))`` and
+    removes the noise's upward bias (|noise| always adds asymmetry) with
+    ``|m|² − se(m)²``: asymmetry = ``1 − exp(−sqrt(max(0, m² − se²)))``, which equals
+    ``(max − min) / max`` for one rep. Over six reps it is within ~1 point on average and ~7 at
+    worst (see the accuracy test).
     """
-    left_peaks = np.asarray(left_peaks, dtype=float)
-    right_peaks = np.asarray(right_peaks, dtype=float)
-    if left_peaks.size == 0 or (np.all(left_peaks < left_floor) and np.all(right_peaks < right_floor)):
-        return Asymmetry(None, None, "inconclusive")
-    left, right = float(np.mean(left_peaks)), float(np.mean(right_peaks))
-    pct = asymmetry_pct(left, right)
-    weaker = "L" if left < right else "R"
-    return Asymmetry(pct, weaker, "asymmetric" if pct >= alert_pct else "symmetric")
+    left = np.asarray(left_peaks, dtype=float)
+    right = np.asarray(right_peaks, dtype=float)
+    usable = (left > 0) & (right > 0)
+    if left.size == 0:
+        return Asymmetry(None, None)
+    if not usable.all():
+        # A side at exactly zero: the log ratio is undefined; fall back to the mean peaks.
+        pct = asymmetry_pct(float(left.mean()), float(right.mean()))
+        return Asymmetry(pct, "L" if left.mean() < right.mean() else "R")
+    ratios = np.log(left / right)
+    mean = float(ratios.mean())
+    se2 = float(ratios.var(ddof=1)) / ratios.size if ratios.size > 1 else 0.0
+    magnitude = np.sqrt(max(0.0, mean * mean - se2))
+    return Asymmetry(float((1.0 - np.exp(-magnitude)) * 100.0), "L" if mean < 0 else "R")

@@ -17,7 +17,7 @@ class QualitySettings:
     """Thresholds (warn, bad) for each quality measure."""
 
     flat_uv: float = 0.5
-    noise_uv: tuple[float, float] = (10.0, 25.0)
+    noise_uv: tuple[float, float] = (20.0, 50.0)
     mains_fraction: tuple[float, float] = (0.15, 0.40)
     saturation_fraction: tuple[float, float] = (0.01, 0.05)
     rate_error_pct: tuple[float, float] = (2.0, 10.0)
@@ -102,7 +102,7 @@ def assess_channel(
                 findings.append((grade, f"re-seat the {name} electrode: mains hum {mains:.0%} ({mains_hz:.0f} Hz)"))
         grade = _grade(rest_noise_rms, settings.noise_uv)
         if grade != OK:
-            findings.append((grade, f"{name}: noisy at rest ({rest_noise_rms:.1f} µV) — clean the skin and re-seat the electrode"))
+            findings.append((grade, f"{name}: never quieter than {rest_noise_rms:.1f} µV — if the client was resting, clean the skin and re-seat the electrode"))
         if contraction_ratio is not None and contraction_ratio < settings.min_contraction_ratio:
             findings.append((WARN, f"{name}: contraction barely above rest (×{contraction_ratio:.1f}) — check the placement over the muscle belly"))
     if nominal_rate_hz and measured_rate_hz is not None:

@@ -12,15 +12,17 @@ class RepSettings:
     """Hysteresis thresholds for a rep.
 
     A rep starts when the envelope rises above ``max(floor, on_fraction × set peak)`` — the set
-    peak being the highest rep peak so far in the set — and ends when it falls below
-    ``off_ratio`` × that threshold for at least ``min_gap_ms``. Bursts shorter than
-    ``min_duration_ms`` are not reps.
+    peak being the highest rep peak so far in the set — and ends when it stays below
+    ``max(off_ratio × floor, end_fraction × this rep's peak so far)`` for ``min_gap_ms``. Ending
+    relative to the rep's own peak lets a light rep after heavy ones count, and splits reps whose
+    muscle never fully relaxes in between. Bursts shorter than ``min_duration_ms`` are not reps.
     """
 
     on_fraction: float = 0.15
+    end_fraction: float = 0.2
     off_ratio: float = 0.7
     min_duration_ms: float = 300.0
-    min_gap_ms: float = 250.0
+    min_gap_ms: float = 400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ class RepDetector:
         self._active: list[np.ndarray] = []
         self._start: int | None = None
         self._below = 0
+        self._rep_peak = 0.0
 
     @property
     def on_threshold(self) -> float:
@@ -69,15 +72,16 @@ class RepDetector:
                 if not above.size:
                     break
                 pos += int(above[0])
-                self._start, self._below, self._active = self._index + pos, 0, []
+                self._start, self._below, self._active, self._rep_peak = self._index + pos, 0, [], 0.0
             pos = self._follow(envelope, pos, reps)
         self._index += envelope.shape[0]
         return reps
 
     def _follow(self, envelope: np.ndarray, pos: int, reps: list[Rep]) -> int:
         """Track an active rep from ``pos``; return where scanning continues."""
-        off = self.settings.off_ratio * self.on_threshold
         chunk = envelope[pos:]
+        rep_peak = np.maximum.accumulate(np.maximum(chunk, self._rep_peak))
+        off = np.maximum(self.settings.off_ratio * self.floor, self.settings.end_fraction * rep_peak)
         steps = np.arange(chunk.shape[0])
         last_above = np.maximum.accumulate(np.where(chunk >= off, steps, -1))
         below_run = np.where(last_above < 0, steps + 1 + self._below, steps - last_above)
@@ -86,9 +90,12 @@ class RepDetector:
             i = int(ended[0])
             self._active.append(chunk[: i + 1])
             self._finish(reps, int(below_run[i]))
+            self._rep_peak = 0.0
             return pos + i + 1
         self._active.append(chunk)
-        self._below = int(below_run[-1]) if chunk.shape[0] else self._below
+        if chunk.shape[0]:
+            self._below = int(below_run[-1])
+            self._rep_peak = float(rep_peak[-1])
         return envelope.shape[0]
 
     def _finish(self, reps: list[Rep], trailing_below: int) -> None:

@@ -99,7 +99,8 @@ class Recording:
         for label, per_column in (("column_names", self.column_names),
                                   ("channel_hints", self.channel_hints)):
             if per_column is not None and len(per_column) != self.channels:
-                raise ValueError(f"{label} has {len(per_column)} entries for {self.channels} channels")
+                raise ValueError(f"{label} has {len(per_column)} entries for "
+                                 f"{self.channels} channels")
 
     @property
     def channels(self) -> int:
@@ -132,8 +133,8 @@ def load_recording(path: str | Path, fs_hz: float | None = None) -> Recording:
     suffix = path.suffix.lower()
     if suffix in (".npy", ".npz"):
         return _load_numpy(path, fs_hz)
-    if path.parent.name in ("Normal", "Aggressive") and re.fullmatch(r"sub\d+", path.parent.parent.name) \
-            and _PHYSICAL_ACTION_NAME.fullmatch(path.name):
+    if (path.parent.name in ("Normal", "Aggressive") and _PHYSICAL_ACTION_NAME.fullmatch(path.name)
+            and re.fullmatch(r"sub\d+", path.parent.parent.name)):
         return _load_physical_action(path, fs_hz)
     match = _LOWER_LIMB_NAME.fullmatch(path.name)
     if match and path.parent.name.upper() == f"{match.group(1).upper()}_TXT":
@@ -174,12 +175,13 @@ def _load_numpy(path: Path, fs_hz: float | None) -> Recording:
     else:
         with loaded:
             keys = set(loaded.files)
-            arrays = [k for k in keys if loaded[k].ndim >= 1 and loaded[k].dtype.kind in "biuf"]
             key = next((k for k in ("samples", "emg") if k in keys), None)
-            if key is None and len(arrays) == 1:
-                key = arrays[0]
             if key is None:
-                raise RecordingError(f"{path}: no array named 'samples' or 'emg' among {sorted(keys)}")
+                numeric = [k for k in keys if loaded[k].ndim and loaded[k].dtype.kind in "biuf"]
+                if len(numeric) != 1:
+                    raise RecordingError(f"{path}: no array named 'samples' or 'emg' among "
+                                         f"{sorted(keys)}")
+                key = numeric[0]
             array = loaded[key]
             rate_key = next((k for k in ("fs_hz", "fs") if k in keys), None)
             if fs_hz is None and rate_key is not None:
@@ -261,15 +263,21 @@ def _is_rate(value: object) -> bool:
     return math.isfinite(rate) and rate > 0
 
 
-def _delimiter(line: str) -> str | None:
-    for delim in ("\t", ";", ","):
-        if delim in line:
+def _numeric_delimiter(line: str) -> str | None | bool:
+    """The delimiter that splits ``line`` into numbers only, or False if the line is not data."""
+    for delim in ("\t", ";", ",", None):
+        if delim is not None and delim not in line:
+            continue
+        cells = [c for c in _cells(line, delim) if c]
+        if delim == ";":
+            cells = [c.replace(",", ".") for c in cells]
+        if cells and all(_is_number(c) for c in cells):
             return delim
-    return None
+    return False
 
 
 def _strip(line: str, delim: str | None) -> str:
-    """Strip surrounding whitespace but keep a leading/trailing tab delimiter (an empty cell)."""
+    """Strip surrounding whitespace, except a tab delimiter (it may bound an empty cell)."""
     return line.strip(" \t\r\n\f\v".replace(delim or "", ""))
 
 
@@ -300,13 +308,10 @@ def _find_data_start(data: bytes, path: Path) -> tuple[list[str], int, int, str 
             line = raw.decode("utf-8").strip()
         except UnicodeDecodeError:
             line = raw.decode("latin-1").strip()
-        delim = _delimiter(line)
-        cells = [c for c in _cells(line, delim) if c]
-        if delim == ";":
-            cells = [c.replace(",", ".") for c in cells]
-        if cells and all(_is_number(c) for c in cells):
+        delim = _numeric_delimiter(line)
+        if delim is not False:
             return header, pos, line_no, delim
-        if cells:
+        if line.strip(" \t,;"):
             header.append(line)
         pos = end
     if not data.strip():
@@ -319,12 +324,12 @@ def _parse_table(body: bytes, delim: str | None, first_line: int, header: list[s
                  path: Path) -> tuple[np.ndarray, list[str] | None]:
     """Parse the numeric rows; return (float64 (n, columns), column names from the header)."""
     content_end = len(body.rstrip(b" \t\r\n\f\v" + (delim or "").encode()))
+    if not content_end:
+        raise RecordingError(f"{path}: no numeric data rows")
     line_end = body.find(b"\n", content_end)
     body = body[:line_end] if line_end >= 0 else body  # drop trailing rows of empty cells
     if delim == ";" and b"," in body:
         body = body.replace(b",", b".")
-    if not content_end:
-        raise RecordingError(f"{path}: no numeric data rows")
     newline = body.find(b"\n")
     first_row = _strip(body[: newline if newline >= 0 else len(body)].decode("latin-1"), delim)
     trailing_delim = delim is not None and delim.strip() != "" and first_row.endswith(delim)

@@ -1,4 +1,4 @@
-"""ReplaySource: plays a loaded recording as a stream of Blocks, at real time, faster, or flat out."""
+"""ReplaySource: plays a loaded recording as Blocks, at real time, faster, or flat out."""
 
 from __future__ import annotations
 

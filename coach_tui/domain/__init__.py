@@ -1,0 +1,1 @@
+"""Plain dataclasses and pure rules of coaching with sEMG (no UI, no I/O)."""

@@ -1,0 +1,238 @@
+"""A whole recording through the live chain: per-channel quality, onsets, reps, fatigue; per-pair asymmetry.
+
+This is what ``coach analyze`` reports. The signal passes through the same causal ``Pipeline``
+the live screen uses (optionally in the same chunks); the measures are then taken from its output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from coach_tui.domain.asymmetry_alert import AsymmetryAlert, AsymmetryAlertRule
+from coach_tui.domain.channels import ChannelAssignment
+from coach_tui.dsp.asymmetry import PEAK_WINDOW_MS, asymmetry_pct, set_asymmetry
+from coach_tui.dsp.fatigue import FatigueSettings, median_frequency_trend
+from coach_tui.dsp.mains import detect_mains
+from coach_tui.dsp.mvc import best_window_mean
+from coach_tui.dsp.onsets import OnsetSettings, RestBaseline, detect_onsets, quietest_baseline
+from coach_tui.dsp.pipeline import ENVELOPE_METHOD, Pipeline
+from coach_tui.dsp.quality import QualitySettings, assess_channel
+from coach_tui.dsp.reps import Rep, RepSettings, detect_reps
+from coach_tui.dsp.settings import DspSettings
+
+
+#: Quality thresholds are in µV; recordings in other units are scaled (counts are taken as µV).
+MICROVOLTS_PER_UNIT = {"µV": 1.0, "mV": 1000.0, "V": 1e6}
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityFloors:
+    """Levels below which a muscle counts as resting.
+
+    With an MVC reference the floors are in %MVC. Without one they are multiples of the channel's
+    rest level (the quietest 500 ms); ``uncalibrated_pair_factor`` × the quieter side's rest level
+    stands in for the 10 %MVC noise floor of a pair (typical sEMG reaches ~50× its rest noise at
+    maximum effort, so 5× is about 10 %MVC).
+    """
+
+    asymmetry_pct_mvc: float = 10.0
+    rep_pct_mvc: float = 5.0
+    rep_rest_factor: float = 3.0
+    uncalibrated_pair_factor: float = 5.0
+    window_s: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisSettings:
+    """Every parameter ``coach analyze`` uses; ``config.toml`` maps onto these."""
+
+    dsp: DspSettings = field(default_factory=DspSettings)
+    onsets: OnsetSettings = field(default_factory=OnsetSettings)
+    reps: RepSettings = field(default_factory=RepSettings)
+    fatigue: FatigueSettings = field(default_factory=FatigueSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
+    asymmetry_alert: AsymmetryAlertRule = field(default_factory=AsymmetryAlertRule)
+    floors: ActivityFloors = field(default_factory=ActivityFloors)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingAnalysis:
+    """The JSON-ready report and the envelope columns it was computed from."""
+
+    report: dict
+    envelope: np.ndarray
+    columns: list[int]
+
+
+def _run_pipeline(pipeline: Pipeline, samples: np.ndarray, chunk: int | None) -> tuple[np.ndarray, np.ndarray]:
+    if not chunk:
+        frame = pipeline.process(samples)
+        return frame.filtered, frame.envelope if frame.percent_mvc is None else frame.percent_mvc
+    frames = [pipeline.process(samples[i : i + chunk]) for i in range(0, samples.shape[0], chunk)]
+    filtered = np.concatenate([f.filtered for f in frames])
+    envelope = np.concatenate([f.envelope if f.percent_mvc is None else f.percent_mvc for f in frames])
+    return filtered, envelope
+
+
+def _windows(n: int, fs_hz: float, window_s: float) -> list[tuple[int, int]]:
+    size = max(1, round(window_s * fs_hz))
+    return [(start, start + size) for start in range(0, n - size + 1, size)]
+
+
+def _rep_json(rep: Rep, fs_hz: float) -> dict:
+    return {"start_s": rep.start / fs_hz, "end_s": rep.end / fs_hz, "peak": rep.peak, "mean": rep.mean}
+
+
+def analyze_recording(
+    samples: np.ndarray,
+    fs_hz: float,
+    channels: list[ChannelAssignment | None],
+    *,
+    source: str,
+    units: str,
+    mains: str = "auto",
+    mvc: dict[str, float] | None = None,
+    chunk_samples: int | None = None,
+    clip_level: float | None = None,
+    settings: AnalysisSettings | None = None,
+) -> RecordingAnalysis:
+    """Analyse the columns of ``samples`` that ``channels`` assigns (None = skip).
+
+    ``mains`` is "50", "60", "off" or "auto" (decided from the whole recording before the causal
+    pass). ``mvc`` maps ``"muscle:side"`` to a reference in input units; channels with one are
+    reported in %MVC.
+    """
+    settings = settings or AnalysisSettings()
+    columns = [i for i, c in enumerate(channels) if c is not None]
+    if not columns:
+        raise ValueError("no channel to analyse: every column is 'skip'")
+    assigned = [channels[i] for i in columns]
+    raw = np.asarray(samples, dtype=float)[:, columns]
+    mains_hz = detect_mains(raw.T, fs_hz) if mains == "auto" else None if mains == "off" else float(mains)
+    filters = settings.dsp.filters
+    dsp = replace(settings.dsp, filters=replace(filters, mains=f"{mains_hz:g}" if mains_hz else "off"))
+    mvc = mvc or {}
+    references = [mvc.get(c.key) for c in assigned]
+    pipeline = Pipeline(fs_hz, len(columns), dsp, references if any(r is not None for r in references) else None)
+    filtered, envelope = _run_pipeline(pipeline, raw, chunk_samples)
+
+    channel_reports = []
+    baselines: list[RestBaseline] = []
+    for k, (column, assignment) in enumerate(zip(columns, assigned, strict=True)):
+        calibrated = references[k] is not None
+        env = envelope[:, k]
+        baseline = quietest_baseline(env, fs_hz, settings.onsets.baseline_window_ms)
+        baselines.append(baseline)
+        rest_noise = baseline.mean * (references[k] / 100.0 if calibrated else 1.0)
+        floor = settings.floors.rep_rest_factor * baseline.mean
+        if calibrated:
+            floor = max(floor, settings.floors.rep_pct_mvc)
+        reps = detect_reps(env, fs_hz, floor, settings.reps)
+        onsets = detect_onsets(env, fs_hz, baseline, settings.onsets)
+        segments = [(r.start, r.end) for r in reps] or [
+            (a, b) for a, b in _windows(env.shape[0], fs_hz, settings.floors.window_s) if env[a:b].mean() > floor
+        ]
+        trend = median_frequency_trend(filtered[:, k], fs_hz, segments, settings.fatigue)
+        to_uv = MICROVOLTS_PER_UNIT.get(units, 1.0)
+        quality = assess_channel(
+            assignment.label,
+            raw[:, k] * to_uv,
+            rest_noise * to_uv,
+            fs_hz,
+            mains_hz,
+            settings.quality,
+            clip_level=None if clip_level is None else clip_level * to_uv,
+            reduced_bandwidth=pipeline.reduced_bandwidth,
+        )
+        channel_reports.append(
+            {
+                "column": column,
+                "muscle": assignment.muscle,
+                "side": assignment.side,
+                "quality": {
+                    "status": quality.status,
+                    "reasons": quality.reasons,
+                    "noise_rms": quality.noise_rms,
+                    "mains_fraction": quality.mains_fraction,
+                    "saturation_fraction": quality.saturation_fraction,
+                    "reduced_bandwidth": quality.reduced_bandwidth,
+                },
+                "envelope_peak": float(env.max()) if env.size else 0.0,
+                "envelope_mean": float(env.mean()) if env.size else 0.0,
+                "units": "%MVC" if calibrated else units,
+                "onsets_s": [on / fs_hz for on, _ in onsets],
+                "offsets_s": [off / fs_hz for _, off in onsets if off is not None],
+                "reps": [_rep_json(r, fs_hz) for r in reps],
+                "median_frequency_hz": None
+                if trend is None
+                else {"start": trend.start_hz, "end": trend.end_hz, "slope_hz_per_min": trend.slope_hz_per_min},
+            }
+        )
+
+    pairs = _pairs(assigned, columns, envelope, baselines, references, fs_hz, settings)
+    report = {
+        "source": source,
+        "fs_hz": float(fs_hz),
+        "duration_s": raw.shape[0] / fs_hz,
+        "mains_hz": mains_hz,
+        "envelope": {"method": ENVELOPE_METHOD, "window_ms": pipeline.envelope_window / fs_hz * 1000.0},
+        "channels": channel_reports,
+        "pairs": pairs,
+    }
+    return RecordingAnalysis(report, envelope, columns)
+
+
+def _pairs(
+    assigned: list[ChannelAssignment],
+    columns: list[int],
+    envelope: np.ndarray,
+    baselines: list[RestBaseline],
+    references: list[float | None],
+    fs_hz: float,
+    settings: AnalysisSettings,
+) -> list[dict]:
+    """Asymmetry of every muscle recorded on both sides, per rep of the pair (or per window).
+
+    A rep counts when either side reaches the noise floor; with fewer such reps than the alert
+    rule needs, the pair is inconclusive.
+    """
+    index = {(c.muscle, c.side): k for k, c in enumerate(assigned)}
+    pairs = []
+    for (muscle, side), left in index.items():
+        if side != "L" or (muscle, "R") not in index:
+            continue
+        right = index[(muscle, "R")]
+        calibrated = references[left] is not None and references[right] is not None
+        if calibrated:
+            floor = settings.floors.asymmetry_pct_mvc
+        else:
+            floor = settings.floors.uncalibrated_pair_factor * min(baselines[left].mean, baselines[right].mean)
+        both = (envelope[:, left] + envelope[:, right]) / 2
+        rep_floor = settings.floors.rep_rest_factor * (baselines[left].mean + baselines[right].mean) / 2
+        units = [(r.start, r.end) for r in detect_reps(both, fs_hz, max(rep_floor, floor), settings.reps)]
+        if len(units) < settings.asymmetry_alert.consecutive:
+            units = _windows(envelope.shape[0], fs_hz, settings.floors.window_s)
+        left_peaks = np.array([best_window_mean(envelope[a:b, left], fs_hz, PEAK_WINDOW_MS) for a, b in units])
+        right_peaks = np.array([best_window_mean(envelope[a:b, right], fs_hz, PEAK_WINDOW_MS) for a, b in units])
+        conclusive = (left_peaks >= floor) | (right_peaks >= floor)
+        alert = AsymmetryAlert(settings.asymmetry_alert)
+        for lp, rp, counts in zip(left_peaks, right_peaks, conclusive, strict=True):
+            alert.update(asymmetry_pct(lp, rp) if counts else None)
+        if conclusive.sum() < settings.asymmetry_alert.consecutive:
+            summary, status = set_asymmetry([], []), "inconclusive"
+        else:
+            summary = set_asymmetry(left_peaks[conclusive], right_peaks[conclusive])
+            status = "asymmetric" if alert.ever_raised else "symmetric"
+        pairs.append(
+            {
+                "muscle": muscle,
+                "left_column": columns[left],
+                "right_column": columns[right],
+                "asymmetry_pct": summary.pct,
+                "weaker_side": summary.weaker_side,
+                "status": status,
+            }
+        )
+    return pairs
