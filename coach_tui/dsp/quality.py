@@ -22,6 +22,7 @@ class QualitySettings:
     saturation_fraction: tuple[float, float] = (0.01, 0.05)
     rate_error_pct: tuple[float, float] = (2.0, 10.0)
     loss_fraction: tuple[float, float] = (0.01, 0.05)
+    battery_pct: tuple[float, float] = (20.0, 10.0)
     min_contraction_ratio: float = 3.0
 
 
@@ -75,6 +76,7 @@ def assess_channel(
     nominal_rate_hz: float | None = None,
     measured_rate_hz: float | None = None,
     loss_fraction: float = 0.0,
+    battery_pct: float | None = None,
 ) -> ChannelQuality:
     """Grade one channel from its raw samples and what the pipeline measured.
 
@@ -113,6 +115,9 @@ def assess_channel(
     grade = _grade(loss_fraction, settings.loss_fraction)
     if grade != OK:
         findings.append((grade, f"{name}: {loss_fraction:.1%} of samples lost — move the receiver closer or reduce other Bluetooth traffic"))
+    if battery_pct is not None and battery_pct <= settings.battery_pct[0]:
+        grade = BAD if battery_pct <= settings.battery_pct[1] else WARN
+        findings.append((grade, f"{name}: battery {battery_pct:.0f} % — charge the sensor before the session"))
     if reduced_bandwidth:
         findings.append((WARN, f"{name}: reduced bandwidth (sampled at {fs_hz:.0f} Hz, high-pass only)"))
     status = max((grade for grade, _ in findings), key=_RANK.__getitem__, default=OK)

@@ -1,0 +1,192 @@
+"""The one configuration object, loaded from ``config.toml``.
+
+Which file: ``coach --config PATH`` if given, else ``./config.toml``, else
+``$XDG_CONFIG_HOME/coach-tui/config.toml`` (``~/.config/coach-tui/config.toml``), else the reference
+file shipped with the package (the repository's ``config.toml``). Every key is optional: a missing
+key takes the reference default. Unknown keys and bad values are refused with the key's name, the
+value and what is allowed. ``sessions_dir`` is relative to the config file; the environment
+variable ``COACH_SESSIONS`` overrides it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from coach_tui.dsp.fatigue import FatigueSettings
+from coach_tui.dsp.mvc import MvcSettings
+from coach_tui.dsp.onsets import OnsetSettings
+from coach_tui.dsp.quality import QualitySettings
+from coach_tui.dsp.recording_analysis import ActivityFloors, AnalysisSettings
+from coach_tui.dsp.reps import RepSettings
+from coach_tui.dsp.settings import DspSettings, EnvelopeSettings, FilterSettings
+from coach_tui.domain.asymmetry_alert import AsymmetryAlertRule
+
+REFERENCE_CONFIG = Path(__file__).with_name("reference_config.toml")
+MAINS_CHOICES = ("auto", "50", "60", "off")
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the file, the key and what is allowed."""
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationSettings:
+    """The simulated sensor kit used when no sensors are configured (or with ``--simulate``)."""
+
+    sensors: int = 4
+    fs_hz: int = 2000
+    seed: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSettings:
+    """The pre-session check."""
+
+    seconds: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything the console reads from ``config.toml``."""
+
+    path: Path
+    sessions_dir: Path
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    mvc: MvcSettings = field(default_factory=MvcSettings)
+    simulation: SimulationSettings = field(default_factory=SimulationSettings)
+    check: CheckSettings = field(default_factory=CheckSettings)
+
+
+#: TOML table → (where it lives in Config, its dataclass).
+SECTIONS: dict[str, tuple[tuple[str, ...], type]] = {
+    "filters": (("analysis", "dsp", "filters"), FilterSettings),
+    "envelope": (("analysis", "dsp", "envelope"), EnvelopeSettings),
+    "onsets": (("analysis", "onsets"), OnsetSettings),
+    "reps": (("analysis", "reps"), RepSettings),
+    "fatigue": (("analysis", "fatigue"), FatigueSettings),
+    "quality": (("analysis", "quality"), QualitySettings),
+    "asymmetry_alert": (("analysis", "asymmetry_alert"), AsymmetryAlertRule),
+    "floors": (("analysis", "floors"), ActivityFloors),
+    "mvc": (("mvc",), MvcSettings),
+    "simulation": (("simulation",), SimulationSettings),
+    "check": (("check",), CheckSettings),
+}
+
+
+def find_config(explicit: str | os.PathLike | None = None) -> Path:
+    """The config file to use, by the precedence in this module's docstring."""
+    if explicit is not None:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        return path
+    user_dir = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    for candidate in (Path("config.toml"), user_dir / "coach-tui" / "config.toml"):
+        if candidate.is_file():
+            return candidate
+    return REFERENCE_CONFIG
+
+
+def _coerce(path: Path, key: str, value, annotation, default):
+    """Check one value against its field's type; return it in that type."""
+    where = f"{path}: {key} = {value!r}"
+    if isinstance(default, bool) or annotation is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: must be true or false")
+    if isinstance(default, tuple):
+        if not (isinstance(value, list) and len(value) == len(default)):
+            raise ConfigError(f"{where}: must be a list of {len(default)} numbers")
+        return tuple(_coerce(path, key, v, type(d), d) for v, d in zip(value, default, strict=True))
+    if isinstance(default, str):
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise ConfigError(f"{where}: must be a string")
+        return str(value)
+    if isinstance(default, int) and not isinstance(default, bool):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"{where}: must be a whole number")
+        return value
+    if isinstance(default, float) or _is_optional_float(annotation):
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ConfigError(f"{where}: must be a number")
+        return float(value)
+    raise ConfigError(f"{where}: unsupported value")
+
+
+def _is_optional_float(annotation) -> bool:
+    return isinstance(annotation, types.UnionType) and float in typing.get_args(annotation)
+
+
+def _build(path: Path, section: str, cls: type, table: dict):
+    """A ``cls`` from a TOML table, refusing unknown keys and wrongly typed values."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [{section}] must be a table")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {section}.{unknown[0]}; allowed: {', '.join(sorted(known))}")
+    hints = typing.get_type_hints(cls)
+    defaults = cls()
+    values = {
+        name: _coerce(path, f"{section}.{name}", value, hints[name], getattr(defaults, name))
+        for name, value in table.items()
+    }
+    for name, value in values.items():
+        numbers = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, int | float) and not isinstance(v, bool) and v < 0 for v in numbers):
+            raise ConfigError(f"{path}: {section}.{name} = {table[name]!r}: must not be negative")
+    return cls(**values)
+
+
+def _validate(path: Path, config: Config) -> None:
+    filters = config.analysis.dsp.filters
+    if filters.mains not in MAINS_CHOICES:
+        raise ConfigError(f"{path}: filters.mains = {filters.mains!r}: allowed {', '.join(MAINS_CHOICES)}")
+    low, high = filters.band_hz
+    if not 0 < low < high:
+        raise ConfigError(f"{path}: filters.band_hz = {list(filters.band_hz)}: need 0 < low < high")
+    if config.simulation.fs_hz not in (1000, 2000):
+        raise ConfigError(f"{path}: simulation.fs_hz = {config.simulation.fs_hz}: allowed 1000, 2000")
+    if not 2 <= config.simulation.sensors <= 8:
+        raise ConfigError(f"{path}: simulation.sensors = {config.simulation.sensors}: allowed 2 to 8")
+    if config.analysis.dsp.envelope.window_ms <= 0:
+        raise ConfigError(f"{path}: envelope.window_ms must be positive")
+
+
+def _replace_in(obj, where: tuple[str, ...], value):
+    if not where:
+        return value
+    head, rest = where[0], where[1:]
+    return replace(obj, **{head: _replace_in(getattr(obj, head), rest, value)})
+
+
+def load_config(explicit: str | os.PathLike | None = None) -> Config:
+    """Load and validate the config file chosen by ``find_config``."""
+    path = find_config(explicit)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
+    allowed = {"sessions_dir", *SECTIONS}
+    unknown = sorted(set(document) - allowed)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]}; allowed: {', '.join(sorted(allowed))}")
+    sessions = document.get("sessions_dir", "sessions")
+    if not isinstance(sessions, str) or not sessions:
+        raise ConfigError(f"{path}: sessions_dir = {sessions!r}: must be a folder path")
+    config = Config(path=path, sessions_dir=path.parent / sessions)
+    for section, (where, cls) in SECTIONS.items():
+        if section in document:
+            config = _replace_in(config, where, _build(path, section, cls, document[section]))
+    _validate(path, config)
+    override = os.environ.get("COACH_SESSIONS")
+    if override:
+        config = _replace_in(config, ("sessions_dir",), Path(override))
+    return config

@@ -1,0 +1,123 @@
+"""The 30-second pre-session check: is every sensor on, streaming, quiet, not clipping, charged?"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from coach_tui.dsp.mains import detect_mains
+from coach_tui.dsp.onsets import quietest_baseline
+from coach_tui.dsp.pipeline import Pipeline
+from coach_tui.dsp.quality import BAD, ChannelQuality, assess_channel, worst
+from coach_tui.dsp.recording_analysis import AnalysisSettings
+from coach_tui.sources.block import SensorStatus
+from coach_tui.sources.source import Source
+
+EXIT_CODES = {"ok": 0, "warn": 1, "bad": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class SensorCheck:
+    """One sensor's link status and the quality of each of its channels."""
+
+    status: SensorStatus
+    name: str
+    streaming: bool
+    channels: list[ChannelQuality]
+
+    @property
+    def verdict(self) -> str:
+        """The worst channel status ("bad" when nothing arrived)."""
+        return worst([c.status for c in self.channels]) if self.streaming else BAD
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """All sensors, the mains frequency found, and the overall verdict."""
+
+    sensors: list[SensorCheck]
+    mains_hz: float | None
+    seconds: float
+    simulated: bool
+
+    @property
+    def verdict(self) -> str:
+        """Worst over all sensors."""
+        return worst([s.verdict for s in self.sensors])
+
+
+async def collect(source: Source, seconds: float) -> dict[str, list[np.ndarray]]:
+    """Gather each sensor's blocks for ``seconds`` of wall time (gaps filled with zeros)."""
+    received: dict[str, list[np.ndarray]] = {}
+    deadline = time.monotonic() + seconds
+
+    async def read() -> None:
+        async for block in source:
+            pieces = received.setdefault(block.sensor_id, [])
+            if block.gap_before:
+                pieces.append(np.zeros((block.gap_before, block.samples.shape[1])))
+            pieces.append(block.samples)
+            if time.monotonic() >= deadline:
+                return
+
+    try:
+        await asyncio.wait_for(read(), timeout=seconds + 1.0)
+    except TimeoutError:
+        pass
+    finally:
+        await source.close()
+    return received
+
+
+def grade_sensors(
+    received: dict[str, list[np.ndarray]],
+    statuses: list[SensorStatus],
+    names: dict[str, str],
+    settings: AnalysisSettings,
+    seconds: float,
+    simulated: bool,
+) -> CheckReport:
+    """Grade what ``collect`` gathered, sensor by sensor."""
+    arrays = {sid: np.concatenate(p).astype(float) for sid, p in received.items() if p}
+    mains_hz = None
+    if settings.dsp.filters.mains in ("50", "60"):
+        mains_hz = float(settings.dsp.filters.mains)
+    elif settings.dsp.filters.mains == "auto" and arrays:
+        by_rate: dict[float, list[np.ndarray]] = {}
+        for status in statuses:
+            if status.sensor_id in arrays:
+                by_rate.setdefault(status.nominal_rate_hz, []).append(arrays[status.sensor_id])
+        rate, group = max(by_rate.items(), key=lambda item: len(item[1]))
+        length = min(a.shape[0] for a in group)
+        mains_hz = detect_mains(np.concatenate([a[:length] for a in group], axis=1).T, rate)
+    checks = []
+    for status in statuses:
+        name = names.get(status.sensor_id, status.sensor_id)
+        samples = arrays.get(status.sensor_id)
+        if samples is None or samples.shape[0] == 0:
+            checks.append(SensorCheck(status, name, False, []))
+            continue
+        envelope = Pipeline(status.nominal_rate_hz, samples.shape[1], settings.dsp).process(samples).envelope
+        channels = []
+        for c in range(samples.shape[1]):
+            rest = quietest_baseline(envelope[:, c], status.nominal_rate_hz, settings.onsets.baseline_window_ms)
+            label = name if samples.shape[1] == 1 else f"{name} channel {c + 1}"
+            channels.append(
+                assess_channel(
+                    label,
+                    samples[:, c],
+                    rest.mean,
+                    status.nominal_rate_hz,
+                    mains_hz,
+                    settings.quality,
+                    nominal_rate_hz=status.nominal_rate_hz,
+                    measured_rate_hz=status.measured_rate_hz,
+                    loss_fraction=status.loss_fraction,
+                    battery_pct=status.battery_pct,
+                )
+            )
+        checks.append(SensorCheck(status, name, True, channels))
+    return CheckReport(checks, mains_hz, seconds, simulated)
