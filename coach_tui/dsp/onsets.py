@@ -11,10 +11,15 @@ from coach_tui.dsp.windows import moving_mean
 
 @dataclass(frozen=True, slots=True)
 class OnsetSettings:
-    """Threshold = rest mean + ``sd_factor`` × rest SD, held for ``min_duration_ms``."""
+    """Threshold = rest mean + ``sd_factor`` × rest SD, held for ``min_duration_ms``.
+
+    An activity period shorter than ``min_active_ms`` is a noise excursion, not a contraction: a
+    moving-RMS envelope stays raised for at least its own window (100 ms) after any real burst.
+    """
 
     sd_factor: float = 3.0
     min_duration_ms: float = 25.0
+    min_active_ms: float = 100.0
     baseline_window_ms: float = 500.0
 
 
@@ -60,7 +65,7 @@ def detect_onsets(
 
     Onset is the first sample of a run above threshold lasting at least ``min_duration_ms``;
     the activity ends at the first sample of a run below threshold lasting as long (shorter dips
-    belong to the same contraction).
+    belong to the same contraction). Periods shorter than ``min_active_ms`` are dropped.
     """
     settings = settings or OnsetSettings()
     envelope = np.asarray(envelope, dtype=float)
@@ -74,6 +79,8 @@ def detect_onsets(
             periods[-1] = (periods[-1][0], int(end))
         else:
             periods.append((int(start), int(end)))
+    min_active = round(settings.min_active_ms * fs_hz / 1000)
+    periods = [(on, off) for on, off in periods if off - on >= min_active]
     if periods and periods[-1][1] == envelope.shape[0]:
         periods[-1] = (periods[-1][0], None)
     return periods
