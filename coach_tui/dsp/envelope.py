@@ -46,6 +46,5 @@ class MovingRms:
                 self._filled = 0
                 self._prefix = np.zeros_like(self._prefix)
             pos += take
-        np.maximum(sums, 0.0, out=sums)
         sums /= w
         return np.sqrt(sums, out=sums)
