@@ -125,7 +125,7 @@ def _is_optional_float(annotation) -> bool:
 def _build(path: Path, section: str, cls: type, table: dict):
     """A ``cls`` from a TOML table, refusing unknown keys and wrongly typed values."""
     if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [{section}] must be a table")
+        raise ConfigError(f"{path}: {section} = {table!r}: must be a table ([{section}])")
     known = {f.name: f for f in fields(cls)}
     unknown = sorted(set(table) - set(known))
     if unknown:
@@ -144,18 +144,42 @@ def _build(path: Path, section: str, cls: type, table: dict):
 
 
 def _validate(path: Path, config: Config) -> None:
-    filters = config.analysis.dsp.filters
-    if filters.mains not in MAINS_CHOICES:
-        raise ConfigError(f"{path}: filters.mains = {filters.mains!r}: allowed {', '.join(MAINS_CHOICES)}")
-    low, high = filters.band_hz
-    if not 0 < low < high:
-        raise ConfigError(f"{path}: filters.band_hz = {list(filters.band_hz)}: need 0 < low < high")
-    if config.simulation.fs_hz not in (1000, 2000):
-        raise ConfigError(f"{path}: simulation.fs_hz = {config.simulation.fs_hz}: allowed 1000, 2000")
-    if not 2 <= config.simulation.sensors <= 8:
-        raise ConfigError(f"{path}: simulation.sensors = {config.simulation.sensors}: allowed 2 to 8")
-    if config.analysis.dsp.envelope.window_ms <= 0:
-        raise ConfigError(f"{path}: envelope.window_ms must be positive")
+    """Refuse values the code could load but not use, naming the key, the value and what is allowed."""
+    a = config.analysis
+    f, q, alert = a.dsp.filters, a.quality, a.asymmetry_alert
+    low, high = f.band_hz
+    rules = [
+        ("filters.mains", f.mains, f.mains in MAINS_CHOICES, ", ".join(MAINS_CHOICES)),
+        ("filters.band_hz", list(f.band_hz), 0 < low < high, "[low, high] with 0 < low < high"),
+        ("filters.order", f.order, 1 <= f.order <= 8, "1 to 8"),
+        ("filters.notch_q", f.notch_q, f.notch_q > 0, "a positive number"),
+        ("filters.mains_detect_s", f.mains_detect_s, f.mains_detect_s >= 0.5, "at least 0.5"),
+        ("envelope.window_ms", a.dsp.envelope.window_ms, a.dsp.envelope.window_ms > 0, "a positive number"),
+        ("mvc.window_ms", config.mvc.window_ms, config.mvc.window_ms > 0, "a positive number"),
+        ("onsets.min_duration_ms", a.onsets.min_duration_ms, a.onsets.min_duration_ms > 0, "a positive number"),
+        ("onsets.baseline_window_ms", a.onsets.baseline_window_ms, a.onsets.baseline_window_ms > 0, "a positive number"),
+        ("reps.on_fraction", a.reps.on_fraction, 0 < a.reps.on_fraction < 1, "between 0 and 1"),
+        ("reps.end_fraction", a.reps.end_fraction, 0 < a.reps.end_fraction < 1, "between 0 and 1"),
+        ("reps.off_ratio", a.reps.off_ratio, 0 < a.reps.off_ratio <= 1, "above 0, at most 1"),
+        ("reps.min_gap_ms", a.reps.min_gap_ms, a.reps.min_gap_ms > 0, "a positive number"),
+        ("fatigue.segment_ms", a.fatigue.segment_ms, a.fatigue.segment_ms > 0, "a positive number"),
+        ("fatigue.overlap", a.fatigue.overlap, 0 <= a.fatigue.overlap < 1, "0 or more, below 1"),
+        ("floors.window_s", a.floors.window_s, a.floors.window_s > 0, "a positive number"),
+        ("asymmetry_alert.consecutive", alert.consecutive, alert.consecutive >= 1, "1 or more"),
+        ("asymmetry_alert.clear_pct", alert.clear_pct, alert.clear_pct <= alert.raise_pct,
+         f"at most raise_pct ({alert.raise_pct:g})"),
+        ("simulation.fs_hz", config.simulation.fs_hz, config.simulation.fs_hz in (1000, 2000), "1000, 2000"),
+        ("simulation.sensors", config.simulation.sensors, 2 <= config.simulation.sensors <= 8, "2 to 8"),
+        ("check.seconds", config.check.seconds, config.check.seconds > 0, "a positive number"),
+    ]
+    for name in ("noise_uv", "mains_fraction", "saturation_fraction", "rate_error_pct", "loss_fraction"):
+        warn, bad = getattr(q, name)
+        rules.append((f"quality.{name}", [warn, bad], warn <= bad, "[warn, bad] with warn ≤ bad"))
+    warn, bad = q.battery_pct
+    rules.append(("quality.battery_pct", [warn, bad], warn >= bad, "[warn, bad] with warn ≥ bad (low is worse)"))
+    for key, value, ok, allowed in rules:
+        if not ok:
+            raise ConfigError(f"{path}: {key} = {value!r}: allowed {allowed}")
 
 
 def _replace_in(obj, where: tuple[str, ...], value):

@@ -49,22 +49,32 @@ class CheckReport:
         return worst([s.verdict for s in self.sensors])
 
 
+#: How long a source may take to deliver its first block (connecting, warming up).
+START_TIMEOUT_S = 10.0
+
+
 async def collect(source: Source, seconds: float) -> dict[str, list[np.ndarray]]:
-    """Gather each sensor's blocks for ``seconds`` of wall time (gaps filled with zeros)."""
+    """Gather each sensor's blocks for ``seconds`` of wall time from the first block on.
+
+    Lost samples are filled with zeros so every sensor's array keeps its device timing.
+    """
     received: dict[str, list[np.ndarray]] = {}
-    deadline = time.monotonic() + seconds
+    deadline: float | None = None
 
     async def read() -> None:
+        nonlocal deadline
         async for block in source:
+            now = time.monotonic()
+            deadline = deadline or now + seconds
             pieces = received.setdefault(block.sensor_id, [])
             if block.gap_before:
                 pieces.append(np.zeros((block.gap_before, block.samples.shape[1])))
             pieces.append(block.samples)
-            if time.monotonic() >= deadline:
+            if now >= deadline:
                 return
 
     try:
-        await asyncio.wait_for(read(), timeout=seconds + 1.0)
+        await asyncio.wait_for(read(), timeout=seconds + START_TIMEOUT_S)
     except TimeoutError:
         pass
     finally:

@@ -13,7 +13,7 @@ FORMULA = "asymmetry = (max − min) / max × 100 of per-rep peak %MVC"
 
 @dataclass(frozen=True, slots=True)
 class Asymmetry:
-    """Asymmetry in % and the weaker side ("L"/"R"); both None when inconclusive."""
+    """Asymmetry in % and the weaker side ("L"/"R"); both None when inconclusive, no side at 0 %."""
 
     pct: float | None
     weaker_side: str | None
@@ -45,9 +45,10 @@ def set_asymmetry(left_peaks: np.ndarray, right_peaks: np.ndarray) -> Asymmetry:
     if not usable.all():
         # A side at exactly zero: the log ratio is undefined; fall back to the mean peaks.
         pct = asymmetry_pct(float(left.mean()), float(right.mean()))
-        return Asymmetry(pct, "L" if left.mean() < right.mean() else "R")
+        return Asymmetry(pct, None if pct == 0.0 else "L" if left.mean() < right.mean() else "R")
     ratios = np.log(left / right)
     mean = float(ratios.mean())
     se2 = float(ratios.var(ddof=1)) / ratios.size if ratios.size > 1 else 0.0
     magnitude = np.sqrt(max(0.0, mean * mean - se2))
-    return Asymmetry(float((1.0 - np.exp(-magnitude)) * 100.0), "L" if mean < 0 else "R")
+    pct = float((1.0 - np.exp(-magnitude)) * 100.0)
+    return Asymmetry(pct, None if pct == 0.0 else "L" if mean < 0 else "R")

@@ -65,7 +65,8 @@ def detect_onsets(
 
     Onset is the first sample of a run above threshold lasting at least ``min_duration_ms``;
     the activity ends at the first sample of a run below threshold lasting as long (shorter dips
-    belong to the same contraction). Periods shorter than ``min_active_ms`` are dropped.
+    belong to the same contraction). Periods shorter than ``min_active_ms`` are dropped, and so
+    is activity already under way at the first sample: its onset was not observed.
     """
     settings = settings or OnsetSettings()
     envelope = np.asarray(envelope, dtype=float)
@@ -80,7 +81,7 @@ def detect_onsets(
         else:
             periods.append((int(start), int(end)))
     min_active = round(settings.min_active_ms * fs_hz / 1000)
-    periods = [(on, off) for on, off in periods if off - on >= min_active]
+    periods = [(on, off) for on, off in periods if off - on >= min_active and on > 0]
     if periods and periods[-1][1] == envelope.shape[0]:
         periods[-1] = (periods[-1][0], None)
     return periods

@@ -62,6 +62,7 @@ class Pipeline:
         window = max(1, round(self.settings.envelope.window_ms * self.fs_hz / 1000.0))
         self._rms = MovingRms(window, n_channels)
         self._mvc = self._mvc_scale(mvc_reference)
+        self._settled_at = self._settling_samples(design.sos)
         self.samples_seen = 0
         self.mains_hz: float | None = None
         self.notch_hz: tuple[float, ...] = ()
@@ -70,7 +71,17 @@ class Pipeline:
         if filters.mains == "auto":
             self._detect_at = max(1, round(filters.mains_detect_s * self.fs_hz))
         elif filters.mains != "off":
-            self._start_notches(float(filters.mains))
+            self._start_notches(float(filters.mains), at=0)
+
+    @property
+    def settled_at(self) -> int:
+        """Sample index from which the output is free of filter start-up transients.
+
+        A filter starting on a running signal rings until its slowest pole has decayed (to 10 %);
+        the sharp mains notches dominate (~0.45 s at Q 30 and 50 Hz). The envelope window comes on
+        top. When ``auto`` adds the notches mid-stream, they settle from that sample on.
+        """
+        return self._settled_at
 
     @property
     def envelope_window(self) -> int:
@@ -97,10 +108,18 @@ class Pipeline:
             raise ValueError("MVC references must be positive")
         return (100.0 / ref)[:, None]
 
-    def _start_notches(self, mains_hz: float) -> None:
+    def _settling_samples(self, sos: np.ndarray) -> int:
+        """Samples until the slowest pole of ``sos`` has decayed to 10 %, plus the envelope window."""
+        radius = max((float(np.max(np.abs(np.roots(section[3:])))) for section in sos), default=0.0)
+        ring = np.log(10.0) / -np.log(radius) if 0.0 < radius < 1.0 else 0.0
+        return int(np.ceil(ring)) + self._rms.window
+
+    def _start_notches(self, mains_hz: float, at: int) -> None:
         self.mains_hz = mains_hz
         self.notch_hz = notch_frequencies(self.fs_hz, mains_hz, self.settings.filters)
-        self._cascade.append(design_notches(self.fs_hz, self.notch_hz, self.settings.filters.notch_q))
+        notches = design_notches(self.fs_hz, self.notch_hz, self.settings.filters.notch_q)
+        self._cascade.append(notches)
+        self._settled_at = max(self._settled_at, at + self._settling_samples(notches))
 
     def _filter(self, x: np.ndarray) -> np.ndarray:
         """Filter channels-first ``x``, deciding the mains frequency when its sample is reached."""
@@ -112,10 +131,10 @@ class Pipeline:
         if self.samples_seen + before < self._detect_at:
             return head
         seen = np.concatenate(self._detect_buffer, axis=1)
-        self._detect_at, self._detect_buffer = None, []
+        at, self._detect_at, self._detect_buffer = self._detect_at, None, []
         mains = detect_mains(seen, self.fs_hz)
         if mains is not None:
-            self._start_notches(mains)
+            self._start_notches(mains, at)
         return np.concatenate([head, self._cascade.process(x[:, before:])], axis=1)
 
     def process(self, samples: np.ndarray) -> Frame:

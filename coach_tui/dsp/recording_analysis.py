@@ -59,7 +59,10 @@ class AnalysisSettings:
 
 @dataclass(frozen=True, slots=True)
 class RecordingAnalysis:
-    """The JSON-ready report and the envelope columns it was computed from."""
+    """The JSON-ready report and the envelope columns (whole recording) it was computed from.
+
+    Measures skip the filters' settling time at the start (``Pipeline.settled_at``).
+    """
 
     report: dict
     envelope: np.ndarray
@@ -67,12 +70,15 @@ class RecordingAnalysis:
 
 
 def _run_pipeline(pipeline: Pipeline, samples: np.ndarray, chunk: int | None) -> tuple[np.ndarray, np.ndarray]:
-    if not chunk:
-        frame = pipeline.process(samples)
-        return frame.filtered, frame.envelope if frame.percent_mvc is None else frame.percent_mvc
-    frames = [pipeline.process(samples[i : i + chunk]) for i in range(0, samples.shape[0], chunk)]
+    """Filtered signal and envelope, the latter in %MVC for channels with a reference."""
+    step = chunk or max(1, samples.shape[0])
+    frames = [pipeline.process(samples[i : i + step]) for i in range(0, samples.shape[0], step)]
     filtered = np.concatenate([f.filtered for f in frames])
-    envelope = np.concatenate([f.envelope if f.percent_mvc is None else f.percent_mvc for f in frames])
+    envelope = np.concatenate([f.envelope for f in frames])
+    if frames[0].percent_mvc is not None:
+        percent = np.concatenate([f.percent_mvc for f in frames])
+        calibrated = ~np.isnan(percent[0])
+        envelope[:, calibrated] = percent[:, calibrated]
     return filtered, envelope
 
 
@@ -81,8 +87,8 @@ def _windows(n: int, fs_hz: float, window_s: float) -> list[tuple[int, int]]:
     return [(start, start + size) for start in range(0, n - size + 1, size)]
 
 
-def _rep_json(rep: Rep, fs_hz: float) -> dict:
-    return {"start_s": rep.start / fs_hz, "end_s": rep.end / fs_hz, "peak": rep.peak, "mean": rep.mean}
+def _rep_json(rep: Rep, offset: int, fs_hz: float) -> dict:
+    return {"start_s": (offset + rep.start) / fs_hz, "end_s": (offset + rep.end) / fs_hz, "peak": rep.peak, "mean": rep.mean}
 
 
 def analyze_recording(
@@ -117,6 +123,15 @@ def analyze_recording(
     references = [mvc.get(c.key) for c in assigned]
     pipeline = Pipeline(fs_hz, len(columns), dsp, references if any(r is not None for r in references) else None)
     filtered, envelope = _run_pipeline(pipeline, raw, chunk_samples)
+    # Measures start once the filters have settled; times stay relative to the recording's start.
+    settled = pipeline.settled_at
+    if raw.shape[0] - settled < fs_hz * settings.floors.window_s:
+        raise ValueError(
+            f"recording too short: {raw.shape[0] / fs_hz:.2f} s; the filters need {settled / fs_hz:.2f} s to settle "
+            f"plus {settings.floors.window_s:g} s to measure"
+        )
+    full_envelope = envelope
+    filtered, envelope = filtered[settled:], envelope[settled:]
 
     channel_reports = []
     baselines: list[RestBaseline] = []
@@ -159,12 +174,12 @@ def analyze_recording(
                     "saturation_fraction": quality.saturation_fraction,
                     "reduced_bandwidth": quality.reduced_bandwidth,
                 },
-                "envelope_peak": float(env.max()) if env.size else 0.0,
-                "envelope_mean": float(env.mean()) if env.size else 0.0,
+                "envelope_peak": float(env.max()),
+                "envelope_mean": float(env.mean()),
                 "units": "%MVC" if calibrated else units,
-                "onsets_s": [on / fs_hz for on, _ in onsets],
-                "offsets_s": [off / fs_hz for _, off in onsets if off is not None],
-                "reps": [_rep_json(r, fs_hz) for r in reps],
+                "onsets_s": [(settled + on) / fs_hz for on, _ in onsets],
+                "offsets_s": [(settled + off) / fs_hz for _, off in onsets if off is not None],
+                "reps": [_rep_json(r, settled, fs_hz) for r in reps],
                 "median_frequency_hz": None
                 if trend is None
                 else {"start": trend.start_hz, "end": trend.end_hz, "slope_hz_per_min": trend.slope_hz_per_min},
@@ -181,7 +196,7 @@ def analyze_recording(
         "channels": channel_reports,
         "pairs": pairs,
     }
-    return RecordingAnalysis(report, envelope, columns)
+    return RecordingAnalysis(report, full_envelope, columns)
 
 
 def _pairs(
@@ -216,7 +231,7 @@ def _pairs(
             units = _windows(envelope.shape[0], fs_hz, settings.floors.window_s)
         left_peaks = np.array([best_window_mean(envelope[a:b, left], fs_hz, PEAK_WINDOW_MS) for a, b in units])
         right_peaks = np.array([best_window_mean(envelope[a:b, right], fs_hz, PEAK_WINDOW_MS) for a, b in units])
-        conclusive = (left_peaks >= floor) | (right_peaks >= floor)
+        conclusive = (left_peaks > floor) | (right_peaks > floor)
         alert = AsymmetryAlert(settings.asymmetry_alert)
         for lp, rp, counts in zip(left_peaks, right_peaks, conclusive, strict=True):
             alert.update(asymmetry_pct(lp, rp) if counts else None)
