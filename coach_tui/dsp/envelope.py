@@ -23,28 +23,32 @@ class MovingRms:
         self.window = window
         self._block = np.zeros((n_channels, window))
         self._filled = 0
-        self._prefix = np.zeros((n_channels, 1))
+        self._prefix = np.zeros(n_channels)
         self._prev_suffix = np.zeros((n_channels, window + 1))
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """Envelope of ``x`` (shape ``(channels, n)``), continuing from the previous call."""
         w = self.window
-        squares = x * x
-        sums = np.empty_like(squares)
-        pos, n = 0, squares.shape[1]
+        n_ch, n = x.shape
+        sums = np.empty((n_ch, n))
+        pos = 0
         while pos < n:
-            take = min(n - pos, w - self._filled)
-            piece = squares[:, pos : pos + take]
-            prefix = np.cumsum(np.concatenate([self._prefix, piece], axis=1), axis=1)[:, 1:]
             start = self._filled
-            sums[:, pos : pos + take] = prefix + self._prev_suffix[:, start + 1 : start + 1 + take]
-            self._block[:, start : start + take] = piece
+            take = min(n - pos, w - start)
+            # Column 0 carries the block's running sum, so the cumulative sum continues it exactly.
+            run = np.empty((n_ch, take + 1))
+            run[:, 0] = self._prefix
+            piece = x[:, pos : pos + take]
+            np.multiply(piece, piece, out=run[:, 1:])
+            self._block[:, start : start + take] = run[:, 1:]
+            run.cumsum(axis=1, out=run)
+            np.add(run[:, 1:], self._prev_suffix[:, start + 1 : start + 1 + take], out=sums[:, pos : pos + take])
             self._filled += take
-            self._prefix = prefix[:, -1:]
+            self._prefix = run[:, -1].copy()
             if self._filled == w:
-                self._prev_suffix[:, :w] = np.cumsum(self._block[:, ::-1], axis=1)[:, ::-1]
+                self._prev_suffix[:, :w] = self._block[:, ::-1].cumsum(axis=1)[:, ::-1]
                 self._filled = 0
-                self._prefix = np.zeros_like(self._prefix)
+                self._prefix[:] = 0.0
             pos += take
         sums /= w
         return np.sqrt(sums, out=sums)

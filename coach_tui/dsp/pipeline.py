@@ -32,7 +32,8 @@ class Pipeline:
     """Causal, stateful EMG processing of one sensor's channels, chunk by chunk.
 
     Every call continues exactly where the previous one stopped, so processing a recording in
-    chunks of any size gives the same output as one call (bit-identical here). With
+    chunks of any size gives the same output as one call (to floating-point rounding, ~1e-13 of the
+    signal; the same chunking gives bit-identical output). With
     ``mains="auto"`` the first ``mains_detect_s`` seconds are filtered without a notch; at that
     sample the hum frequency is decided from what was seen and the notches start.
 
