@@ -18,3 +18,15 @@ def needs_shared_data(test):
     with a clear reason when the folder is absent."""
     skip = pytest.mark.skipif(not DATA.exists(), reason="../shared/data absent")
     return pytest.mark.shared_data(skip(test))
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """An empty working folder, an empty user config dir and no COACH_SESSIONS, so the packaged
+    reference config applies unless a test writes one."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("COACH_SESSIONS", raising=False)
+    return work

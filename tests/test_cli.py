@@ -24,6 +24,8 @@ from synthetic import MVC_UV, emg, random_rep_set
 
 from coach_tui.cli import main
 
+pytestmark = pytest.mark.usefixtures("isolated")
+
 FS = 2000
 REPS = 6
 DEFICIT = 0.30
@@ -34,15 +36,6 @@ HEADER = "glute L (µV),glute R (µV),hamstrings L (µV),hamstrings R (µV)"
 # --- fixtures and helpers --------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """No ./config.toml, no user config, no COACH_SESSIONS: the packaged reference config."""
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.delenv("COACH_SESSIONS", raising=False)
-    return work
 
 
 def _subprocess_env(tmp_path: Path) -> dict[str, str]:

@@ -25,18 +25,11 @@ from coach_tui.dsp.mvc import MvcSettings
 from coach_tui.dsp.recording_analysis import AnalysisSettings
 from coach_tui.dsp.settings import FilterSettings
 
+pytestmark = pytest.mark.usefixtures("isolated")
+
 REPO_CONFIG = ROOT / "config.toml"
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """An empty working folder, an empty user config dir and no COACH_SESSIONS."""
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.delenv("COACH_SESSIONS", raising=False)
-    return work
 
 
 def write(path: Path, text: str) -> Path:
