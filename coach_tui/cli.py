@@ -127,35 +127,44 @@ def _analyze(args: argparse.Namespace, config) -> int:
     return 0
 
 
+def _label(muscle: str, side: str | None) -> str:
+    """How a trainer says a channel ("left rectus femoris")."""
+    from coach_tui.domain.channels import ChannelAssignment
+
+    return ChannelAssignment(muscle, side).label
+
+
 def _analysis_text(report: dict) -> str:
+    mains = f"{report['mains_hz']:g} Hz" if report["mains_hz"] else "none found"
     lines = [
-        f"{report['source']}: {report['duration_s']:.1f} s at {report['fs_hz']:g} Hz, "
-        f"mains {'%g Hz' % report['mains_hz'] if report['mains_hz'] else 'none found'}, "
+        f"{report['source']}",
+        f"{report['duration_s']:.1f} s at {report['fs_hz']:g} Hz · mains hum {mains} · "
         f"envelope {report['envelope']['method']} {report['envelope']['window_ms']:g} ms",
         "",
-        f"{'col':>3}  {'muscle':<22} {'quality':<7} {'peak':>9} {'mean':>9} {'reps':>4}  median freq",
+        f"{'col':>3}  {'muscle':<24} {'quality':<7} {'peak':>8} {'mean':>8} {'units':<5} {'reps':>4}  median freq",
     ]
     for ch in report["channels"]:
-        side = {"L": "left ", "R": "right "}.get(ch["side"] or "", "")
+        name = _label(ch["muscle"], ch["side"])
         mdf = ch["median_frequency_hz"]
         trend = f"{mdf['start']:.0f}→{mdf['end']:.0f} Hz ({mdf['slope_hz_per_min']:+.1f}/min)" if mdf else "—"
         lines.append(
-            f"{ch['column']:>3}  {(side + ch['muscle']):<22} {ch['quality']['status']:<7} "
-            f"{ch['envelope_peak']:>7.1f}{'' if ch['units'] == '%MVC' else ' '}{'%' if ch['units'] == '%MVC' else ''}"
-            f" {ch['envelope_mean']:>8.1f}  {len(ch['reps']):>4}  {trend}"
+            f"{ch['column']:>3}  {name:<24} {ch['quality']['status']:<7} {ch['envelope_peak']:>8.4g} "
+            f"{ch['envelope_mean']:>8.4g} {ch['units']:<5} {len(ch['reps']):>4}  {trend}"
         )
-    lines.append(f"(envelope units: {', '.join(sorted({c['units'] for c in report['channels']}))})")
     reasons = [r for ch in report["channels"] for r in ch["quality"]["reasons"]]
     if reasons:
         lines += ["", "Signal quality:"] + [f"  - {r}" for r in reasons]
     if report["pairs"]:
         lines += ["", "Left/right asymmetry = (max − min) / max × 100 of per-rep peaks:"]
         for pair in report["pairs"]:
+            muscle = _label(pair["muscle"], None)
             if pair["status"] == "inconclusive":
-                lines.append(f"  {pair['muscle']}: inconclusive (both sides at rest level)")
+                lines.append(f"  {muscle}: inconclusive (both sides at rest level)")
+            elif pair["weaker_side"] is None:
+                lines.append(f"  {muscle}: 0 % — {pair['status']}")
             else:
                 weaker = "left" if pair["weaker_side"] == "L" else "right"
-                lines.append(f"  {pair['muscle']}: {pair['asymmetry_pct']:.0f} %, {weaker} weaker — {pair['status']}")
+                lines.append(f"  {muscle}: {pair['asymmetry_pct']:.0f} %, {weaker} weaker — {pair['status']}")
     return "\n".join(lines)
 
 

@@ -23,7 +23,7 @@ from coach_tui.dsp.onsets import OnsetSettings
 from coach_tui.dsp.quality import QualitySettings
 from coach_tui.dsp.recording_analysis import ActivityFloors, AnalysisSettings
 from coach_tui.dsp.reps import RepSettings
-from coach_tui.dsp.settings import DspSettings, EnvelopeSettings, FilterSettings
+from coach_tui.dsp.settings import EnvelopeSettings, FilterSettings
 from coach_tui.domain.asymmetry_alert import AsymmetryAlertRule
 
 REFERENCE_CONFIG = Path(__file__).with_name("reference_config.toml")
