@@ -73,8 +73,9 @@ class _BlockMatrices:
 
     For input ``u`` (n samples) and state ``z``: outputs ``y = O z + H u`` and next state
     ``z' = Aⁿ z + Q u``, where ``O`` stacks ``C Aᵏ``, ``H`` is the lower-triangular Toeplitz matrix
-    of the impulse response and ``Q`` stacks ``Aⁿ⁻¹⁻ʲ B``. Stored transposed for channels-first
-    ``(channels, n)`` arrays.
+    of the impulse response and ``Q`` stacks ``Aⁿ⁻¹⁻ʲ B``. Stored transposed and stacked so that
+    for a channels-first row ``[z, u]`` one product gives the outputs (``outputs``) and one the
+    next state (``next_state``).
     """
 
     def __init__(self, a: np.ndarray, b: np.ndarray, c: np.ndarray, d: float, n: int):
@@ -92,46 +93,54 @@ class _BlockMatrices:
         for j in range(n - 1, -1, -1):
             powers_b[:, j] = column
             column = a @ column
-        self.observe_t = np.ascontiguousarray(powers_c.T)  # (s, n)
-        self.response_t = np.ascontiguousarray(toeplitz.T)  # (n, n)
-        self.advance_t = np.ascontiguousarray(np.linalg.matrix_power(a, n).T)  # (s, s)
-        self.inject_t = np.ascontiguousarray(powers_b.T)  # (n, s)
+        self.outputs = np.ascontiguousarray(np.vstack([powers_c.T, toeplitz.T]))  # (s + n, n)
+        self.next_state = np.ascontiguousarray(np.vstack([np.linalg.matrix_power(a, n).T, powers_b.T]))  # (s + n, s)
 
 
 class SosCascade:
     """Causal filtering of channels-first blocks with the state carried between calls.
 
-    The sections are run as one linear system advanced a whole block at a time with a few matrix
-    products (``_BlockMatrices``, cached per block length) instead of sample by sample: the same
-    filter as ``scipy.signal.sosfilt`` with the same sections, to rounding (~1e-13 of the signal),
-    without its ~60 µs fixed cost per call. Chunked calls equal one call to rounding; identical
-    chunking gives identical output. Sections can be appended later (a notch once mains is
-    known); new sections start at rest.
+    The sections run as one linear system advanced a block at a time with a few matrix products
+    (``_BlockMatrices``) instead of sample by sample: the same filter as ``scipy.signal.sosfilt``
+    with the same sections, to rounding (~1e-13 of the signal), without its ~60 µs fixed cost per
+    call. Blocks are anchored on the absolute sample index (every ``BLOCK`` samples from the
+    first); a call inside a block evaluates the whole block's product with the inputs not yet
+    seen as zeros, which only ever meet the exact zeros of the causal response. So every output
+    comes from the same arithmetic however the input is chunked: chunked output is bit-identical
+    to one call. Sections can be appended at a block boundary (a notch once mains is known); new
+    sections start at rest.
     """
 
-    #: Long inputs are advanced in blocks of this many samples (bounded matrices, cache hits).
-    BLOCK = 128
+    #: Samples per anchored block.
+    BLOCK = 64
 
     def __init__(self, sos: np.ndarray, n_channels: int):
         self.n_channels = n_channels
-        self._state = np.zeros((n_channels, 0))
+        # Each row is one channel's [state at the block start | the block's inputs so far, zeros after].
+        self._work = np.zeros((n_channels, self.BLOCK))
+        self._filled = 0
         self._set_sections(np.ascontiguousarray(sos, dtype=float))
 
-    def _set_sections(self, sos: np.ndarray) -> None:
-        self.sos = sos
-        self._system = cascade_state_space(sos)
-        self._blocks: dict[int, _BlockMatrices] = {}
-        grown = 2 * sos.shape[0] - self._state.shape[1]
-        self._state = np.concatenate([self._state, np.zeros((self.n_channels, grown))], axis=1)
+    @property
+    def at_block_boundary(self) -> bool:
+        """True between blocks, where sections may be appended."""
+        return self._filled == 0
 
-    def _matrices(self, n: int) -> _BlockMatrices:
-        block = self._blocks.get(n)
-        if block is None:
-            block = self._blocks[n] = _BlockMatrices(*self._system, n)
-        return block
+    @property
+    def _n_states(self) -> int:
+        return self._work.shape[1] - self.BLOCK
+
+    def _set_sections(self, sos: np.ndarray) -> None:
+        grown = 2 * sos.shape[0] - self._n_states
+        self.sos = sos
+        self._matrices = _BlockMatrices(*cascade_state_space(sos), self.BLOCK)
+        states = np.zeros((self.n_channels, grown))
+        self._work = np.concatenate([self._work[:, : self._n_states], states, self._work[:, self._n_states :]], axis=1)
 
     def append(self, sos: np.ndarray) -> None:
-        """Add sections after the existing ones; they start with zero state."""
+        """Add sections after the existing ones (only between blocks); they start with zero state."""
+        if not self.at_block_boundary:
+            raise RuntimeError("sections can only be appended at a block boundary")
         if sos.shape[0]:
             self._set_sections(np.ascontiguousarray(np.vstack([self.sos, sos])))
 
@@ -141,22 +150,26 @@ class SosCascade:
         Without this a sensor's DC offset enters as a step and the band-pass rings for the first
         ~100 ms, which reads as a burst of activity.
         """
-        a, b, _, _ = self._system
+        a, b, _, _ = cascade_state_space(self.sos)
         steady = np.linalg.solve(np.eye(a.shape[0]) - a, b)
-        self._state = np.outer(np.asarray(first, dtype=float), steady)
+        self._work[:, : self._n_states] = np.outer(np.asarray(first, dtype=float), steady)
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """Filter ``x`` of shape ``(channels, n)``; returns a new array of the same shape."""
+        m, block, states = self._matrices, self.BLOCK, self._n_states
         n = x.shape[1]
-        if n <= self.BLOCK:
-            return self._advance(x) if n else x.copy()
-        return np.concatenate([self._advance(x[:, i : i + self.BLOCK]) for i in range(0, n, self.BLOCK)], axis=1)
-
-    def _advance(self, x: np.ndarray) -> np.ndarray:
-        m = self._matrices(x.shape[1])
-        y = self._state @ m.observe_t
-        y += x @ m.response_t
-        state = self._state @ m.advance_t
-        state += x @ m.inject_t
-        self._state = state
-        return y
+        out = np.empty((self.n_channels, n))
+        pos = 0
+        while pos < n:
+            start = self._filled
+            take = min(n - pos, block - start)
+            self._work[:, states + start : states + start + take] = x[:, pos : pos + take]
+            y = self._work @ m.outputs
+            out[:, pos : pos + take] = y[:, start : start + take]
+            self._filled += take
+            pos += take
+            if self._filled == block:
+                self._work[:, :states] = self._work @ m.next_state
+                self._work[:, states:] = 0.0
+                self._filled = 0
+        return out

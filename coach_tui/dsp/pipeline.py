@@ -32,10 +32,11 @@ class Pipeline:
     """Causal, stateful EMG processing of one sensor's channels, chunk by chunk.
 
     Every call continues exactly where the previous one stopped, so processing a recording in
-    chunks of any size gives the same output as one call (to floating-point rounding, ~1e-13 of the
-    signal; the same chunking gives bit-identical output). With
-    ``mains="auto"`` the first ``mains_detect_s`` seconds are filtered without a notch; at that
-    sample the hum frequency is decided from what was seen and the notches start.
+    chunks of any size gives bit-identical output to one call: what the live screen shows is
+    exactly what re-analysing the stored recording gives. With
+    ``mains="auto"`` the first ``mains_detect_s`` seconds (rounded up to a filter block) are
+    filtered without a notch; at that sample the hum frequency is decided from what was seen and
+    the notches start.
 
     >>> pipeline = Pipeline(fs_hz=2000, n_channels=2)
     >>> frame = pipeline.process(samples)   # samples: (n, 2) in µV
@@ -70,7 +71,9 @@ class Pipeline:
         self._detect_at: int | None = None
         self._detect_buffer: list[np.ndarray] = []
         if filters.mains == "auto":
-            self._detect_at = max(1, round(filters.mains_detect_s * self.fs_hz))
+            # Decide at the first filter block boundary after the listening time.
+            block = SosCascade.BLOCK
+            self._detect_at = -(-max(1, round(filters.mains_detect_s * self.fs_hz)) // block) * block
         elif filters.mains != "off":
             self._start_notches(float(filters.mains), at=0)
 
