@@ -1,0 +1,1 @@
+"""Persistence: the client database (TinyDB), raw recordings and exports. Never imports the UI."""
