@@ -189,6 +189,32 @@ def _replace_in(obj, where: tuple[str, ...], value):
     return replace(obj, **{head: _replace_in(getattr(obj, head), rest, value)})
 
 
+def analysis_settings_to_dict(settings: AnalysisSettings) -> dict:
+    """The analysis settings as config tables (what a recording stores as its provenance)."""
+    config = Config(path=REFERENCE_CONFIG, sessions_dir=Path("."), analysis=settings)
+    tables = {}
+    for section, (where, _) in SECTIONS.items():
+        if where[0] == "analysis":
+            value = config
+            for name in where:
+                value = getattr(value, name)
+            tables[section] = {f.name: list(v) if isinstance(v := getattr(value, f.name), tuple) else v for f in fields(value)}
+    return tables
+
+
+def analysis_settings_from_dict(tables: dict, source: str = "stored settings") -> AnalysisSettings:
+    """Rebuild the analysis settings ``analysis_settings_to_dict`` produced (validated like a config)."""
+    path = Path(source)
+    config = Config(path=path, sessions_dir=Path("."))
+    for section, table in tables.items():
+        if section not in SECTIONS or SECTIONS[section][0][0] != "analysis":
+            raise ConfigError(f"{source}: unknown settings section {section!r}")
+        where, cls = SECTIONS[section]
+        config = _replace_in(config, where, _build(path, section, cls, table))
+    _validate(path, config)
+    return config.analysis
+
+
 def load_config(explicit: str | os.PathLike | None = None) -> Config:
     """Load and validate the config file chosen by ``find_config``."""
     path = find_config(explicit)

@@ -1,0 +1,204 @@
+"""One set, analysed as it streams: envelopes per muscle, reps of the target, per-rep metrics.
+
+The live console and a re-analysis of the stored recording both run this, sample by sample the
+same (the pipeline is bit-identical however the samples are chunked, and so is rep detection),
+so what the trainer saw during the set is exactly what the stored metrics say.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from coach_tui.domain.channels import ChannelAssignment
+from coach_tui.domain.session import RepMetrics
+from coach_tui.dsp.asymmetry import PEAK_WINDOW_MS, asymmetry_pct
+from coach_tui.dsp.mvc import best_window_mean
+from coach_tui.dsp.onsets import RestBaseline, detect_onsets, onset_order_ms, rest_baseline
+from coach_tui.dsp.pipeline import Pipeline
+from coach_tui.dsp.recording_analysis import AnalysisSettings
+from coach_tui.dsp.reps import Rep, RepDetector
+from coach_tui.dsp.target_share import target_share
+
+
+@dataclass(frozen=True, slots=True)
+class SetLayout:
+    """What the set measures: one assignment per sensor channel, and the exercise's muscles."""
+
+    sensors: dict[str, list[ChannelAssignment]]
+    target: str
+    synergists: tuple[str, ...] = ()
+
+    @property
+    def channels(self) -> list[tuple[str, int, ChannelAssignment]]:
+        """Every (sensor id, channel index, assignment) in a fixed order."""
+        return [(sid, c, a) for sid, assigned in self.sensors.items() for c, a in enumerate(assigned)]
+
+
+class _Growing:
+    """An append-only float array that doubles its capacity (no quadratic concatenation)."""
+
+    def __init__(self):
+        self._data = np.zeros(4096)
+        self.size = 0
+
+    def extend(self, values: np.ndarray) -> None:
+        needed = self.size + values.shape[0]
+        if needed > self._data.shape[0]:
+            grown = np.zeros(max(needed, 2 * self._data.shape[0]))
+            grown[: self.size] = self._data[: self.size]
+            self._data = grown
+        self._data[self.size : needed] = values
+        self.size = needed
+
+    def view(self, start: int = 0, end: int | None = None) -> np.ndarray:
+        return self._data[start : self.size if end is None else min(end, self.size)]
+
+
+class SetAnalyzer:
+    """Streaming analysis of one set from per-sensor blocks.
+
+    All sensors share ``fs_hz`` and start together; samples are aligned by their index since the
+    set started (lost samples enter as zeros, see ``Pipeline.process_gap``). Envelopes are in %MVC
+    for channels with an MVC reference, else in input units (µV). The rest level of each channel
+    comes from its calibration, or else from the first ``baseline_window_ms`` after the filters
+    settle (the client holds still for a moment at the start of the set).
+    """
+
+    def __init__(
+        self,
+        fs_hz: float,
+        layout: SetLayout,
+        settings: AnalysisSettings | None = None,
+        mvc: dict[str, float] | None = None,
+        rest: dict[str, RestBaseline] | None = None,
+    ):
+        self.fs_hz = float(fs_hz)
+        self.layout = layout
+        self.settings = settings or AnalysisSettings()
+        self.mvc = dict(mvc or {})
+        self._rest_known = dict(rest or {})
+        self._pipelines: dict[str, Pipeline] = {}
+        self._columns: dict[str, list[int]] = {}
+        self.channels = layout.channels
+        for sid, assigned in layout.sensors.items():
+            refs = [self.mvc.get(a.key) for a in assigned]
+            self._pipelines[sid] = Pipeline(
+                fs_hz, len(assigned), self.settings.dsp, refs if any(r is not None for r in refs) else None
+            )
+            self._columns[sid] = [i for i, (s, _, _) in enumerate(self.channels) if s == sid]
+        self.units = ["%MVC" if a.key in self.mvc else "µV" for _, _, a in self.channels]
+        self._envelopes = [_Growing() for _ in self.channels]
+        self._target = [i for i, (_, _, a) in enumerate(self.channels) if a.muscle == layout.target]
+        self._synergists = [i for i, (_, _, a) in enumerate(self.channels) if a.muscle in layout.synergists]
+        self.settled_at = max(p.settled_at for p in self._pipelines.values())
+        self._baseline_samples = max(1, round(self.settings.onsets.baseline_window_ms * self.fs_hz / 1000))
+        self._rest: list[RestBaseline] | None = None
+        self._detector: RepDetector | None = None
+        self._fed = 0
+        self.reps: list[RepMetrics] = []
+
+    # -- input ------------------------------------------------------------------------------
+
+    def add(self, sensor_id: str, samples: np.ndarray, gap_before: int = 0) -> list[RepMetrics]:
+        """Feed one sensor's next samples ``(n, channels)``; return reps completed meanwhile."""
+        pipeline = self._pipelines[sensor_id]
+        frames = [pipeline.process_gap(gap_before)] if gap_before else []
+        frames.append(pipeline.process(samples))
+        for frame in frames:
+            values = frame.envelope if frame.percent_mvc is None else np.where(
+                np.isnan(frame.percent_mvc), frame.envelope, frame.percent_mvc
+            )
+            for k, column in enumerate(self._columns[sensor_id]):
+                self._envelopes[column].extend(values[:, k])
+        return self._advance()
+
+    @property
+    def samples_aligned(self) -> int:
+        """Samples available on every channel."""
+        return min(e.size for e in self._envelopes)
+
+    def latest(self, window_s: float = 0.1) -> list[float]:
+        """Mean envelope of each channel over the last ``window_s`` (what a bar shows)."""
+        n = max(1, round(window_s * self.fs_hz))
+        return [float(e.view(max(0, e.size - n)).mean()) if e.size else 0.0 for e in self._envelopes]
+
+    def envelope(self, column: int) -> np.ndarray:
+        """The whole envelope of one channel so far."""
+        return self._envelopes[column].view()
+
+    # -- reps -------------------------------------------------------------------------------
+
+    def _start_detector(self) -> None:
+        start = self.settled_at
+        self._rest = [
+            self._rest_known.get(a.key) or rest_baseline(self._envelopes[i].view(start, start + self._baseline_samples))
+            for i, (_, _, a) in enumerate(self.channels)
+        ]
+        floors = [self.settings.floors.rep_rest_factor * self._rest[i].mean for i in self._target]
+        floor = float(np.mean(floors)) if floors else 0.0
+        if self._target and all(self.units[i] == "%MVC" for i in self._target):
+            floor = max(floor, self.settings.floors.rep_pct_mvc)
+        self._detector = RepDetector(self.fs_hz, floor, self.settings.reps)
+        self._fed = start
+
+    def _advance(self) -> list[RepMetrics]:
+        if not self._target:
+            return []
+        ready = self.samples_aligned
+        if self._detector is None:
+            if ready < self.settled_at + self._baseline_samples:
+                return []
+            self._start_detector()
+        if ready <= self._fed:
+            return []
+        target = np.mean([self._envelopes[i].view(self._fed, ready) for i in self._target], axis=0)
+        self._fed = ready
+        done = []
+        for rep in self._detector.update(target):
+            done.append(self._metrics(rep, index=len(self.reps) + 1))
+            self.reps.append(done[-1])
+        return done
+
+    def _metrics(self, rep: Rep, index: int) -> RepMetrics:
+        start, end = self.settled_at + rep.start, self.settled_at + rep.end
+        fs = self.fs_hz
+
+        def window(column: int) -> np.ndarray:
+            return self._envelopes[column].view(start, end)
+
+        sides = {self.channels[i][2].side: i for i in self._target}
+        asymmetry = None
+        if "L" in sides and "R" in sides:
+            peaks = [best_window_mean(window(sides[s]), fs, PEAK_WINDOW_MS) for s in ("L", "R")]
+            floor = self.settings.floors.asymmetry_pct_mvc if self.units[sides["L"]] == "%MVC" else (
+                self.settings.floors.uncalibrated_pair_factor * min(self._rest[sides["L"]].mean, self._rest[sides["R"]].mean)
+            )
+            if max(peaks) > floor:
+                asymmetry = asymmetry_pct(*peaks)
+        share = None
+        if self._synergists:
+            target_mean = float(np.mean([window(i).mean() for i in self._target]))
+            synergist_mean = float(np.mean([window(i).mean() for i in self._synergists]))
+            share = target_share(target_mean, synergist_mean)
+        onsets: dict[str, float | None] = {}
+        for i, (_, _, assignment) in enumerate(self.channels):
+            lead = max(0, start - round(0.2 * fs))  # look a little before the target's rise
+            periods = detect_onsets(self._envelopes[i].view(lead, end), fs, self._rest[i], self.settings.onsets)
+            onsets[assignment.label] = (lead + periods[0][0]) / fs if periods else None
+        target = self.channels[self._target[0]][2]
+        return RepMetrics(
+            index=index,
+            start_s=start / fs,
+            end_s=end / fs,
+            peak=rep.peak,
+            mean=rep.mean,
+            time_to_peak_s=rep.time_to_peak_s,
+            units=self.units[self._target[0]],
+            muscle=target.muscle,
+            side=None if len(sides) > 1 else target.side,
+            asymmetry_pct=asymmetry,
+            target_share=share,
+            onset_order=tuple(onset_order_ms(onsets)),
+        )

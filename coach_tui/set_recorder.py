@@ -1,0 +1,100 @@
+"""Recording a set: every block is stored (as the sensor's counts) and analysed from exactly the
+stored values, so a later re-analysis of the file reproduces the live per-rep metrics bit for bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from coach_tui.config import analysis_settings_from_dict, analysis_settings_to_dict
+from coach_tui.domain.channels import ChannelAssignment
+from coach_tui.domain.session import RepMetrics
+from coach_tui.dsp.onsets import RestBaseline
+from coach_tui.dsp.recording_analysis import AnalysisSettings
+from coach_tui.dsp.set_analysis import SetAnalyzer, SetLayout
+from coach_tui.sources.block import Block
+from coach_tui.store.recordings import RecordingWriter, SensorFormat, read_recording
+
+#: How the simulated kit's µV are stored: 16-bit counts of 0.25 µV (±8.2 mV), a power of two so
+#: every stored value is exact in float32.
+SIMULATED_SCALE_UV = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class SetPlan:
+    """Everything needed to analyse a set, stored in the recording's header so it can be redone."""
+
+    fs_hz: float
+    layout: SetLayout
+    settings: AnalysisSettings
+    mvc: dict[str, float]
+    rest: dict[str, RestBaseline]
+
+    def analyzer(self) -> SetAnalyzer:
+        """A fresh analyzer for this plan."""
+        return SetAnalyzer(self.fs_hz, self.layout, self.settings, self.mvc, self.rest)
+
+    def to_meta(self) -> dict:
+        """JSON-safe form for the recording header."""
+        return {
+            "fs_hz": self.fs_hz,
+            "layout": {sid: [[a.muscle, a.side] for a in assigned] for sid, assigned in self.layout.sensors.items()},
+            "target": self.layout.target,
+            "synergists": list(self.layout.synergists),
+            "settings": analysis_settings_to_dict(self.settings),
+            "mvc": self.mvc,
+            "rest": {key: [b.mean, b.sd] for key, b in self.rest.items()},
+        }
+
+    @classmethod
+    def from_meta(cls, meta: dict, source: str) -> SetPlan:
+        """Rebuild a plan from ``to_meta`` output."""
+        layout = SetLayout(
+            {sid: [ChannelAssignment(m, s) for m, s in assigned] for sid, assigned in meta["layout"].items()},
+            meta["target"],
+            tuple(meta["synergists"]),
+        )
+        return cls(
+            float(meta["fs_hz"]),
+            layout,
+            analysis_settings_from_dict(meta["settings"], source),
+            {k: float(v) for k, v in meta["mvc"].items()},
+            {k: RestBaseline(float(m), float(sd)) for k, (m, sd) in meta["rest"].items()},
+        )
+
+
+def sensor_formats(plan: SetPlan, scale: float = SIMULATED_SCALE_UV) -> list[SensorFormat]:
+    """Storage formats for sensors that deliver µV (16-bit counts of ``scale``)."""
+    return [
+        SensorFormat(sid, plan.fs_hz, len(assigned), "µV", scale, "int16", tuple(f"{a.muscle} {a.side or ''}".strip() for a in assigned))
+        for sid, assigned in plan.layout.sensors.items()
+    ]
+
+
+class SetRecorder:
+    """Stores blocks and analyses the stored values as they arrive."""
+
+    def __init__(self, prefix: Path, plan: SetPlan, formats: list[SensorFormat], meta: dict):
+        self.plan = plan
+        self.analyzer = plan.analyzer()
+        self.writer = RecordingWriter(prefix, formats, {**meta, "plan": plan.to_meta()})
+
+    def add(self, block: Block) -> list[RepMetrics]:
+        """Store ``block``, analyse what was stored; return reps completed meanwhile."""
+        stored = self.writer.write(block)
+        return self.analyzer.add(block.sensor_id, stored, block.gap_before)
+
+    def close(self) -> None:
+        """Flush and mark the recording complete."""
+        self.writer.close()
+
+
+def reanalyze(prefix: Path) -> tuple[SetPlan, list[RepMetrics], bool]:
+    """Run a stored recording through its stored plan: (plan, reps, whether it was complete)."""
+    recording = read_recording(prefix)
+    plan = SetPlan.from_meta(recording.meta["plan"], str(prefix))
+    analyzer = plan.analyzer()
+    for block in recording.blocks():
+        analyzer.add(block.sensor_id, block.samples, block.gap_before)
+    return plan, analyzer.reps, recording.complete

@@ -1,0 +1,90 @@
+"""Domain records in and out of the client database: clients, calibrations, sessions, sets."""
+
+from __future__ import annotations
+
+from coach_tui.domain.calibration import Calibration
+from coach_tui.domain.client import Client
+from coach_tui.domain.session import Session, SetRecord
+from coach_tui.store.database import Database
+
+CLIENTS, CALIBRATIONS, SESSIONS, SETS = "clients", "calibrations", "sessions", "sets"
+
+
+class UnknownRecord(LookupError):
+    """A client or session that is not in the database; the message says how to find one."""
+
+
+class Repository:
+    """Typed access to ``Database``: every method takes or returns domain records."""
+
+    def __init__(self, database: Database):
+        self.db = database
+
+    # clients
+    def add_client(self, client: Client) -> Client:
+        """Store a new client; names must be unique (case-insensitive)."""
+        if self.find_client(client.name) is not None:
+            raise ValueError(f"a client named {client.name!r} already exists")
+        self.db.insert(CLIENTS, client.to_dict())
+        return client
+
+    def clients(self) -> list[Client]:
+        """All clients, by name."""
+        return sorted((Client.from_dict(d) for d in self.db.all(CLIENTS)), key=lambda c: c.name.casefold())
+
+    def find_client(self, name: str) -> Client | None:
+        """The client with this name (case-insensitive), or None."""
+        wanted = name.strip().casefold()
+        return next((c for c in self.clients() if c.name.casefold() == wanted), None)
+
+    def client(self, name: str) -> Client:
+        """The client with this name, or ``UnknownRecord`` saying how to add one."""
+        found = self.find_client(name)
+        if found is None:
+            known = ", ".join(c.name for c in self.clients()) or "none yet"
+            raise UnknownRecord(f"no client named {name!r} (clients: {known}); add one with: coach clients add {name!r}")
+        return found
+
+    def client_by_id(self, client_id: str) -> Client | None:
+        """The client with this id, or None."""
+        doc = self.db.get(CLIENTS, client_id)
+        return None if doc is None else Client.from_dict(doc)
+
+    # calibrations
+    def add_calibration(self, calibration: Calibration) -> None:
+        """Store one muscle side's calibration."""
+        self.db.insert(CALIBRATIONS, calibration.to_dict())
+
+    def latest_calibrations(self, client_id: str) -> dict[str, Calibration]:
+        """The newest calibration per ``muscle:side`` of a client."""
+        latest: dict[str, Calibration] = {}
+        for doc in self.db.find(CALIBRATIONS, client_id=client_id):
+            calibration = Calibration.from_dict(doc)
+            if calibration.key not in latest or calibration.recorded > latest[calibration.key].recorded:
+                latest[calibration.key] = calibration
+        return latest
+
+    # sessions and sets
+    def save_session(self, session: Session) -> None:
+        """Insert or replace a session."""
+        self.db.upsert(SESSIONS, session.to_dict())
+
+    def save_set(self, record: SetRecord) -> None:
+        """Insert or replace a set."""
+        self.db.upsert(SETS, record.to_dict())
+
+    def sessions(self, client_id: str | None = None) -> list[Session]:
+        """Sessions (of one client, or all), oldest first."""
+        docs = self.db.find(SESSIONS, client_id=client_id) if client_id else self.db.all(SESSIONS)
+        return sorted((Session.from_dict(d) for d in docs), key=lambda s: s.started)
+
+    def session(self, session_id: str) -> Session:
+        """One session, or ``UnknownRecord`` saying how to list them."""
+        doc = self.db.get(SESSIONS, session_id)
+        if doc is None:
+            raise UnknownRecord(f"no session {session_id!r}; list them with: coach sessions")
+        return Session.from_dict(doc)
+
+    def sets(self, session_id: str) -> list[SetRecord]:
+        """The sets of a session, in order."""
+        return sorted((SetRecord.from_dict(d) for d in self.db.find(SETS, session_id=session_id)), key=lambda s: s.index)
