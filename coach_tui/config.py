@@ -41,6 +41,7 @@ class SimulationSettings:
     sensors: int = 4
     fs_hz: int = 2000
     seed: int = 1
+    realtime: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,13 @@ class CheckSettings:
     """The pre-session check."""
 
     seconds: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationSettings:
+    """When a calibration should be redone."""
+
+    max_age_days: float = 28.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +68,9 @@ class Config:
     mvc: MvcSettings = field(default_factory=MvcSettings)
     simulation: SimulationSettings = field(default_factory=SimulationSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
+    calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
+    #: ``[[exercises]]`` tables adding to (or replacing in) the packaged exercise library.
+    exercises: tuple[dict, ...] = ()
 
 
 #: TOML table → (where it lives in Config, its dataclass).
@@ -75,6 +86,7 @@ SECTIONS: dict[str, tuple[tuple[str, ...], type]] = {
     "mvc": (("mvc",), MvcSettings),
     "simulation": (("simulation",), SimulationSettings),
     "check": (("check",), CheckSettings),
+    "calibration": (("calibration",), CalibrationSettings),
 }
 
 
@@ -171,6 +183,8 @@ def _validate(path: Path, config: Config) -> None:
         ("simulation.fs_hz", config.simulation.fs_hz, config.simulation.fs_hz in (1000, 2000), "1000, 2000"),
         ("simulation.sensors", config.simulation.sensors, 2 <= config.simulation.sensors <= 8, "2 to 8"),
         ("check.seconds", config.check.seconds, config.check.seconds > 0, "a positive number"),
+        ("calibration.max_age_days", config.calibration.max_age_days, config.calibration.max_age_days > 0,
+         "a positive number"),
     ]
     for name in ("noise_uv", "mains_fraction", "saturation_fraction", "rate_error_pct", "loss_fraction"):
         warn, bad = getattr(q, name)
@@ -215,6 +229,19 @@ def analysis_settings_from_dict(tables: dict, source: str = "stored settings") -
     return config.analysis
 
 
+def _exercises(path: Path, tables) -> tuple[dict, ...]:
+    """``[[exercises]]`` entries, checked against the muscle list by the exercise library."""
+    from coach_tui.domain.exercises import exercise_library
+
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ConfigError(f"{path}: exercises must be [[exercises]] tables")
+    try:
+        exercise_library(tables)
+    except (ValueError, KeyError) as error:
+        raise ConfigError(f"{path}: [[exercises]]: {error}") from None
+    return tuple(tables)
+
+
 def load_config(explicit: str | os.PathLike | None = None) -> Config:
     """Load and validate the config file chosen by ``find_config``."""
     path = find_config(explicit)
@@ -224,7 +251,7 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    allowed = {"sessions_dir", *SECTIONS}
+    allowed = {"sessions_dir", "exercises", *SECTIONS}
     unknown = sorted(set(document) - allowed)
     if unknown:
         raise ConfigError(f"{path}: unknown key {unknown[0]}; allowed: {', '.join(sorted(allowed))}")
@@ -235,6 +262,8 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
     for section, (where, cls) in SECTIONS.items():
         if section in document:
             config = _replace_in(config, where, _build(path, section, cls, document[section]))
+    if "exercises" in document:
+        config = _replace_in(config, ("exercises",), _exercises(path, document["exercises"]))
     _validate(path, config)
     override = os.environ.get("COACH_SESSIONS")
     if override:

@@ -90,11 +90,25 @@ class SetRecorder:
         self.writer.close()
 
 
-def reanalyze(prefix: Path) -> tuple[SetPlan, list[RepMetrics], bool]:
-    """Run a stored recording through its stored plan: (plan, reps, whether it was complete)."""
+@dataclass(frozen=True, slots=True)
+class Reanalysis:
+    """A stored set run again through its stored plan."""
+
+    plan: SetPlan
+    analyzer: SetAnalyzer
+    complete: bool
+
+    @property
+    def reps(self) -> list[RepMetrics]:
+        """The per-rep metrics, as the live screen computed them."""
+        return self.analyzer.reps
+
+
+def reanalyze(prefix: Path) -> Reanalysis:
+    """Run a stored recording through the plan stored in its header."""
     recording = read_recording(prefix)
     plan = SetPlan.from_meta(recording.meta["plan"], str(prefix))
     analyzer = plan.analyzer()
     for block in recording.blocks():
         analyzer.add(block.sensor_id, block.samples, block.gap_before)
-    return plan, analyzer.reps, recording.complete
+    return Reanalysis(plan, analyzer, recording.complete)

@@ -183,10 +183,14 @@ class SetAnalyzer:
             synergist_mean = float(np.mean([window(i).mean() for i in self._synergists]))
             share = target_share(target_mean, synergist_mean)
         onsets: dict[str, float | None] = {}
+        # Each muscle's onset is the start of its activity period around this rep; look back to the
+        # previous rep's end (at most one second) so a slow rise is not cut off.
+        previous_end = round(self.reps[-1].end_s * fs) if self.reps else self.settled_at
+        lead = max(previous_end, start - round(fs), self.settled_at)
         for i, (_, _, assignment) in enumerate(self.channels):
-            lead = max(0, start - round(0.2 * fs))  # look a little before the target's rise
             periods = detect_onsets(self._envelopes[i].view(lead, end), fs, self._rest[i], self.settings.onsets)
-            onsets[assignment.label] = (lead + periods[0][0]) / fs if periods else None
+            around = [on for on, off in periods if off is None or lead + off > start]
+            onsets[assignment.label] = (lead + around[0]) / fs if around else None
         target = self.channels[self._target[0]][2]
         return RepMetrics(
             index=index,

@@ -94,6 +94,15 @@ DEFAULT_SENSORS: tuple[SimulatedSensor, ...] = (
 )
 
 
+def sensors_for_exercise(
+    target: str, synergists: tuple[str, ...], antagonists: tuple[str, ...], count: int
+) -> list[SimulatedSensor]:
+    """A kit of ``count`` sensors (2–8, pairs) on an exercise's muscles: target, synergists, antagonists."""
+    muscles = [(target, "target")] + [(m, "synergist") for m in synergists] + [(m, "antagonist") for m in antagonists]
+    chosen = muscles[: max(1, count // 2)]
+    return [_sensor(muscle, side, role) for muscle, role in chosen for side in SIDES]
+
+
 @dataclass(frozen=True, slots=True)
 class RepProfile:
     """Shape of the "reps" scenario. Levels are fractions of each sensor's MVC amplitude."""

@@ -1,0 +1,148 @@
+"""``coach analyze``: a recording through the live pipeline, summarised."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from coach_tui.commands import CommandError
+
+
+def add_parser(commands) -> None:
+    """Register the subcommand."""
+    analyze = commands.add_parser(
+        "analyze",
+        help="run the live pipeline over a recording and summarise it",
+        description="Run the causal pipeline the live screen uses over a recording (text/CSV, .npy/.npz, "
+        "the UCI layouts) and print quality, onsets, reps, fatigue and left/right asymmetry.",
+    )
+    analyze.add_argument("path", help="recording file")
+    analyze.add_argument("--fs", type=float, metavar="HZ", help="sample rate, where the file does not say")
+    analyze.add_argument("--channels", metavar="SPEC", help="one entry per column: muscle:L, muscle:R, muscle or skip")
+    analyze.add_argument("--mains", choices=["50", "60", "auto"], help="mains frequency (default: config, auto)")
+    analyze.add_argument("--mvc", metavar="FILE", help='JSON object {"muscle:side": reference in input units}: report %%MVC')
+    analyze.add_argument("--chunk-ms", type=float, metavar="N", help="process in chunks of N ms, as live")
+    analyze.add_argument("--envelope-out", metavar="CSV", help="write time_s and one envelope column per channel")
+    analyze.add_argument("--json", action="store_true", help="print exactly one JSON object")
+
+
+
+def _load_mvc(path: str) -> dict[str, float]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CommandError(f"{path}: MVC file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CommandError(f"{path}: not a JSON MVC file ({error})") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in data.values()
+    ):
+        raise CommandError(f'{path}: expected an object like {{"biceps:L": 412.0}} with positive references')
+    return {str(k): float(v) for k, v in data.items()}
+
+
+def run(args: argparse.Namespace, config) -> int:
+    """Analyse ``args.path``; print a summary or JSON."""
+    import numpy as np
+
+    from coach_tui.domain.channels import ChannelAssignment, parse_channel_spec
+    from coach_tui.dsp.recording_analysis import analyze_recording
+    from coach_tui.sources.recording_files import RecordingError, load_recording
+
+    if args.fs is not None and args.fs <= 0:
+        raise CommandError(f"--fs {args.fs:g}: the sample rate must be positive")
+    try:
+        recording = load_recording(args.path, args.fs)
+    except RecordingError as error:
+        raise CommandError(str(error)) from None
+    try:
+        if args.channels:
+            channels = parse_channel_spec(args.channels, recording.channels)
+        elif recording.channel_hints:
+            channels = [ChannelAssignment(m, s) for m, s in recording.channel_hints]
+        else:
+            names = recording.column_names or [f"ch{i + 1}" for i in range(recording.channels)]
+            channels = [ChannelAssignment(name) for name in names]
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    mvc = _load_mvc(args.mvc) if args.mvc else None
+    if mvc:
+        known = {c.key for c in channels if c is not None}
+        stray = sorted(set(mvc) - known)
+        if stray:
+            raise CommandError(f"{args.mvc}: {stray[0]!r} matches no channel; channels are {', '.join(sorted(known))}")
+    if args.chunk_ms is not None and args.chunk_ms <= 0:
+        raise CommandError(f"--chunk-ms {args.chunk_ms:g}: must be positive")
+    chunk = max(1, round(args.chunk_ms * recording.fs_hz / 1000)) if args.chunk_ms else None
+    try:
+        analysis = analyze_recording(
+            recording.samples,
+            recording.fs_hz,
+            channels,
+            source=str(args.path),
+            units=recording.units,
+            mains=args.mains or config.analysis.dsp.filters.mains,
+            mvc=mvc,
+            chunk_samples=chunk,
+            clip_level=recording.clip_level,
+            settings=config.analysis,
+        )
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    if args.envelope_out:
+        header = ["time_s"] + [channels[c].key for c in analysis.columns]
+        time_s = np.arange(analysis.envelope.shape[0]) / recording.fs_hz
+        try:
+            np.savetxt(args.envelope_out, np.column_stack([time_s, analysis.envelope]), delimiter=",",
+                       header=",".join(header), comments="", fmt="%.6g")
+        except OSError as error:
+            raise CommandError(f"{args.envelope_out}: cannot write ({error.strerror})") from None
+    if args.json:
+        print(json.dumps(analysis.report, allow_nan=False, ensure_ascii=False))
+    else:
+        print(_analysis_text(analysis.report))
+    return 0
+
+
+def _label(muscle: str, side: str | None) -> str:
+    """How a trainer says a channel ("left rectus femoris")."""
+    from coach_tui.domain.channels import ChannelAssignment
+
+    return ChannelAssignment(muscle, side).label
+
+
+def _analysis_text(report: dict) -> str:
+    mains = f"{report['mains_hz']:g} Hz" if report["mains_hz"] else "none found"
+    lines = [
+        f"{report['source']}",
+        f"{report['duration_s']:.1f} s at {report['fs_hz']:g} Hz · mains hum {mains} · "
+        f"envelope {report['envelope']['method']} {report['envelope']['window_ms']:g} ms",
+        "",
+        f"{'col':>3}  {'muscle':<24} {'quality':<7} {'peak':>8} {'mean':>8} {'units':<5} {'reps':>4}  median freq",
+    ]
+    for ch in report["channels"]:
+        name = _label(ch["muscle"], ch["side"])
+        mdf = ch["median_frequency_hz"]
+        trend = f"{mdf['start']:.0f}→{mdf['end']:.0f} Hz ({mdf['slope_hz_per_min']:+.1f}/min)" if mdf else "—"
+        lines.append(
+            f"{ch['column']:>3}  {name:<24} {ch['quality']['status']:<7} {ch['envelope_peak']:>8.4g} "
+            f"{ch['envelope_mean']:>8.4g} {ch['units']:<5} {len(ch['reps']):>4}  {trend}"
+        )
+    reasons = [r for ch in report["channels"] for r in ch["quality"]["reasons"]]
+    if reasons:
+        lines += ["", "Signal quality:"] + [f"  - {r}" for r in reasons]
+    if report["pairs"]:
+        lines += ["", "Left/right asymmetry = (max − min) / max × 100 of per-rep peaks:"]
+        for pair in report["pairs"]:
+            muscle = _label(pair["muscle"], None)
+            if pair["status"] == "inconclusive":
+                lines.append(f"  {muscle}: inconclusive (both sides at rest level)")
+            elif pair["weaker_side"] is None:
+                lines.append(f"  {muscle}: 0 % — {pair['status']}")
+            else:
+                weaker = "left" if pair["weaker_side"] == "L" else "right"
+                lines.append(f"  {muscle}: {pair['asymmetry_pct']:.0f} %, {weaker} weaker — {pair['status']}")
+    return "\n".join(lines)
+
+

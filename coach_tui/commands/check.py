@@ -1,0 +1,107 @@
+"""``coach check``: the pre-session check of every sensor."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from coach_tui.commands import CommandError
+
+
+def add_parser(commands) -> None:
+    """Register the subcommand."""
+    check = commands.add_parser(
+        "check",
+        help="pre-session check of every sensor",
+        description="Listen to every sensor and grade it: streaming, sample rate, noise, mains hum, "
+        "clipping, packet loss, battery. Exit status 0 ok, 1 warn, 2 bad.",
+    )
+    check.add_argument("--simulate", action="store_true", help="check the simulated sensor kit")
+    check.add_argument("--seconds", type=float, metavar="N", help="how long to listen (default: config, 2 s)")
+    check.add_argument("--json", action="store_true", help="print exactly one JSON object")
+
+
+def run(args: argparse.Namespace, config) -> int:
+    """Listen to the sensors and grade them; exit 0/1/2 for ok/warn/bad."""
+    import asyncio
+
+    from coach_tui.domain.channels import ChannelAssignment
+    from coach_tui.session_check import EXIT_CODES, collect, grade_sensors
+    from coach_tui.sources.simulated import SimulatedKit
+
+    seconds = args.seconds if args.seconds is not None else config.check.seconds
+    if seconds <= 0:
+        raise CommandError(f"--seconds {seconds:g}: must be positive")
+    note = None if args.simulate else "no sensors configured in config.toml: checking the SIMULATED kit"
+    sim = config.simulation
+    kit = SimulatedKit(sim.sensors, fs_hz=sim.fs_hz, seed=sim.seed, realtime=True)
+    names = {s.sensor_id: ChannelAssignment(s.muscle, s.side).label for s in kit.sensors}
+    received = asyncio.run(collect(kit, seconds))
+    report = grade_sensors(received, kit.status(), names, config.analysis, seconds, simulated=True)
+    if args.json:
+        print(json.dumps(_check_json(report), allow_nan=False, ensure_ascii=False))
+    else:
+        if note:
+            print(note, file=sys.stderr)
+        print(_check_text(report))
+    return EXIT_CODES[report.verdict]
+
+
+def _check_json(report) -> dict:
+    return {
+        "simulated": report.simulated,
+        "seconds": report.seconds,
+        "mains_hz": report.mains_hz,
+        "status": report.verdict,
+        "sensors": [
+            {
+                "sensor_id": s.status.sensor_id,
+                "name": s.name,
+                "status": s.verdict,
+                "streaming": s.streaming,
+                "nominal_rate_hz": s.status.nominal_rate_hz,
+                "measured_rate_hz": s.status.measured_rate_hz,
+                "loss_fraction": s.status.loss_fraction,
+                "battery_pct": s.status.battery_pct,
+                "channels": [
+                    {
+                        "status": c.status,
+                        "reasons": c.reasons,
+                        "noise_rms_uv": c.noise_rms,
+                        "mains_fraction": c.mains_fraction,
+                        "saturation_fraction": c.saturation_fraction,
+                    }
+                    for c in s.channels
+                ],
+            }
+            for s in report.sensors
+        ],
+    }
+
+
+def _check_text(report) -> str:
+    title = "Pre-session check" + (" — SIMULATED sensor kit" if report.simulated else "")
+    mains = f"{report.mains_hz:g} Hz" if report.mains_hz else "none found"
+    lines = [f"{title} ({report.seconds:g} s, mains hum {mains})", ""]
+    lines.append(f"{'sensor':<22} {'status':<6} {'stream':<6} {'rate Hz':>8} {'noise µV':>8} {'mains':>6} {'clip':>6} {'lost':>6} {'battery':>7}")
+    for s in report.sensors:
+        rate = f"{s.status.measured_rate_hz:.0f}" if s.status.measured_rate_hz else "—"
+        battery = f"{s.status.battery_pct:.0f} %" if s.status.battery_pct is not None else "—"
+        if s.channels:
+            noise = max(c.noise_rms for c in s.channels)
+            mains_f = max(c.mains_fraction for c in s.channels)
+            clip = max(c.saturation_fraction for c in s.channels)
+            figures = f"{noise:>8.1f} {mains_f:>6.0%} {clip:>6.1%}"
+        else:
+            figures = f"{'—':>8} {'—':>6} {'—':>6}"
+        lines.append(
+            f"{s.name:<22} {s.verdict:<6} {'yes' if s.streaming else 'NO':<6} {rate:>8} {figures} "
+            f"{s.status.loss_fraction:>6.1%} {battery:>7}"
+        )
+    todo = [r for s in report.sensors for c in s.channels for r in c.reasons]
+    todo += [f"{s.name}: nothing received — switch the sensor on and check it is in range" for s in report.sensors if not s.streaming]
+    lines += ["", "What to do:"] + [f"  - {t}" for t in todo] if todo else ["", "All sensors ready."]
+    return "\n".join(lines)
+
+

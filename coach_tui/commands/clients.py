@@ -1,0 +1,57 @@
+"""``coach clients``: list clients, or add one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from coach_tui.commands import CommandError
+from coach_tui.commands.store_access import open_store
+
+
+def add_parser(commands) -> None:
+    """Register the subcommand."""
+    clients = commands.add_parser("clients", help="list clients, or add one (coach clients add NAME)",
+                                  description="List clients with their last session; `coach clients add NAME` creates one.")
+    clients.add_argument("--json", action="store_true", help="print a JSON list")
+    actions = clients.add_subparsers(dest="action", metavar="ACTION")
+    add = actions.add_parser("add", help="create a client", description="Create a client.")
+    add.add_argument("name", help="the client's name (unique)")
+    add.add_argument("--dominant", choices=["L", "R"], type=str.upper, help="dominant side")
+    add.add_argument("--notes", default="", help="notes worth knowing (goals, injuries)")
+
+
+def run(args: argparse.Namespace, config) -> int:
+    """List or add clients."""
+    from coach_tui.domain.client import Client
+    from coach_tui.domain.ids import new_id, now_utc
+
+    if args.action == "add":
+        with open_store(config, "clients add", write=True) as repo:
+            try:
+                client = Client(new_id("c"), args.name.strip(), args.dominant, args.notes, created=now_utc())
+                repo.add_client(client)
+            except ValueError as error:
+                raise CommandError(str(error)) from None
+        print(f"added client {client.name} ({client.id})")
+        return 0
+    with open_store(config, "clients", write=False) as repo:
+        rows = []
+        for client in repo.clients():
+            sessions = repo.sessions(client.id)
+            rows.append({
+                **client.to_dict(),
+                "sessions": len(sessions),
+                "last_session": sessions[-1].started.isoformat() if sessions else None,
+                "calibrated": sorted(repo.latest_calibrations(client.id)),
+            })
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    elif not rows:
+        print("no clients yet — add one with: coach clients add NAME")
+    else:
+        print(f"{'name':<24} {'dominant':<8} {'sessions':>8}  {'last session':<16}  calibrated")
+        for row in rows:
+            last = row["last_session"][:16].replace("T", " ") if row["last_session"] else "—"
+            print(f"{row['name']:<24} {row['dominant_side'] or '—':<8} {row['sessions']:>8}  {last:<16}  {', '.join(row['calibrated']) or '—'}")
+    return 0

@@ -1,0 +1,54 @@
+"""``coach sessions``: recorded sessions, newest last."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from coach_tui.commands.store_access import open_store
+
+
+def add_parser(commands) -> None:
+    """Register the subcommand."""
+    sessions = commands.add_parser("sessions", help="list recorded sessions", description="List recorded sessions.")
+    sessions.add_argument("--client", metavar="NAME", help="only this client's sessions")
+    sessions.add_argument("--json", action="store_true", help="print a JSON list")
+
+
+def run(args: argparse.Namespace, config) -> int:
+    """List sessions with their sets."""
+    from coach_tui.commands import CommandError
+    from coach_tui.store.repository import UnknownRecord
+
+    with open_store(config, "sessions", write=False) as repo:
+        try:
+            client_id = repo.client(args.client).id if args.client else None
+        except UnknownRecord as error:
+            raise CommandError(str(error)) from None
+        names = {c.id: c.name for c in repo.clients()}
+        rows = []
+        for session in repo.sessions(client_id):
+            sets = repo.sets(session.id)
+            rows.append({
+                "id": session.id,
+                "client": names.get(session.client_id, session.client_id),
+                "started": session.started.isoformat(),
+                "duration_s": session.duration_s,
+                "status": session.status,
+                "sets": [
+                    {"id": s.id, "index": s.index, "exercise": s.exercise, "reps": len(s.reps), "duration_s": s.duration_s,
+                     "load_kg": s.load_kg, "perceived_activation": s.perceived_activation}
+                    for s in sets
+                ],
+            })
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    elif not rows:
+        print("no sessions yet — record one with: coach record --client NAME --simulate")
+    else:
+        print(f"{'id':<20} {'client':<18} {'started':<16} {'length':>7}  {'status':<9} sets")
+        for row in rows:
+            length = f"{row['duration_s']:.0f} s" if row["duration_s"] is not None else "—"
+            sets = "; ".join(f"{s['exercise']} ({s['reps']} reps)" for s in row["sets"]) or "—"
+            print(f"{row['id']:<20} {row['client']:<18} {row['started'][:16].replace('T', ' '):<16} {length:>7}  {row['status']:<9} {sets}")
+    return 0

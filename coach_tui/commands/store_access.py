@@ -1,0 +1,58 @@
+"""Opening the sessions folder for a command: the writer lock, crash recovery, damaged databases."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from coach_tui.commands import CommandError
+from coach_tui.config import Config
+from coach_tui.session_recovery import recover_unfinished
+from coach_tui.store.database import Database, DatabaseError
+from coach_tui.store.repository import Repository
+from coach_tui.store.writer_lock import LockHeld, WriterLock
+
+
+def _say(note: str) -> None:
+    print(f"coach: {note}", file=sys.stderr)
+
+
+@contextmanager
+def open_store(config: Config, command: str, *, write: bool) -> Iterator[Repository]:
+    """The client database for ``command``.
+
+    Writers hold the writer lock for the whole command (a second writer is refused, naming the
+    holder); readers take it only briefly, to recover sessions a crash left unfinished, and read
+    on without it while another process records. Damaged databases are never overwritten: the
+    error says what is wrong and how to restore the kept backup.
+    """
+    lock = WriterLock(config.sessions_dir, f"coach {command}")
+    try:
+        lock.acquire()
+    except LockHeld as held:
+        if write:
+            raise CommandError(str(held)) from None
+        lock = None
+    except OSError as error:
+        if write:
+            raise CommandError(f"{config.sessions_dir}: cannot use the sessions folder ({error.strerror})") from None
+        lock = None
+    try:
+        if lock is not None and lock.took_over:
+            _say(lock.took_over)
+        try:
+            if lock is not None:
+                with Database(config.sessions_dir) as database:
+                    for note in recover_unfinished(Repository(database), config.sessions_dir):
+                        _say(note)
+                    if write:
+                        yield Repository(database)
+                        return
+            with Database(config.sessions_dir, read_only=True) as database:
+                yield Repository(database)
+        except DatabaseError as error:
+            raise CommandError(f"{error} (to restore the backup: coach restore-backup)") from None
+    finally:
+        if lock is not None:
+            lock.release()
