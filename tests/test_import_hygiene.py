@@ -6,7 +6,7 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("package", ["coach_tui.domain", "coach_tui.dsp", "coach_tui.sources", "coach_tui.config"])
+@pytest.mark.parametrize("package", ["coach_tui.domain", "coach_tui.dsp", "coach_tui.sources", "coach_tui.store", "coach_tui.config"])
 def test_core_package_does_not_import_textual(package):
     code = (
         f"import importlib, pkgutil, sys\n"
