@@ -10,6 +10,7 @@ from coach_tui.commands import CommandError
 
 DESCRIPTION = """\
 coach-tui: muscle activation coaching with surface-EMG sensors.
+Without a command, starts the console (on the simulated sensor kit when no sensors are configured).
 
 Configuration: --config PATH, else ./config.toml, else ~/.config/coach-tui/config.toml,
 else the reference config shipped with coach-tui. Clients and recordings are kept in the
@@ -32,6 +33,7 @@ COMMANDS = {
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coach", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", metavar="PATH", help="config file to use")
+    parser.add_argument("--simulate", action="store_true", help="run the console on the simulated sensor kit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS.values():
         importlib.import_module(f"coach_tui.commands.{module}").add_parser(commands)
@@ -42,17 +44,18 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``coach`` command; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
     from coach_tui.config import ConfigError, load_config
 
     try:
         config = load_config(args.config)
+        if args.command is None:
+            from coach_tui.ui.app import run_console
+
+            return run_console(config)
         command = importlib.import_module(f"coach_tui.commands.{COMMANDS[args.command]}")
         return command.run(args, config)
     except (CommandError, ConfigError) as error:
-        print(f"coach {args.command}: {error}", file=sys.stderr)
+        print(f"coach {args.command or ''}".rstrip() + f": {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -71,6 +71,8 @@ class Config:
     calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
     #: ``[[exercises]]`` tables adding to (or replacing in) the packaged exercise library.
     exercises: tuple[dict, ...] = ()
+    #: ``[keymap]``: binding id → keys (comma-separated), e.g. ``"live.set" = "space,enter"``.
+    keymap: tuple[tuple[str, str], ...] = ()
 
 
 #: TOML table → (where it lives in Config, its dataclass).
@@ -229,6 +231,13 @@ def analysis_settings_from_dict(tables: dict, source: str = "stored settings") -
     return config.analysis
 
 
+def _keymap(path: Path, table) -> tuple[tuple[str, str], ...]:
+    """``[keymap]`` entries: binding ids to key names (checked against the bindings by the console)."""
+    if not isinstance(table, dict) or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in table.items()):
+        raise ConfigError(f"{path}: keymap = {table!r}: must be a table of \"binding.id\" = \"keys\"")
+    return tuple(sorted(table.items()))
+
+
 def _exercises(path: Path, tables) -> tuple[dict, ...]:
     """``[[exercises]]`` entries, checked against the muscle list by the exercise library."""
     from coach_tui.domain.exercises import exercise_library
@@ -251,7 +260,7 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    allowed = {"sessions_dir", "exercises", *SECTIONS}
+    allowed = {"sessions_dir", "exercises", "keymap", *SECTIONS}
     unknown = sorted(set(document) - allowed)
     if unknown:
         raise ConfigError(f"{path}: unknown key {unknown[0]}; allowed: {', '.join(sorted(allowed))}")
@@ -262,6 +271,8 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
     for section, (where, cls) in SECTIONS.items():
         if section in document:
             config = _replace_in(config, where, _build(path, section, cls, document[section]))
+    if "keymap" in document:
+        config = _replace_in(config, ("keymap",), _keymap(path, document["keymap"]))
     if "exercises" in document:
         config = _replace_in(config, ("exercises",), _exercises(path, document["exercises"]))
     _validate(path, config)

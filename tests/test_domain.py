@@ -27,7 +27,6 @@ from coach_tui.domain.muscles import MUSCLES, Muscle, display_name, muscle
 from coach_tui.domain.placement import Placement
 from coach_tui.domain.serialization import from_dict, to_dict
 from coach_tui.domain.session import RepMetrics, Session, SetRecord
-from coach_tui.dsp.reps import Rep
 
 UTC = UTC
 CET = timezone(timedelta(hours=1), "CET")
@@ -264,20 +263,17 @@ def test_session_duration_is_none_while_recording():
     assert recovered.duration_s is None
 
 
-def test_rep_metrics_validation_and_from_rep():
-    rep = Rep(start=1500, end=2300, peak=88.0, mean=51.5, time_to_peak_s=0.31)
-    metrics = RepMetrics.from_rep(rep, 3, 1000.0, "%MVC", "glute_max", "R", target_share=0.6)
-    assert (metrics.index, metrics.start_s, metrics.end_s) == (3, 1.5, 2.3)
-    assert (metrics.peak, metrics.mean, metrics.time_to_peak_s) == (88.0, 51.5, 0.31)
+def test_rep_metrics_validation():
+    metrics = RepMetrics(3, 1.5, 2.3, 88.0, 51.5, 0.31, "%MVC", "glute_max", "R", target_share=0.6)
     assert metrics.duration_s == pytest.approx(0.8)
     assert metrics.label == "right glute max"
-    assert metrics.target_share == 0.6 and metrics.asymmetry_pct is None
+    assert metrics.target_share == 0.6 and metrics.asymmetry_pct is None and metrics.weaker_side is None
     with pytest.raises(ValueError, match="end_s"):
         _rep(start_s=2.0, end_s=1.0)
     with pytest.raises(ValueError, match="target_share"):
         _rep(target_share=64.0)
-    with pytest.raises(ValueError, match="fs_hz"):
-        RepMetrics.from_rep(rep, 0, 0.0, "%MVC", "glute_max", "R")
+    with pytest.raises(ValueError, match="weaker_side"):
+        _rep(weaker_side="X")
 
 
 def test_calibration_validation():

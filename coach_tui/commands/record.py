@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import signal
 import sys
 import time
@@ -45,11 +46,11 @@ def run(args: argparse.Namespace, config) -> int:
     from coach_tui.dsp.set_analysis import SetLayout
     from coach_tui.set_recorder import SetPlan, SetRecorder, reanalyze, sensor_formats
     from coach_tui.sources.simulated import SimulatedKit, sensors_for_exercise
-    from coach_tui.store.recordings import recover
+    from coach_tui.store.recordings import RecordingError, recover
     from coach_tui.store.repository import UnknownRecord
 
-    if args.seconds is not None and args.seconds <= 0:
-        raise CommandError(f"--seconds {args.seconds:g}: must be positive")
+    if args.seconds is not None and not (math.isfinite(args.seconds) and args.seconds > 0):
+        raise CommandError(f"--seconds {args.seconds:g}: must be a positive number of seconds (or leave it out: until Ctrl-C)")
     if args.load is not None and args.load < 0:
         raise CommandError(f"--load {args.load:g}: must not be negative")
     try:
@@ -99,11 +100,13 @@ def run(args: argparse.Namespace, config) -> int:
         print(f"recording {exercise.name} for {client.name} — SIMULATED kit ({scenario}); Ctrl-C ends the set", flush=True)
         print("units: " + ", ".join(f"{h} {u}" for h, u in zip(header, recorder.analyzer.units)))
         failure = asyncio.run(_stream(kit, recorder))
-        if failure is None:
+        try:
             recorder.close()
+        except RecordingError as error:
+            failure = failure or str(error)
+        if failure is None:
             reps, seconds, status = recorder.analyzer.reps, recorder.analyzer.samples_aligned / kit.fs_hz, "complete"
         else:
-            recorder.close()
             recover(prefix)
             again = reanalyze(prefix)
             reps, seconds, status = again.reps, again.analyzer.samples_aligned / kit.fs_hz, "recovered"

@@ -53,6 +53,8 @@ def open_store(config: Config, command: str, *, write: bool) -> Iterator[Reposit
                 yield Repository(database)
         except DatabaseError as error:
             raise CommandError(f"{error} (to restore the backup: coach restore-backup)") from None
+        except OSError as error:
+            raise CommandError(f"{config.sessions_dir}: cannot use the sessions folder ({error.strerror})") from None
     finally:
         if lock is not None:
             lock.release()

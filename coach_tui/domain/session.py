@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.serialization import Record, to_json
@@ -20,9 +20,6 @@ from coach_tui.domain.validation import (
     require_text,
 )
 
-if TYPE_CHECKING:  # the domain never needs numpy at run time
-    from coach_tui.dsp.reps import Rep
-
 SESSION_STATUSES = ("recording", "complete", "recovered")
 PERCEIVED_ACTIVATION_RANGE = (1, 10)
 
@@ -33,7 +30,8 @@ class RepMetrics(Record):
 
     ``index`` counts reps in the set from 0. Times are seconds from the start of the set's recording;
     ``peak``, ``mean`` are in ``units`` ("%MVC" when calibrated, else the envelope's units, e.g. "µV").
-    ``asymmetry_pct`` is left/right asymmetry of this rep (None when inconclusive or one-sided),
+    ``asymmetry_pct`` is left/right asymmetry of this rep (None when inconclusive or one-sided) and
+    ``weaker_side`` the side with the lower peak,
     ``target_share`` is target / (target + main synergist) in 0–1, ``onset_order`` lists
     (muscle label, onset in ms from the rep start) in order of onset.
     """
@@ -50,6 +48,7 @@ class RepMetrics(Record):
     asymmetry_pct: float | None = None
     target_share: float | None = None
     onset_order: tuple[tuple[str, float], ...] = ()
+    weaker_side: str | None = None
 
     def __post_init__(self) -> None:
         require_int("RepMetrics", "index", self.index, low=0)
@@ -63,6 +62,7 @@ class RepMetrics(Record):
         require_side("RepMetrics", "side", self.side)
         require_number("RepMetrics", "asymmetry_pct", self.asymmetry_pct, low=0.0, high=100.0, optional=True)
         require_number("RepMetrics", "target_share", self.target_share, low=0.0, high=1.0, optional=True)
+        require_side("RepMetrics", "weaker_side", self.weaker_side)
         onsets = []
         for entry in as_tuple(self, "onset_order"):
             if not isinstance(entry, (tuple, list)) or len(entry) != 2:
@@ -81,37 +81,6 @@ class RepMetrics(Record):
     def label(self) -> str:
         """"left glute max"."""
         return ChannelAssignment(self.muscle, self.side).label
-
-    @classmethod
-    def from_rep(
-        cls,
-        rep: Rep,
-        index: int,
-        fs_hz: float,
-        units: str,
-        muscle: str,
-        side: str | None,
-        *,
-        asymmetry_pct: float | None = None,
-        target_share: float | None = None,
-        onset_order: tuple[tuple[str, float], ...] = (),
-    ) -> RepMetrics:
-        """From a ``coach_tui.dsp.reps.Rep`` (sample indices from the set's start, sampled at ``fs_hz``)."""
-        require_number("RepMetrics.from_rep", "fs_hz", fs_hz, low=0.0, low_open=True)
-        return cls(
-            index=index,
-            start_s=rep.start / fs_hz,
-            end_s=rep.end / fs_hz,
-            peak=float(rep.peak),
-            mean=float(rep.mean),
-            time_to_peak_s=float(rep.time_to_peak_s),
-            units=units,
-            muscle=muscle,
-            side=side,
-            asymmetry_pct=asymmetry_pct,
-            target_share=target_share,
-            onset_order=onset_order,
-        )
 
 
 def _require_relative(owner: str, name: str, value: str) -> None:

@@ -169,7 +169,7 @@ class SetAnalyzer:
             return self._envelopes[column].view(start, end)
 
         sides = {self.channels[i][2].side: i for i in self._target}
-        asymmetry = None
+        asymmetry = weaker = None
         if "L" in sides and "R" in sides:
             peaks = [best_window_mean(window(sides[s]), fs, PEAK_WINDOW_MS) for s in ("L", "R")]
             floor = self.settings.floors.asymmetry_pct_mvc if self.units[sides["L"]] == "%MVC" else (
@@ -177,6 +177,7 @@ class SetAnalyzer:
             )
             if max(peaks) > floor:
                 asymmetry = asymmetry_pct(*peaks)
+                weaker = None if peaks[0] == peaks[1] else "L" if peaks[0] < peaks[1] else "R"
         share = None
         if self._synergists:
             target_mean = float(np.mean([window(i).mean() for i in self._target]))
@@ -205,4 +206,5 @@ class SetAnalyzer:
             asymmetry_pct=asymmetry,
             target_share=share,
             onset_order=tuple(onset_order_ms(onsets)),
+            weaker_side=weaker,
         )

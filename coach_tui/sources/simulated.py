@@ -156,6 +156,8 @@ class Steering:
     - ``electrode_pop``: True (first sensor) or a sensor id; one step transient, then clears.
     - ``drop_packets``: probability per block and sensor that the block is lost.
     - ``clip_uv``: saturate samples at ±value (None = no clipping).
+    - ``lost_sensor``: a sensor id whose link is down (nothing delivered, reported disconnected);
+      back to None and it reconnects, its first block reporting the samples lost meanwhile.
     """
 
     scenario: str = "rest"
@@ -168,6 +170,7 @@ class Steering:
     electrode_pop: bool | str = False
     drop_packets: float = 0.0
     clip_uv: float | None = None
+    lost_sensor: str | None = None
 
 
 @dataclass(slots=True)
@@ -398,7 +401,7 @@ class SimulatedKit:
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise bad("a number >= 0 (µV RMS)")
             return float(value)
-        if name == "mains_sensor":
+        if name in ("mains_sensor", "lost_sensor"):
             if value is not None and value not in ids:
                 raise bad(f"None or one of {sorted(ids)}")
             return value
@@ -526,6 +529,13 @@ class SimulatedKit:
                 st.pending_gap += n
                 st.pending_packets += 1
                 continue
+            if flags.lost_sensor == spec.sensor_id:
+                status.connected = False
+                st.pending_gap += n
+                continue
+            if not status.connected and not self._closed:
+                status.connected = True
+                status.reconnects += 1
             blocks.append(
                 Block(
                     sensor_id=spec.sensor_id,

@@ -28,6 +28,14 @@ class Repository:
         self.db.insert(CLIENTS, client.to_dict())
         return client
 
+    def update_client(self, client: Client) -> Client:
+        """Replace a stored client (names stay unique)."""
+        other = self.find_client(client.name)
+        if other is not None and other.id != client.id:
+            raise ValueError(f"a client named {client.name!r} already exists")
+        self.db.upsert(CLIENTS, client.to_dict())
+        return client
+
     def clients(self) -> list[Client]:
         """All clients, by name."""
         return sorted((Client.from_dict(d) for d in self.db.all(CLIENTS)), key=lambda c: c.name.casefold())

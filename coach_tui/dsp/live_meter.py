@@ -1,0 +1,107 @@
+"""What the bars show between sets: each channel's current activation and its recent peak.
+
+Bounded memory however long the console runs (unlike a set's analysis, which keeps the set's
+envelopes). Values come from the same ``Pipeline`` as everything else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coach_tui.domain.channels import ChannelAssignment
+from coach_tui.dsp.onsets import RestBaseline
+from coach_tui.dsp.pipeline import Pipeline
+from coach_tui.dsp.settings import DspSettings
+
+
+REST_MEMORY_S = 20.0
+REST_WINDOW_PIECES = 5  # 5 × 100 ms
+
+
+class LiveMeter:
+    """Current value (mean of the last ``window_s``), peak hold and rest level per channel."""
+
+    def __init__(
+        self,
+        fs_hz: float,
+        sensors: dict[str, list[ChannelAssignment]],
+        settings: DspSettings | None = None,
+        mvc: dict[str, float] | None = None,
+        window_s: float = 0.1,
+        peak_hold_s: float = 2.0,
+    ):
+        mvc = mvc or {}
+        self.fs_hz = float(fs_hz)
+        self.channels = [(sid, a) for sid, assigned in sensors.items() for a in assigned]
+        self.units = ["%MVC" if a.key in mvc else "µV" for _, a in self.channels]
+        self._pipelines = {}
+        self._columns: dict[str, list[int]] = {}
+        for sid, assigned in sensors.items():
+            refs = [mvc.get(a.key) for a in assigned]
+            self._pipelines[sid] = Pipeline(fs_hz, len(assigned), settings, refs if any(r is not None for r in refs) else None)
+            self._columns[sid] = [i for i, (s, _) in enumerate(self.channels) if s == sid]
+        self._window = max(1, round(window_s * fs_hz))
+        self._tail = [np.zeros(0) for _ in self.channels]
+        self.values = np.zeros(len(self.channels))
+        self.peaks = np.zeros(len(self.channels))
+        self._peak_age = np.zeros(len(self.channels))
+        self._hold = peak_hold_s * fs_hz
+        # Rest tracking: per channel, sums of the envelope and its square over 100 ms pieces of
+        # the last ``REST_MEMORY_S`` seconds, to find the quietest 500 ms (see ``rest``).
+        self._piece = max(1, round(0.1 * fs_hz))
+        self._pieces: list[list[tuple[float, float, int]]] = [[] for _ in self.channels]
+        self._partial = [(0.0, 0.0, 0) for _ in self.channels]
+
+    def add(self, sensor_id: str, samples: np.ndarray, gap_before: int = 0) -> None:
+        """Feed one sensor's samples ``(n, channels)`` (and samples lost before them)."""
+        pipeline = self._pipelines[sensor_id]
+        frames = [pipeline.process_gap(gap_before)] if gap_before else []
+        frames.append(pipeline.process(samples))
+        for frame in frames:
+            values = frame.envelope if frame.percent_mvc is None else np.where(
+                np.isnan(frame.percent_mvc), frame.envelope, frame.percent_mvc
+            )
+            n = values.shape[0]
+            for k, column in enumerate(self._columns[sensor_id]):
+                tail = np.concatenate([self._tail[column], values[:, k]])[-self._window :]
+                self._tail[column] = tail
+                self.values[column] = tail.mean() if tail.size else 0.0
+                self._track_rest(column, values[:, k])
+                recent = float(values[:, k].max()) if n else 0.0
+                self._peak_age[column] += n
+                if recent >= self.peaks[column] or self._peak_age[column] > self._hold:
+                    self.peaks[column] = max(recent, self.values[column])
+                    self._peak_age[column] = 0
+
+    def _track_rest(self, column: int, values: np.ndarray) -> None:
+        total, squares, count = self._partial[column]
+        pos = 0
+        while pos < values.shape[0]:
+            take = min(values.shape[0] - pos, self._piece - count)
+            piece = values[pos : pos + take]
+            total, squares, count = total + float(piece.sum()), squares + float(piece @ piece), count + take
+            pos += take
+            if count == self._piece:
+                pieces = self._pieces[column]
+                pieces.append((total, squares, count))
+                del pieces[: max(0, len(pieces) - round(REST_MEMORY_S * 10))]
+                total, squares, count = 0.0, 0.0, 0
+        self._partial[column] = (total, squares, count)
+
+    def rest(self) -> dict[str, RestBaseline]:
+        """Each channel's quietest 500 ms of the last 20 s (mean and SD of its envelope), by key.
+
+        A set started mid-movement still gets the client's rest level this way. Channels with
+        less than 500 ms seen are left out.
+        """
+        found = {}
+        for (_, assignment), pieces in zip(self.channels, self._pieces):
+            if len(pieces) < REST_WINDOW_PIECES:
+                continue
+            windows = [pieces[i : i + REST_WINDOW_PIECES] for i in range(len(pieces) - REST_WINDOW_PIECES + 1)]
+            quietest = min(windows, key=lambda w: sum(p[0] for p in w))
+            n = sum(p[2] for p in quietest)
+            mean = sum(p[0] for p in quietest) / n
+            variance = max(0.0, sum(p[1] for p in quietest) / n - mean * mean)
+            found[assignment.key] = RestBaseline(mean, float(np.sqrt(variance)))
+        return found

@@ -1,0 +1,267 @@
+"""The console's signal side: one source streaming into a live meter and, during a set, a recorder.
+
+The UI reads ``view()`` on its refresh timer and calls ``start_set``/``stop_set``; nothing here
+knows Textual. Sets go into the store exactly as `coach record` stores them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from coach_tui.domain.asymmetry_alert import AsymmetryAlert
+from coach_tui.domain.channels import ChannelAssignment
+from coach_tui.domain.client import Client
+from coach_tui.domain.exercises import Exercise
+from coach_tui.domain.ids import new_id, now_utc
+from coach_tui.domain.session import RepMetrics, Session, SetRecord
+from coach_tui.dsp.asymmetry import asymmetry_pct
+from coach_tui.dsp.live_meter import LiveMeter
+from coach_tui.dsp.onsets import RestBaseline
+from coach_tui.dsp.recording_analysis import AnalysisSettings
+from coach_tui.dsp.set_analysis import SetLayout
+from coach_tui.set_recorder import SetPlan, SetRecorder, sensor_formats
+from coach_tui.store.recordings import RecordingError
+from coach_tui.store.repository import Repository
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelView:
+    """One bar: a muscle side's current value, recent peak, units, and whether its sensor streams."""
+
+    assignment: ChannelAssignment
+    value: float
+    peak: float
+    units: str
+    streaming: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PairView:
+    """Left and right of one muscle: asymmetry (%), the weaker side, and the alert state."""
+
+    muscle: str
+    asymmetry_pct: float | None
+    weaker_side: str | None
+    alert: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LiveView:
+    """Everything a live screen shows, at one instant."""
+
+    channels: list[ChannelView]
+    pairs: list[PairView]
+    recording: bool
+    set_seconds: float
+    reps: list[RepMetrics] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+
+
+class LiveConsole:
+    """Streams a source into the live meter, and into a set recorder between start and stop."""
+
+    def __init__(
+        self,
+        source,
+        fs_hz: float,
+        sensors: dict[str, list[ChannelAssignment]],
+        client: Client,
+        exercise: Exercise,
+        settings: AnalysisSettings,
+        calibrations: dict,
+        sessions_dir: Path,
+        repo: Repository,
+        source_label: str,
+    ):
+        self.source = source
+        self.fs_hz = fs_hz
+        self.sensors = sensors
+        self.client = client
+        self.exercise = exercise
+        self.settings = settings
+        self.mvc = {k: c.reference for k, c in calibrations.items()}
+        self.rest = {k: RestBaseline(c.rest_mean, c.rest_sd) for k, c in calibrations.items()}
+        self.calibration_ids = tuple(c.id for c in calibrations.values())
+        self.sessions_dir = sessions_dir
+        self.repo = repo
+        self.source_label = source_label
+        self.meter = LiveMeter(fs_hz, sensors, settings.dsp, self.mvc)
+        self.session: Session | None = None
+        self._set: SetRecord | None = None
+        self._recorder: SetRecorder | None = None
+        self._alerts = {m: AsymmetryAlert(settings.asymmetry_alert) for m in self._paired_muscles()}
+        self._pair_state: dict[str, tuple[float | None, str | None]] = {m: (None, None) for m in self._alerts}
+        self._window = 0
+        self._problems: list[str] = []
+        self._task: asyncio.Task | None = None
+
+    def _paired_muscles(self) -> list[str]:
+        sides: dict[str, set] = {}
+        for _, a in self.meter.channels:
+            sides.setdefault(a.muscle, set()).add(a.side)
+        return [m for m, s in sides.items() if {"L", "R"} <= s]
+
+    # -- streaming --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start streaming on the running asyncio loop."""
+        self._task = asyncio.get_running_loop().create_task(self._stream())
+
+    async def stop(self) -> None:
+        """Stop streaming (a running set is ended and kept)."""
+        if self._recorder is not None:
+            self.stop_set()
+        self.close_session()
+        await self.source.close()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _stream(self) -> None:
+        async for block in self.source:
+            self.meter.add(block.sensor_id, block.samples, block.gap_before)
+            if self._recorder is not None:
+                try:
+                    for rep in self._recorder.add(block):
+                        self._on_rep(rep)
+                except RecordingError as error:
+                    self._problems.append(f"recording stopped: {error}")
+                    self.stop_set()
+            self._window += block.n_samples
+            if self._recorder is None and self._window >= self.fs_hz * len(self.sensors):
+                self._window = 0
+                self._window_asymmetry()
+
+    def _on_rep(self, rep: RepMetrics) -> None:
+        if rep.asymmetry_pct is not None or rep.side is None:
+            for muscle, alert in self._alerts.items():
+                if muscle == rep.muscle:
+                    alert.update(rep.asymmetry_pct)
+
+    def _window_asymmetry(self) -> None:
+        """Between sets: asymmetry of the last second's peaks, with the noise floor."""
+        peaks = {(a.muscle, a.side): p for (_, a), p in zip(self.meter.channels, self.meter.peaks)}
+        floors = self.settings.floors
+        for muscle, alert in self._alerts.items():
+            left, right = peaks[(muscle, "L")], peaks[(muscle, "R")]
+            floor = floors.asymmetry_pct_mvc if f"{muscle}:L" in self.mvc else None
+            active = floor is None or max(left, right) > floor
+            pct = asymmetry_pct(left, right) if active and max(left, right) > 0 else None
+            alert.update(pct)
+            self._pair_state[muscle] = (pct, None if pct is None else "L" if left < right else "R")
+
+    # -- sets -------------------------------------------------------------------------------
+
+    @property
+    def recording(self) -> bool:
+        """True while a set is being recorded."""
+        return self._recorder is not None
+
+    def start_set(self, load_kg: float | None = None, cue: str = "") -> SetRecord:
+        """Begin recording a set (a session is opened on the first set)."""
+        started = now_utc()
+        if self.session is None:
+            session = Session(new_id("s", started), self.client.id, started)
+            self.session = replace(session, folder=session.id)
+            self.repo.save_session(self.session)
+        index = len(self.repo.sets(self.session.id)) + 1
+        layout = SetLayout(self.sensors, self.exercise.target, self.exercise.synergists)
+        # Rest levels: the calibration's where there is one, else the quietest moment before the set.
+        plan = SetPlan(self.fs_hz, layout, self.settings, self.mvc, {**self.meter.rest(), **self.rest})
+        record = SetRecord(new_id("set", started), self.session.id, index, self.exercise.key, started, load_kg=load_kg,
+                           cue=cue, recording=f"set-{index:02d}", settings=plan.to_meta()["settings"],
+                           calibration_ids=self.calibration_ids)
+        self.repo.save_set(record)
+        prefix = self.sessions_dir / self.session.folder / record.recording
+        self._recorder = SetRecorder(prefix, plan, sensor_formats(plan),
+                                     {"source": self.source_label, "client_id": self.client.id,
+                                      "session_id": self.session.id, "set_id": record.id, "exercise": self.exercise.key})
+        self._set = record
+        for alert in self._alerts.values():
+            alert.update(None)
+        return record
+
+    def stop_set(self, perceived_activation: int | None = None) -> SetRecord | None:
+        """End the set, store its reps; returns the stored set."""
+        if self._recorder is None or self._set is None:
+            return None
+        recorder, record = self._recorder, self._set
+        self._recorder = None
+        recorder.close()
+        analyzer = recorder.analyzer
+        seconds = analyzer.samples_aligned / self.fs_hz
+        record = replace(record, duration_s=seconds, reps=tuple(analyzer.reps), perceived_activation=perceived_activation)
+        self.repo.save_set(record)
+        self._set = record
+        return record
+
+    def close_session(self) -> None:
+        """Mark the session complete (it stays "recording" while the console is open, so a crash
+        in between is recovered on the next start)."""
+        if self.session is not None and self.session.status == "recording":
+            self.session = replace(self.session, status="complete", ended=now_utc())
+            self.repo.save_session(self.session)
+
+    def rate_set(self, perceived_activation: int) -> None:
+        """Store the client's perceived activation (1–10) for the last set."""
+        if self._set is not None:
+            self._set = replace(self._set, perceived_activation=perceived_activation)
+            self.repo.save_set(self._set)
+
+    # -- the simulated kit ------------------------------------------------------------------
+
+    def steer(self, what: str) -> str:
+        """Toggle a simulated condition so a demo shows every alert; returns what changed, in words."""
+        kit = self.source
+        flags = kit.flags
+        first = kit.sensors[0].sensor_id
+        if what == "compensate":
+            kit.steer(compensate=not flags.compensate)
+            return "client compensates (synergist does the work)" if not flags.compensate else "compensation off"
+        if what == "left_deficit":
+            kit.steer(left_deficit_pct=0.0 if flags.left_deficit_pct else 30.0)
+            return "left side 30 % weaker" if not flags.left_deficit_pct else "left deficit off"
+        if what == "fatigue":
+            kit.steer(fatigue=not flags.fatigue)
+            return "fatigue building" if not flags.fatigue else "fatigue off (recovering)"
+        if what == "electrode_pop":
+            kit.steer(electrode_pop=first)
+            return f"electrode pop on {first}"
+        if what == "drop_sensor":
+            kit.steer(lost_sensor=None if flags.lost_sensor else first)
+            return f"{first} lost" if not flags.lost_sensor else f"{first} reconnected"
+        raise ValueError(f"unknown simulated condition {what!r}")
+
+    # -- the view ---------------------------------------------------------------------------
+
+    def view(self) -> LiveView:
+        """A snapshot for the screen."""
+        streaming = {s.sensor_id: s.connected for s in self.source.status()}
+        channels = [
+            ChannelView(a, float(v), float(p), u, streaming.get(sid, True))
+            for (sid, a), v, p, u in zip(self.meter.channels, self.meter.values, self.meter.peaks, self.meter.units)
+        ]
+        recorder = self._recorder
+        reps = list(recorder.analyzer.reps) if recorder else list(self._set.reps) if self._set else []
+        pairs = []
+        for muscle, alert in self._alerts.items():
+            pct, weaker = self._pair_state[muscle]
+            rep_pcts = [r for r in reps if r.muscle == muscle and r.asymmetry_pct is not None]
+            if rep_pcts:
+                pct, weaker = rep_pcts[-1].asymmetry_pct, rep_pcts[-1].weaker_side
+            pairs.append(PairView(muscle, pct, weaker, alert.active))
+        alerts = list(self._problems)
+        for pair in pairs:
+            if pair.alert:
+                side = "left" if pair.weaker_side == "L" else "right"
+                alerts.append(f"{pair.muscle.replace('_', ' ')}: {pair.asymmetry_pct:.0f} % asymmetry, {side} weaker")
+        if reps and reps[-1].target_share is not None and reps[-1].target_share < self.exercise.expected_target_share:
+            alerts.append(
+                f"compensation: target share {reps[-1].target_share:.0%} (expected ≥ {self.exercise.expected_target_share:.0%})"
+            )
+        for channel in channels:
+            if not channel.streaming:
+                alerts.append(f"{channel.assignment.label}: sensor lost — reconnecting")
+        seconds = recorder.analyzer.samples_aligned / self.fs_hz if recorder else 0.0
+        return LiveView(channels, pairs, recorder is not None, seconds, reps, alerts)

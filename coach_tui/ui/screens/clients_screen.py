@@ -1,0 +1,104 @@
+"""The start screen: clients with their last session and calibration status; search, add, edit, open."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from coach_tui.domain.client import Client
+from coach_tui.ui.dialogs.client_dialog import ClientDialog
+
+
+class ClientsScreen(Screen):
+    """Pick the client to work with."""
+
+    TITLE = "Clients"
+    BINDINGS = [
+        Binding("n", "new_client", "New client", id="clients.new"),
+        Binding("e", "edit_client", "Edit", id="clients.edit"),
+        Binding("enter", "open_client", "Open", id="clients.open", show=True),
+        Binding("l", "open_client", "Live", id="clients.live"),
+        Binding("slash", "search", "Search", id="clients.search"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="search clients (/)", id="search")
+        yield DataTable(id="clients", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("name", "dominant", "last session", "calibrated")
+        self.refresh_clients()
+        table.focus()
+
+    def refresh_clients(self) -> None:
+        """Reload the table from the store, keeping the search filter."""
+        repo = self.app.repo
+        wanted = self.query_one("#search", Input).value.strip().casefold()
+        table = self.query_one(DataTable)
+        table.clear()
+        for client in repo.clients():
+            if wanted and wanted not in client.name.casefold():
+                continue
+            sessions = repo.sessions(client.id)
+            last = f"{sessions[-1].started:%Y-%m-%d %H:%M}" if sessions else "—"
+            calibrated = ", ".join(k.replace("_", " ") for k in sorted(repo.latest_calibrations(client.id))) or "not yet"
+            table.add_row(client.name, client.dominant_side or "—", last, calibrated, key=client.id)
+        self.query_one("#status-line", Static).update(
+            f"{table.row_count} client(s) · n new · Enter open · / search · ? help"
+            + (" · SIMULATED sensor kit" if self.app.simulated else "")
+        )
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.refresh_clients()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(DataTable).focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_client()
+
+    def _selected(self) -> Client | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.app.repo.client_by_id(key)
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_new_client(self) -> None:
+        def saved(client: Client | None) -> None:
+            if client is not None:
+                try:
+                    self.app.repo.add_client(client)
+                except ValueError as error:
+                    self.notify(str(error), severity="error")
+                self.refresh_clients()
+
+        self.app.push_screen(ClientDialog(), saved)
+
+    def action_edit_client(self) -> None:
+        client = self._selected()
+        if client is None:
+            return
+
+        def saved(edited: Client | None) -> None:
+            if edited is not None:
+                self.app.repo.update_client(edited)
+                self.refresh_clients()
+
+        self.app.push_screen(ClientDialog(client), saved)
+
+    def action_open_client(self) -> None:
+        client = self._selected()
+        if client is None:
+            self.notify("no client yet — press n to add one")
+            return
+        self.app.open_live(client)

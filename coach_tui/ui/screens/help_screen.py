@@ -1,0 +1,40 @@
+"""F1 / ?: every key of the screen underneath, with what it does."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Label, Static
+
+
+def key_lines(screen: Screen) -> list[tuple[str, str]]:
+    """(keys, description) of every binding active on ``screen``, in order, app keys last."""
+    rows = []
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        if binding.description and not binding.system:
+            rows.append((screen.app.get_key_display(binding), binding.description))
+    return rows
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys of the screen that was showing."""
+
+    BINDINGS = [Binding("escape,f1,question_mark,q", "close", "Close", id="help.close")]
+
+    def __init__(self, under: Screen):
+        super().__init__()
+        self.under = under
+
+    def compose(self) -> ComposeResult:
+        rows = key_lines(self.under)
+        text = "\n".join(f"{keys:>12}  {description}" for keys, description in rows)
+        with Vertical(id="dialog"):
+            yield Label(f"Keys — {self.under.title or self.under.__class__.__name__}", id="dialog-title")
+            yield Static(text or "no keys here")
+            yield Label("Esc closes · keys can be changed under [keymap] in config.toml", classes="hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

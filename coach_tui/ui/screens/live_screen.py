@@ -1,0 +1,184 @@
+"""The live screen: one bar per muscle side in %MVC, alerts, reps, and sets recorded into the store."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from coach_tui.domain.client import Client
+from coach_tui.live_console import LiveConsole, LiveView
+from coach_tui.ui.dialogs.exercise_dialog import ExerciseDialog
+from coach_tui.ui.dialogs.rating_dialog import RatingDialog
+from coach_tui.ui.screens.focus_screen import FocusScreen
+from coach_tui.ui.widgets.activation_bars import ActivationBars
+
+REFRESH_HZ = 20.0
+
+
+class LiveScreen(Screen):
+    """Bars, alerts and reps for one client; space starts and stops a set."""
+
+    TITLE = "Live"
+    BINDINGS = [
+        Binding("space", "toggle_set", "Start/stop set", id="live.set"),
+        Binding("x", "pick_exercise", "Exercise", id="live.exercise"),
+        Binding("f", "focus_view", "Focus view", id="live.focus"),
+        Binding("b", "toggle_bell", "Bell at target", id="live.bell"),
+        Binding("escape", "back", "Back", id="live.back"),
+        Binding("f5", "steer('compensate')", "Sim: compensate", id="live.sim.compensate"),
+        Binding("f6", "steer('left_deficit')", "Sim: left deficit", id="live.sim.deficit"),
+        Binding("f7", "steer('fatigue')", "Sim: fatigue", id="live.sim.fatigue"),
+        Binding("f8", "steer('electrode_pop')", "Sim: electrode pop", id="live.sim.pop"),
+        Binding("f9", "steer('drop_sensor')", "Sim: drop a sensor", id="live.sim.drop"),
+    ]
+
+    def __init__(self, client: Client, exercise_key: str):
+        super().__init__()
+        self.client = client
+        self.exercise_key = exercise_key
+        self.console: LiveConsole | None = None
+        self.bell = False
+        self._shown: dict[str, str] = {}
+        self._focus: FocusScreen | None = None
+        self._was_above = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="live-header")
+        yield ActivationBars(id="bars")
+        yield Static("", id="reps")
+        yield Static("", id="alerts")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._start_console()
+        self._timer = self.set_interval(1 / REFRESH_HZ, self.refresh_view)
+
+    def _start_console(self) -> None:
+        self.console = self.app.live_console(self.client, self.exercise_key)
+        self.console.start()
+
+    async def _stop_console(self) -> None:
+        if self.console is not None:
+            await self.console.stop()
+            self.console = None
+
+    def on_screen_suspend(self) -> None:
+        self._timer.pause()
+
+    def on_screen_resume(self) -> None:
+        self._timer.resume()
+
+    async def on_unmount(self) -> None:
+        await self._stop_console()
+
+    # -- refresh ----------------------------------------------------------------------------
+
+    def _set_text(self, widget_id: str, text: str) -> None:
+        if self._shown.get(widget_id) != text:
+            self._shown[widget_id] = text
+            self.query_one(f"#{widget_id}", Static).update(text)
+
+    def refresh_view(self) -> None:
+        """One frame: read the console's snapshot and apply it in one batch."""
+        if self.console is None:
+            return
+        view = self.console.view()
+        with self.app.batch_update():
+            self.query_one(ActivationBars).show(view.channels, view.pairs)
+            self._set_text("live-header", self._header(view))
+            self._set_text("reps", self._reps(view))
+            self._set_text("alerts", "\n".join(f"⚠ {a}" for a in view.alerts) or "no alerts")
+            if self._focus is not None and self._focus.is_attached:
+                self._focus.show(*self._target_values(view))
+        self._maybe_ring(view)
+
+    def _header(self, view: LiveView) -> str:
+        console = self.console
+        state = f"● REC {view.set_seconds:5.1f} s" if view.recording else "○ ready (space: set)"
+        source = " · SIMULATED" if self.app.simulated else ""
+        return f"{self.client.name} · {console.exercise.name}{source} · {state}"
+
+    def _reps(self, view: LiveView) -> str:
+        if not view.recording and not view.reps:
+            return "reps: —"
+        if not view.reps:
+            return "reps: 0"
+        last = view.reps[-1]
+        unit = "%MVC" if last.units == "%MVC" else last.units
+        parts = [f"reps: {len(view.reps)}", f"last: peak {last.peak:.0f} {unit}", f"mean {last.mean:.0f}",
+                 f"time to peak {last.time_to_peak_s:.2f} s"]
+        if last.target_share is not None:
+            parts.append(f"target share {last.target_share:.0%}")
+        order = " → ".join(f"{name} +{ms:.0f}ms" for name, ms in last.onset_order[:4])
+        return " · ".join(parts) + (f"\nonset order: {order}" if order else "")
+
+    def _target_values(self, view: LiveView) -> tuple[float | None, float | None]:
+        target = self.console.exercise.target
+        values = {c.assignment.side: c.value for c in view.channels if c.assignment.muscle == target}
+        return values.get("L"), values.get("R")
+
+    def _maybe_ring(self, view: LiveView) -> None:
+        if not self.bell:
+            return
+        values = [v for v in self._target_values(view) if v is not None]
+        calibrated = any(c.units == "%MVC" for c in view.channels)
+        above = calibrated and bool(values) and max(values) >= self.app.config_target_pct
+        if above and not self._was_above:
+            self.app.bell()
+        self._was_above = above
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def action_toggle_set(self) -> None:
+        console = self.console
+        if console is None:
+            return
+        if not console.recording:
+            console.start_set()
+            self.notify(f"recording set — {console.exercise.name}")
+            return
+        record = console.stop_set()
+        if record is None:
+            return
+        self.notify(f"set {record.index} saved: {len(record.reps)} reps, {record.duration_s:.1f} s")
+
+        def rated(value: int | None) -> None:
+            if value is not None:
+                console.rate_set(value)
+
+        self.app.push_screen(RatingDialog(console.exercise.target.replace("_", " ")), rated)
+
+    async def action_pick_exercise(self) -> None:
+        if self.console is not None and self.console.recording:
+            self.notify("stop the set first (space)", severity="warning")
+            return
+
+        async def chosen(key: str | None) -> None:
+            if key and key != self.exercise_key:
+                self.exercise_key = key
+                await self._stop_console()
+                self._shown.clear()
+                self._start_console()
+
+        self.app.push_screen(ExerciseDialog(self.app.exercises, self.exercise_key), chosen)
+
+    def action_focus_view(self) -> None:
+        units = "%MVC" if self.console and all(u == "%MVC" for u in self.console.meter.units) else "µV"
+        self._focus = FocusScreen(self.console.exercise.target, units)
+        self.app.push_screen(self._focus)
+
+    def action_toggle_bell(self) -> None:
+        self.bell = not self.bell
+        self.notify(f"bell at target {'on' if self.bell else 'off'}")
+
+    def action_steer(self, what: str) -> None:
+        if self.console is None or not self.app.simulated:
+            self.notify("steering works on the simulated kit only", severity="warning")
+            return
+        self.notify(self.console.steer(what))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
