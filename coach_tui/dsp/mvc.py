@@ -11,10 +11,15 @@ from coach_tui.dsp.windows import moving_mean
 
 @dataclass(frozen=True, slots=True)
 class MvcSettings:
-    """How trials become a reference: best ``window_ms`` mean, trials within ``consistency_pct``."""
+    """The guided protocol (rest baseline, then trials with rest between) and how trials become a
+    reference: best ``window_ms`` mean, trials within ``consistency_pct``."""
 
     window_ms: float = 500.0
     consistency_pct: float = 10.0
+    baseline_seconds: float = 3.0
+    trials: int = 3
+    trial_seconds: float = 5.0
+    rest_seconds: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.client import Client
+from coach_tui.domain.placement import Placement
 from coach_tui.domain.session import Session, SetRecord
 from coach_tui.store.database import Database
 
-CLIENTS, CALIBRATIONS, SESSIONS, SETS = "clients", "calibrations", "sessions", "sets"
+CLIENTS, CALIBRATIONS, SESSIONS, SETS, PLACEMENTS = "clients", "calibrations", "sessions", "sets", "placements"
 
 
 class UnknownRecord(LookupError):
@@ -57,6 +58,16 @@ class Repository:
         """The client with this id, or None."""
         doc = self.db.get(CLIENTS, client_id)
         return None if doc is None else Client.from_dict(doc)
+
+    # placements
+    def placements(self, client_id: str) -> list[Placement]:
+        """The client's current sensor placements (empty until first saved)."""
+        doc = self.db.get(PLACEMENTS, client_id)
+        return [] if doc is None else [Placement.from_dict(p) for p in doc["placements"]]
+
+    def save_placements(self, client_id: str, placements: list[Placement]) -> None:
+        """Remember where each sensor sits on this client."""
+        self.db.upsert(PLACEMENTS, {"id": client_id, "placements": [p.to_dict() for p in placements]})
 
     # calibrations
     def add_calibration(self, calibration: Calibration) -> None:

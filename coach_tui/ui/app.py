@@ -12,12 +12,18 @@ from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise, exercise_library
 from coach_tui.domain.ids import new_id, now_utc
 from coach_tui.live_console import LiveConsole
+from coach_tui.domain.placement import Placement
+from coach_tui.mvc_protocol import MvcProtocol
 from coach_tui.store.repository import Repository
+from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
+from coach_tui.ui.screens.calibration_screen import CalibrationScreen
 from coach_tui.ui.screens.clients_screen import ClientsScreen
 from coach_tui.ui.screens.help_screen import HelpScreen
 from coach_tui.ui.screens.live_screen import LiveScreen
+from coach_tui.ui.screens.placement_screen import PlacementScreen
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
+DEFAULT_EXERCISE = "hip_thrust"
 DEMO_CLIENT = "Demo client"
 
 
@@ -82,24 +88,82 @@ class CoachApp(App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    # -- screens that need a client -----------------------------------------------------------
+
     def open_live(self, client: Client) -> None:
         """The live screen for ``client``, on the default exercise."""
-        self.push_screen(LiveScreen(client, "hip_thrust"))
+        self.push_screen(LiveScreen(client, DEFAULT_EXERCISE))
+
+    def open_placement(self, client: Client) -> None:
+        """Placement and check for ``client``."""
+        self.push_screen(PlacementScreen(client))
+
+    def open_calibration(self, client: Client) -> None:
+        """Ask which placed muscle to calibrate, then run the protocol."""
+        muscles = sorted({p.muscle for p in self.placements_for(client)})
+        options = [(m, m.replace("_", " ")) for m in muscles]
+
+        def chosen(muscle: str | None) -> None:
+            if muscle:
+                self.push_screen(CalibrationScreen(client, muscle))
+
+        self.push_screen(ChoiceDialog("Calibrate which muscle (both sides)?", options), chosen)
+
+    # -- sensors ------------------------------------------------------------------------------
+
+    def placements_for(self, client: Client) -> list[Placement]:
+        """Where the sensors sit on ``client``: as stored, or the simulated kit's default layout."""
+        from coach_tui.sources.simulated import sensors_for_exercise
+
+        stored = self.repo.placements(client.id)
+        if stored:
+            return stored
+        exercise = self.exercises[DEFAULT_EXERCISE]
+        kit = sensors_for_exercise(exercise.target, exercise.synergists, exercise.antagonists, self.config.simulation.sensors)
+        return [Placement(s.muscle, s.side, s.sensor_id) for s in kit]
+
+    def _kit(self, placements: list[Placement], exercise: Exercise, scenario: str):
+        """The simulated kit wearing ``placements``; each muscle plays its role in ``exercise``."""
+        from coach_tui.sources.simulated import SimulatedKit, SimulatedSensor
+
+        def role(muscle: str) -> str:
+            return "target" if muscle == exercise.target else "synergist" if muscle in exercise.synergists else "antagonist"
+
+        sensors = [SimulatedSensor(p.sensor_id, p.muscle, p.side or "L", role(p.muscle)) for p in placements]
+        sim = self.config.simulation
+        return SimulatedKit(sensors, fs_hz=sim.fs_hz, seed=sim.seed, realtime=sim.realtime, scenario=scenario)
+
+    def check_source(self, placements: list[Placement]):
+        """A source for the placement check (the client at rest)."""
+        return self._kit(placements, self.exercises[DEFAULT_EXERCISE], "rest")
+
+    def calibration_run(self, client: Client, muscle: str) -> tuple[object, MvcProtocol]:
+        """A source with the client doing MVC trials, and the protocol reading ``muscle``'s sensors."""
+        placements = self.placements_for(client)
+        sides = {p.side: p.sensor_id for p in placements if p.muscle == muscle and p.side}
+        kit = self._kit(placements, self.exercises[DEFAULT_EXERCISE], "mvc")
+        return kit, MvcProtocol(kit.fs_hz, muscle, sides, self.config.analysis.dsp, self.config.mvc)
 
     def live_console(self, client: Client, exercise_key: str) -> LiveConsole:
-        """A console streaming the simulated kit on ``exercise_key``'s muscles for ``client``."""
-        from coach_tui.domain.channels import ChannelAssignment
-        from coach_tui.sources.simulated import SimulatedKit, sensors_for_exercise
-
+        """A console streaming the kit as placed on ``client``, for ``exercise_key``."""
         exercise = self.exercises[exercise_key]
-        sim = self.config.simulation
-        kit = SimulatedKit(sensors_for_exercise(exercise.target, exercise.synergists, exercise.antagonists, sim.sensors),
-                           fs_hz=sim.fs_hz, seed=sim.seed, realtime=sim.realtime, scenario="reps")
-        sensors = {s.sensor_id: [ChannelAssignment(s.muscle, s.side)] for s in kit.sensors}
-        keys = {a.key for assigned in sensors.values() for a in assigned}
+        placements = self.placements_for(client)
+        kit = self._kit(placements, exercise, "reps")
+        sensors = {p.sensor_id: [p.assignment] for p in placements}
+        keys = {p.assignment.key for p in placements}
         calibrations = {k: c for k, c in self.repo.latest_calibrations(client.id).items() if k in keys}
         return LiveConsole(kit, kit.fs_hz, sensors, client, exercise, self.config.analysis, calibrations,
                            self.config.sessions_dir, self.repo, "simulated kit")
+
+    def stale_calibrations(self, client: Client) -> list[str]:
+        """Why each of the client's calibrations should be redone (placement moved, too old)."""
+        placed = {p.assignment.key: p for p in self.placements_for(client)}
+        notes = []
+        for key, calibration in self.repo.latest_calibrations(client.id).items():
+            reason = calibration.staleness(now_utc(), placed.get(key), self.config.calibration.max_age_days)
+            if reason:
+                notes.append(f"{calibration.label}: {reason}")
+        return notes
 
 
 def make_app(config: Config, repo: Repository, *, simulated: bool = True) -> CoachApp:
@@ -110,11 +174,11 @@ def make_app(config: Config, repo: Repository, *, simulated: bool = True) -> Coa
 def binding_ids() -> set[str]:
     """Every binding id of the console, for checking ``[keymap]``."""
     from coach_tui.ui.dialogs.client_dialog import ClientDialog
-    from coach_tui.ui.dialogs.exercise_dialog import ExerciseDialog
     from coach_tui.ui.dialogs.rating_dialog import RatingDialog
     from coach_tui.ui.screens.focus_screen import FocusScreen
 
-    classes = (CoachApp, ClientsScreen, LiveScreen, HelpScreen, FocusScreen, ClientDialog, ExerciseDialog, RatingDialog)
+    classes = (CoachApp, ClientsScreen, LiveScreen, HelpScreen, FocusScreen, ClientDialog, ChoiceDialog, RatingDialog,
+               PlacementScreen, CalibrationScreen)
     return {b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
 
 

@@ -20,6 +20,8 @@ class ClientsScreen(Screen):
         Binding("e", "edit_client", "Edit", id="clients.edit"),
         Binding("enter", "open_client", "Open", id="clients.open", show=True),
         Binding("l", "open_client", "Live", id="clients.live"),
+        Binding("p", "placement", "Placement", id="clients.placement"),
+        Binding("c", "calibrate", "Calibrate", id="clients.calibrate"),
         Binding("slash", "search", "Search", id="clients.search"),
     ]
 
@@ -50,7 +52,7 @@ class ClientsScreen(Screen):
             calibrated = ", ".join(k.replace("_", " ") for k in sorted(repo.latest_calibrations(client.id))) or "not yet"
             table.add_row(client.name, client.dominant_side or "—", last, calibrated, key=client.id)
         self.query_one("#status-line", Static).update(
-            f"{table.row_count} client(s) · n new · Enter open · / search · ? help"
+            f"{table.row_count} client(s) · n new · Enter live · p placement · c calibrate · ? help"
             + (" · SIMULATED sensor kit" if self.app.simulated else "")
         )
 
@@ -102,3 +104,13 @@ class ClientsScreen(Screen):
             self.notify("no client yet — press n to add one")
             return
         self.app.open_live(client)
+
+    def action_placement(self) -> None:
+        client = self._selected()
+        if client is not None:
+            self.app.open_placement(client)
+
+    def action_calibrate(self) -> None:
+        client = self._selected()
+        if client is not None:
+            self.app.open_calibration(client)

@@ -9,7 +9,7 @@ from textual.widgets import Footer, Header, Static
 
 from coach_tui.domain.client import Client
 from coach_tui.live_console import LiveConsole, LiveView
-from coach_tui.ui.dialogs.exercise_dialog import ExerciseDialog
+from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
 from coach_tui.ui.dialogs.rating_dialog import RatingDialog
 from coach_tui.ui.screens.focus_screen import FocusScreen
 from coach_tui.ui.widgets.activation_bars import ActivationBars
@@ -25,6 +25,8 @@ class LiveScreen(Screen):
         Binding("space", "toggle_set", "Start/stop set", id="live.set"),
         Binding("x", "pick_exercise", "Exercise", id="live.exercise"),
         Binding("f", "focus_view", "Focus view", id="live.focus"),
+        Binding("p", "placement", "Placement", id="live.placement"),
+        Binding("c", "calibrate", "Calibrate", id="live.calibrate"),
         Binding("b", "toggle_bell", "Bell at target", id="live.bell"),
         Binding("escape", "back", "Back", id="live.back"),
         Binding("f5", "steer('compensate')", "Sim: compensate", id="live.sim.compensate"),
@@ -43,6 +45,7 @@ class LiveScreen(Screen):
         self._shown: dict[str, str] = {}
         self._focus: FocusScreen | None = None
         self._was_above = False
+        self._left_for_setup = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -55,6 +58,8 @@ class LiveScreen(Screen):
     def on_mount(self) -> None:
         self._start_console()
         self._timer = self.set_interval(1 / REFRESH_HZ, self.refresh_view)
+        for note in self.app.stale_calibrations(self.client):
+            self.notify(f"calibration stale — {note}; press c to recalibrate", severity="warning", timeout=8)
 
     def _start_console(self) -> None:
         self.console = self.app.live_console(self.client, self.exercise_key)
@@ -68,7 +73,13 @@ class LiveScreen(Screen):
     def on_screen_suspend(self) -> None:
         self._timer.pause()
 
-    def on_screen_resume(self) -> None:
+    async def on_screen_resume(self) -> None:
+        # Back from placement or calibration: pick up what changed (unless a set is running).
+        if self.console is not None and not self.console.recording and self._left_for_setup:
+            await self._stop_console()
+            self._shown.clear()
+            self._start_console()
+        self._left_for_setup = False
         self._timer.resume()
 
     async def on_unmount(self) -> None:
@@ -163,7 +174,8 @@ class LiveScreen(Screen):
                 self._shown.clear()
                 self._start_console()
 
-        self.app.push_screen(ExerciseDialog(self.app.exercises, self.exercise_key), chosen)
+        options = [(key, f"{e.name}  (target: {e.target.replace('_', ' ')})") for key, e in self.app.exercises.items()]
+        self.app.push_screen(ChoiceDialog("Exercise for the next set", options, self.exercise_key), chosen)
 
     def action_focus_view(self) -> None:
         units = "%MVC" if self.console and all(u == "%MVC" for u in self.console.meter.units) else "µV"
@@ -179,6 +191,19 @@ class LiveScreen(Screen):
             self.notify("steering works on the simulated kit only", severity="warning")
             return
         self.notify(self.console.steer(what))
+
+    def _setup(self, open_screen) -> None:
+        if self.console is not None and self.console.recording:
+            self.notify("stop the set first (space)", severity="warning")
+            return
+        self._left_for_setup = True
+        open_screen(self.client)
+
+    def action_placement(self) -> None:
+        self._setup(self.app.open_placement)
+
+    def action_calibrate(self) -> None:
+        self._setup(self.app.open_calibration)
 
     def action_back(self) -> None:
         self.app.pop_screen()

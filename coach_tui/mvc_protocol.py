@@ -1,0 +1,147 @@
+"""The guided MVC protocol for one muscle (both sides at once): rest baseline, trials, rest between.
+
+Phases are timed by samples, not by the wall clock, so the same stream always gives the same
+trials; the UI shows the countdown and a bar, and saves the calibrations this computes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from coach_tui.domain.calibration import Calibration
+from coach_tui.domain.ids import new_id, now_utc
+from coach_tui.domain.placement import Placement
+from coach_tui.dsp.mvc import MvcResult, MvcSettings, mvc_reference
+from coach_tui.dsp.onsets import RestBaseline, rest_baseline
+from coach_tui.dsp.pipeline import Pipeline
+from coach_tui.dsp.settings import DspSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """One step of the protocol: "rest baseline", "trial 2", "rest"…, and its length in samples."""
+
+    name: str
+    samples: int
+    trial: int | None = None
+
+    @property
+    def is_trial(self) -> bool:
+        """True for a maximal contraction."""
+        return self.trial is not None
+
+
+def protocol_phases(settings: MvcSettings, fs_hz: float) -> list[Phase]:
+    """Baseline, then trials with rest between, in samples at ``fs_hz``."""
+    n = lambda seconds: round(seconds * fs_hz)  # noqa: E731 - tiny local unit conversion
+    phases = [Phase("rest baseline", n(settings.baseline_seconds))]
+    for trial in range(1, settings.trials + 1):
+        if trial > 1:
+            phases.append(Phase("rest", n(settings.rest_seconds)))
+        phases.append(Phase(f"trial {trial}", n(settings.trial_seconds), trial))
+    return phases
+
+
+@dataclass(frozen=True, slots=True)
+class SideResult:
+    """One side's reference, its trials, and its rest level."""
+
+    side: str
+    mvc: MvcResult
+    rest: RestBaseline
+
+
+class MvcProtocol:
+    """Feeds each side's sensor through the pipeline and splits the envelope into the phases."""
+
+    def __init__(self, fs_hz: float, muscle: str, sides: dict[str, str], dsp: DspSettings, settings: MvcSettings):
+        """``sides`` maps "L"/"R" to the sensor id (single-channel sensors)."""
+        self.fs_hz = float(fs_hz)
+        self.muscle = muscle
+        self.sides = dict(sides)
+        self.settings = settings
+        self.phases = protocol_phases(settings, fs_hz)
+        self._pipelines = {side: Pipeline(fs_hz, 1, dsp) for side in self.sides}
+        self._envelopes = {side: [] for side in self.sides}
+        self._seen = dict.fromkeys(self.sides, 0)
+        self.total_samples = sum(p.samples for p in self.phases)
+
+    def add(self, sensor_id: str, samples: np.ndarray, gap_before: int = 0) -> None:
+        """Feed a block of one of the muscle's sensors (others are ignored)."""
+        for side, sid in self.sides.items():
+            if sid != sensor_id or self._seen[side] >= self.total_samples:
+                continue
+            pipeline = self._pipelines[side]
+            frames = [pipeline.process_gap(gap_before)] if gap_before else []
+            frames.append(pipeline.process(samples[:, :1]))
+            for frame in frames:
+                self._envelopes[side].append(frame.envelope[:, 0])
+                self._seen[side] += frame.envelope.shape[0]
+
+    @property
+    def position(self) -> int:
+        """Samples done on every side."""
+        return min(self._seen.values())
+
+    @property
+    def done(self) -> bool:
+        """True once every phase is complete."""
+        return self.position >= self.total_samples
+
+    def current(self) -> tuple[Phase, float]:
+        """The phase under way and the seconds left in it."""
+        start = 0
+        for phase in self.phases:
+            if self.position < start + phase.samples:
+                return phase, (start + phase.samples - self.position) / self.fs_hz
+            start += phase.samples
+        return self.phases[-1], 0.0
+
+    def latest(self, side: str, window_s: float = 0.1) -> float:
+        """The side's envelope over the last ``window_s`` (for the big bar)."""
+        pieces = self._envelopes[side]
+        if not pieces:
+            return 0.0
+        tail = np.concatenate(pieces[-8:])[-max(1, round(window_s * self.fs_hz)) :]
+        return float(tail.mean())
+
+    def _segments(self, side: str) -> list[tuple[Phase, np.ndarray]]:
+        envelope = np.concatenate(self._envelopes[side]) if self._envelopes[side] else np.zeros(0)
+        out, start = [], 0
+        for phase in self.phases:
+            out.append((phase, envelope[start : start + phase.samples]))
+            start += phase.samples
+        return out
+
+    def trial_bests(self, side: str) -> list[float]:
+        """Best window of each finished trial so far (shown as trials complete)."""
+        from coach_tui.dsp.mvc import best_window_mean
+
+        return [
+            best_window_mean(env, self.fs_hz, self.settings.window_ms)
+            for phase, env in self._segments(side)
+            if phase.is_trial and env.shape[0] == phase.samples
+        ]
+
+    def results(self) -> list[SideResult]:
+        """Each side's reference and rest level (after ``done``)."""
+        results = []
+        for side in self.sides:
+            segments = self._segments(side)
+            trials = [env for phase, env in segments if phase.is_trial]
+            rest = rest_baseline(segments[0][1][segments[0][0].samples // 3 :])  # skip the filters' start
+            results.append(SideResult(side, mvc_reference(trials, self.fs_hz, self.settings), rest))
+        return results
+
+    def calibrations(self, client_id: str, placements: dict[str, Placement], units: str = "µV") -> list[Calibration]:
+        """One calibration per side, ready to store."""
+        when = now_utc()
+        return [
+            Calibration(
+                new_id("cal", when), client_id, self.muscle, r.side, r.mvc.reference, units, r.mvc.trial_bests,
+                r.rest.mean, r.rest.sd, when, placements[r.side], r.mvc.repeat_trial, r.mvc.familiarisation,
+            )
+            for r in self.results()
+        ]
