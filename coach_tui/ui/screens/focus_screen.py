@@ -8,30 +8,37 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Digits, Label
 
+REFRESH_HZ = 10.0
+
 
 class FocusScreen(ModalScreen[None]):
-    """Left and right of the target muscle, updated by the live screen underneath."""
+    """Left and right of the target muscle, read from the live console on its own timer."""
 
     BINDINGS = [Binding("escape,f", "close", "Back", id="focus.close")]
 
-    def __init__(self, muscle: str, units: str):
+    def __init__(self, console):
         super().__init__()
-        self.muscle = muscle
-        self.units = units
+        self.console = console
+        self.muscle = console.exercise.target
 
     def compose(self) -> ComposeResult:
+        units = "%MVC" if all(u == "%MVC" for u in self.console.meter.units) else "µV"
         with Vertical(id="focus"):
-            yield Label(f"{self.muscle.replace('_', ' ')} ({self.units})", id="focus-title")
+            yield Label(f"{self.muscle.replace('_', ' ')} ({units})", id="focus-title")
             with Horizontal(id="focus-digits"):
                 yield Digits("--", id="focus-L")
                 yield Digits("--", id="focus-R")
             yield Label("left            right", id="focus-sides")
 
-    def show(self, left: float | None, right: float | None) -> None:
+    def on_mount(self) -> None:
+        self.set_interval(1 / REFRESH_HZ, self.refresh_digits)
+
+    def refresh_digits(self) -> None:
         """Update the digits (only when the whole number changed)."""
-        for side, value in (("L", left), ("R", right)):
+        values = {c.assignment.side: c.value for c in self.console.view().channels if c.assignment.muscle == self.muscle}
+        for side in ("L", "R"):
             digits = self.query_one(f"#focus-{side}", Digits)
-            text = "--" if value is None else f"{value:.0f}"
+            text = f"{values[side]:.0f}" if side in values else "--"
             if digits.value != text:
                 digits.update(text)
 

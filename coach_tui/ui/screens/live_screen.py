@@ -43,7 +43,6 @@ class LiveScreen(Screen):
         self.console: LiveConsole | None = None
         self.bell = False
         self._shown: dict[str, str] = {}
-        self._focus: FocusScreen | None = None
         self._was_above = False
         self._left_for_setup = False
 
@@ -102,8 +101,6 @@ class LiveScreen(Screen):
             self._set_text("live-header", self._header(view))
             self._set_text("reps", self._reps(view))
             self._set_text("alerts", "\n".join(f"⚠ {a}" for a in view.alerts) or "no alerts")
-            if self._focus is not None and self._focus.is_attached:
-                self._focus.show(*self._target_values(view))
         self._maybe_ring(view)
 
     def _header(self, view: LiveView) -> str:
@@ -178,9 +175,8 @@ class LiveScreen(Screen):
         self.app.push_screen(ChoiceDialog("Exercise for the next set", options, self.exercise_key), chosen)
 
     def action_focus_view(self) -> None:
-        units = "%MVC" if self.console and all(u == "%MVC" for u in self.console.meter.units) else "µV"
-        self._focus = FocusScreen(self.console.exercise.target, units)
-        self.app.push_screen(self._focus)
+        if self.console is not None:
+            self.app.push_screen(FocusScreen(self.console))
 
     def action_toggle_bell(self) -> None:
         self.bell = not self.bell

@@ -103,6 +103,9 @@ class PlacementScreen(Screen):
         lines += [f"⚠ {r}" for r in reasons] or ["all sensors ok"]
         self.query_one("#placement-reasons", Static).update("\n".join(lines))
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_assign()
+
     def action_assign(self) -> None:
         if not self.placements:
             return

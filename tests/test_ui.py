@@ -1,0 +1,250 @@
+"""The console as a trainer uses it: Pilot flows on the real wiring, snapshots of every screen."""
+
+from dataclasses import replace
+
+import pytest
+
+from coach_tui.commands import CommandError
+from coach_tui.config import load_config
+from coach_tui.domain.channels import ChannelAssignment
+from coach_tui.domain.session import RepMetrics
+from coach_tui.live_console import ChannelView, LiveView, PairView
+from coach_tui.store.database import Database
+from coach_tui.store.repository import Repository
+from coach_tui.ui.app import CoachApp, make_app, run_console
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.usefixtures("isolated")
+
+
+def _config(tmp_path, realtime=False, **changes):
+    config = load_config(ROOT / "config.toml")
+    return replace(config, sessions_dir=tmp_path / "sessions",
+                   simulation=replace(config.simulation, realtime=realtime), **changes)
+
+
+@pytest.fixture
+def app_and_repo(tmp_path):
+    config = _config(tmp_path)
+    with Database(config.sessions_dir) as database:
+        repo = Repository(database)
+        yield make_app(config, repo), repo
+
+
+async def _wait(pilot, condition, seconds=20.0):
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached")
+
+
+# --- flows ---------------------------------------------------------------------------------
+
+
+async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen_showed(app_and_repo):
+    app, repo = app_and_repo
+    async with app.run_test(size=(100, 30)) as pilot:
+        # A demo client is seeded on first run; add a real one.
+        await pilot.press("n")
+        await pilot.press(*"Ana Díaz")
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        ana = repo.find_client("ana díaz")
+        assert ana is not None and len(repo.clients()) == 2
+        table = app.screen.query_one("DataTable")
+        table.move_cursor(row=[c.name for c in repo.clients()].index("Ana Díaz"))
+
+        # Placement: move the first sensor to the gluteus medius, left.
+        await pilot.press("p")
+        await pilot.pause(0.3)
+        assert app.screen.__class__.__name__ == "PlacementScreen"
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        app.screen.query_one("OptionList").highlighted = list(__import__("coach_tui.domain.muscles").domain.muscles.MUSCLES).index("glute_med")
+        await pilot.press("enter", "enter")  # muscle, then side "left" (first)
+        await pilot.pause(0.2)
+        placed = repo.placements(ana.id)
+        assert placed[0].muscle == "glute_med" and placed[0].side == "L"
+        # Back to the hip-thrust layout for the rest of the flow.
+        repo.save_placements(ana.id, [replace(placed[0], muscle="glute_max")] + placed[1:])
+        await pilot.press("escape")
+
+        # Calibrate the glutes: the protocol runs to the end, then "a" saves both sides.
+        await pilot.press("c")
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await _wait(pilot, lambda: app.screen.protocol is not None and app.screen.protocol.done)
+        await pilot.press("a")
+        calibrations = repo.latest_calibrations(ana.id)
+        assert set(calibrations) == {"glute_max:L", "glute_max:R"}
+        assert all(200 < c.reference < 600 for c in calibrations.values())
+        await pilot.press("escape")
+
+        # Live: glutes in %MVC, hamstrings in µV; record a set.
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        live = app.screen
+        assert live.console.meter.units == ["%MVC", "%MVC", "µV", "µV"]
+        await pilot.press("space")
+        await _wait(pilot, lambda: len(live.console.view().reps) >= 3)
+        await pilot.press("space")
+        await pilot.pause(0.2)
+        shown = str(live.query_one("#reps").render())
+        await pilot.press("8")  # perceived activation
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+
+    sessions = repo.sessions(ana.id)
+    assert [s.status for s in sessions] == ["complete"]
+    (stored,) = repo.sets(sessions[0].id)
+    assert stored.perceived_activation == 8
+    assert stored.calibration_ids and set(stored.calibration_ids) == {c.id for c in calibrations.values()}
+    last = stored.reps[-1]
+    assert f"reps: {len(stored.reps)}" in shown
+    assert f"peak {last.peak:.0f} %MVC" in shown and f"mean {last.mean:.0f}" in shown
+
+
+async def test_asymmetry_alert_and_a_lost_sensor_during_a_set(app_and_repo):
+    app, repo = app_and_repo
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        live = app.screen
+        await pilot.press("f6")  # simulated left deficit
+        await pilot.press("space")
+        await _wait(pilot, lambda: any("asymmetry" in a for a in live.console.view().alerts))
+        assert "left weaker" in str(live.query_one("#alerts").render())
+        await pilot.press("f9")  # the first sensor drops out
+        await _wait(pilot, lambda: any("reconnecting" in a for a in live.console.view().alerts))
+        await pilot.pause(0.3)
+        assert "reconnecting" in str(live.query_one("#bars").render())
+        await pilot.press("f9")  # and comes back
+        await pilot.pause(0.5)
+        await pilot.press("space")
+        await pilot.press("escape")  # skip the rating
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+    from coach_tui.store.recordings import read_recording
+
+    session = repo.sessions()[0]
+    (record,) = repo.sets(session.id)
+    recording = read_recording(app.config.sessions_dir / session.folder / record.recording)
+    gaps = recording.gaps(recording.sensors[0].sensor_id)
+    assert gaps and gaps[0].length > 0  # the gap is marked in the stored set
+    assert len(record.reps) >= 2
+
+
+async def test_help_lists_the_keys_of_the_screen_underneath(app_and_repo):
+    app, _ = app_and_repo
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        await pilot.press("f1")
+        await pilot.pause(0.2)
+        text = str(app.screen.query_one("#help-keys").render())
+        for words in ("Start/stop set", "Focus view", "Calibrate", "Placement", "Help", "Quit"):
+            assert words in text
+        await pilot.press("escape")
+        assert app.screen.__class__.__name__ == "LiveScreen"
+
+
+async def test_focus_view_shows_the_target_in_big_digits(app_and_repo):
+    app, _ = app_and_repo
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        await pilot.press("f")
+        await pilot.pause(0.3)
+        digits = app.screen.query("Digits")
+        assert len(digits) == 2 and all(d.value != "--" for d in digits)
+
+
+async def test_keymap_from_config_rebinds_a_key(tmp_path):
+    config = _config(tmp_path, keymap=(("live.set", "enter"),))
+    with Database(config.sessions_dir) as database:
+        app = make_app(config, Repository(database))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("enter")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+            assert app.screen.console.recording
+
+
+def test_unknown_keymap_binding_is_refused_naming_it(tmp_path):
+    config = _config(tmp_path, keymap=(("live.sett", "enter"),))
+    with pytest.raises(CommandError, match="keymap.live.sett: no such binding"):
+        run_console(config)
+
+
+async def test_too_small_terminal_says_which_size_it_needs(app_and_repo):
+    app, _ = app_and_repo
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause(0.2)
+        assert "at least 80×24; this one is 60×20" in str(app.screen.query_one("Label").render())
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.2)
+        assert app.screen.__class__.__name__ == "ClientsScreen"
+
+
+# --- snapshots -----------------------------------------------------------------------------
+
+
+class FixedConsole:
+    """A console frozen on one instant, so a screenshot is the same every run."""
+
+    def __init__(self, client, exercise):
+        self.client, self.exercise = client, exercise
+        self.recording = True
+        channels = [
+            ChannelView(ChannelAssignment("glute_max", "L"), 48.0, 61.0, "%MVC", True),
+            ChannelView(ChannelAssignment("glute_max", "R"), 71.0, 78.0, "%MVC", True),
+            ChannelView(ChannelAssignment("hamstrings", "L"), 22.0, 30.0, "%MVC", True),
+            ChannelView(ChannelAssignment("hamstrings", "R"), 0.0, 0.0, "%MVC", False),
+        ]
+        rep = RepMetrics(4, 12.1, 14.0, 74.0, 41.0, 0.82, "%MVC", "glute_max", None, 32.0, 0.66,
+                         (("right glute max", 0.0), ("left glute max", 18.0), ("left hamstrings", 64.0)), "L")
+        self._view = LiveView(channels, [PairView("glute_max", 32.0, "L", True), PairView("hamstrings", None, None, False)],
+                              True, 14.6, [rep] * 4, ["glute max: 32 % asymmetry, left weaker",
+                                                       "right hamstrings: sensor lost — reconnecting"])
+        self.meter = type("Meter", (), {"units": ["%MVC"] * 4})()
+
+    def start(self):
+        pass
+
+    async def stop(self):
+        pass
+
+    def view(self):
+        return self._view
+
+
+@pytest.fixture
+def snapshot_app(tmp_path, monkeypatch):
+    monkeypatch.setattr(CoachApp, "live_console", lambda self, client, key: FixedConsole(client, self.exercises[key]))
+    monkeypatch.setattr(CoachApp, "stale_calibrations", lambda self, client: [])
+    config = _config(tmp_path)
+    with Database(config.sessions_dir) as database:
+        yield make_app(config, Repository(database))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_snapshot_clients(snap_compare, snapshot_app, size):
+    assert snap_compare(snapshot_app, terminal_size=size, press=["_"])
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_snapshot_live(snap_compare, snapshot_app, size):
+    assert snap_compare(snapshot_app, terminal_size=size, press=["enter", "_", "_"])
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_snapshot_help(snap_compare, snapshot_app, size):
+    assert snap_compare(snapshot_app, terminal_size=size, press=["enter", "_", "f1", "_"])
+
+
+def test_snapshot_too_small(snap_compare, snapshot_app):
+    assert snap_compare(snapshot_app, terminal_size=(60, 20), press=["_"])
