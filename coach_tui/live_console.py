@@ -120,11 +120,14 @@ class LiveConsole:
 
     async def _stream(self) -> None:
         async for block in self.source:
-            self.meter.add(block.sensor_id, block.samples, block.gap_before)
-            if self._recorder is not None:
+            if self._recorder is None:
+                self.meter.add(block.sensor_id, block.samples, block.gap_before)
+            else:
+                # During a set the bars show the set's own analysis of the stored samples.
                 try:
                     for rep in self._recorder.add(block):
                         self._on_rep(rep)
+                    self.meter.show(block.sensor_id, self._recorder.analyzer.latest_values)
                 except RecordingError as error:
                     self._problems.append(f"recording stopped: {error}")
                     self.stop_set()
@@ -188,8 +191,13 @@ class LiveConsole:
             return None
         recorder, record = self._recorder, self._set
         self._recorder = None
-        recorder.close()
+        try:
+            recorder.close()
+        except RecordingError as error:
+            # What was flushed is kept; the session stays open, so the next start recovers the file.
+            self._problems.append(f"the end of the set could not be saved: {error}")
         analyzer = recorder.analyzer
+        self.meter.adopt(analyzer.pipelines)
         seconds = analyzer.samples_aligned / self.fs_hz
         record = replace(record, duration_s=seconds, reps=tuple(analyzer.reps), perceived_activation=perceived_activation)
         self.repo.save_set(record)

@@ -58,20 +58,25 @@ class LiveMeter:
         frames = [pipeline.process_gap(gap_before)] if gap_before else []
         frames.append(pipeline.process(samples))
         for frame in frames:
-            values = frame.envelope if frame.percent_mvc is None else np.where(
-                np.isnan(frame.percent_mvc), frame.envelope, frame.percent_mvc
-            )
-            n = values.shape[0]
-            for k, column in enumerate(self._columns[sensor_id]):
-                tail = np.concatenate([self._tail[column], values[:, k]])[-self._window :]
-                self._tail[column] = tail
-                self.values[column] = tail.mean() if tail.size else 0.0
-                self._track_rest(column, values[:, k])
-                recent = float(values[:, k].max()) if n else 0.0
-                self._peak_age[column] += n
-                if recent >= self.peaks[column] or self._peak_age[column] > self._hold:
-                    self.peaks[column] = max(recent, self.values[column])
-                    self._peak_age[column] = 0
+            self.show(sensor_id, frame.activation)
+
+    def adopt(self, pipelines: dict[str, Pipeline]) -> None:
+        """Continue with these pipelines (a set's, which processed the same stream meanwhile)."""
+        self._pipelines.update(pipelines)
+
+    def show(self, sensor_id: str, values: np.ndarray) -> None:
+        """Take envelope values ``(n, channels)`` computed elsewhere (during a set, the set's)."""
+        n = values.shape[0]
+        for k, column in enumerate(self._columns[sensor_id]):
+            tail = np.concatenate([self._tail[column], values[:, k]])[-self._window :]
+            self._tail[column] = tail
+            self.values[column] = tail.mean() if tail.size else 0.0
+            self._track_rest(column, values[:, k])
+            recent = float(values[:, k].max()) if n else 0.0
+            self._peak_age[column] += n
+            if recent >= self.peaks[column] or self._peak_age[column] > self._hold:
+                self.peaks[column] = max(recent, self.values[column])
+                self._peak_age[column] = 0
 
     def _track_rest(self, column: int, values: np.ndarray) -> None:
         total, squares, count = self._partial[column]

@@ -27,6 +27,13 @@ class Frame:
     envelope: np.ndarray
     percent_mvc: np.ndarray | None
 
+    @property
+    def activation(self) -> np.ndarray:
+        """What a trainer reads: %MVC in channels with a reference, the envelope (input units) elsewhere."""
+        if self.percent_mvc is None:
+            return self.envelope
+        return np.where(np.isnan(self.percent_mvc), self.envelope, self.percent_mvc)
+
 
 class Pipeline:
     """Causal, stateful EMG processing of one sensor's channels, chunk by chunk.

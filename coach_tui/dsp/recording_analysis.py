@@ -73,13 +73,7 @@ def _run_pipeline(pipeline: Pipeline, samples: np.ndarray, chunk: int | None) ->
     """Filtered signal and envelope, the latter in %MVC for channels with a reference."""
     step = chunk or max(1, samples.shape[0])
     frames = [pipeline.process(samples[i : i + step]) for i in range(0, samples.shape[0], step)]
-    filtered = np.concatenate([f.filtered for f in frames])
-    envelope = np.concatenate([f.envelope for f in frames])
-    if frames[0].percent_mvc is not None:
-        percent = np.concatenate([f.percent_mvc for f in frames])
-        calibrated = ~np.isnan(percent[0])
-        envelope[:, calibrated] = percent[:, calibrated]
-    return filtered, envelope
+    return np.concatenate([f.filtered for f in frames]), np.concatenate([f.activation for f in frames])
 
 
 def _windows(n: int, fs_hz: float, window_s: float) -> list[tuple[int, int]]:

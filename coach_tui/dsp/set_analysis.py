@@ -98,6 +98,8 @@ class SetAnalyzer:
         self._detector: RepDetector | None = None
         self._fed = 0
         self.reps: list[RepMetrics] = []
+        #: The envelope values (n, channels) the last ``add`` produced, for the live bars.
+        self.latest_values = np.zeros((0, 0))
 
     # -- input ------------------------------------------------------------------------------
 
@@ -106,13 +108,16 @@ class SetAnalyzer:
         pipeline = self._pipelines[sensor_id]
         frames = [pipeline.process_gap(gap_before)] if gap_before else []
         frames.append(pipeline.process(samples))
-        for frame in frames:
-            values = frame.envelope if frame.percent_mvc is None else np.where(
-                np.isnan(frame.percent_mvc), frame.envelope, frame.percent_mvc
-            )
-            for k, column in enumerate(self._columns[sensor_id]):
-                self._envelopes[column].extend(values[:, k])
+        values = np.concatenate([f.activation for f in frames]) if gap_before else frames[0].activation
+        for k, column in enumerate(self._columns[sensor_id]):
+            self._envelopes[column].extend(values[:, k])
+        self.latest_values = values
         return self._advance()
+
+    @property
+    def pipelines(self) -> dict[str, Pipeline]:
+        """The per-sensor pipelines (the live meter continues with them after the set)."""
+        return dict(self._pipelines)
 
     @property
     def samples_aligned(self) -> int:
