@@ -248,3 +248,20 @@ def test_snapshot_help(snap_compare, snapshot_app, size):
 
 def test_snapshot_too_small(snap_compare, snapshot_app):
     assert snap_compare(snapshot_app, terminal_size=(60, 20), press=["_"])
+
+
+async def test_calibrating_from_the_live_screen_switches_its_bars_to_percent_mvc(app_and_repo):
+    app, repo = app_and_repo
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        live = app.screen
+        assert live.console.meter.units == ["µV"] * 4
+        await pilot.press("c")
+        await pilot.pause(0.2)
+        await pilot.press("enter")  # glute max
+        await _wait(pilot, lambda: getattr(app.screen, "protocol", None) is not None and app.screen.protocol.done)
+        await pilot.press("a", "escape")
+        await pilot.pause(0.3)
+        assert app.screen is live
+        assert live.console.meter.units == ["%MVC", "%MVC", "µV", "µV"]

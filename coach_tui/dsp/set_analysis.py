@@ -184,7 +184,8 @@ class SetAnalyzer:
                 asymmetry = asymmetry_pct(*peaks)
                 weaker = None if peaks[0] == peaks[1] else "L" if peaks[0] < peaks[1] else "R"
         share = None
-        if self._synergists:
+        # Target share compares like with like: only when target and synergists share units.
+        if self._synergists and len({self.units[i] for i in self._target + self._synergists}) == 1:
             target_mean = float(np.mean([window(i).mean() for i in self._target]))
             synergist_mean = float(np.mean([window(i).mean() for i in self._synergists]))
             share = target_share(target_mean, synergist_mean)

@@ -22,7 +22,8 @@ class FocusScreen(ModalScreen[None]):
         self.muscle = console.exercise.target
 
     def compose(self) -> ComposeResult:
-        units = "%MVC" if all(u == "%MVC" for u in self.console.meter.units) else "µV"
+        target_units = {u for (_, a), u in zip(self.console.meter.channels, self.console.meter.units) if a.muscle == self.muscle}
+        units = "%MVC" if target_units == {"%MVC"} else "µV"
         with Vertical(id="focus"):
             yield Label(f"{self.muscle.replace('_', ' ')} ({units})", id="focus-title")
             with Horizontal(id="focus-digits"):

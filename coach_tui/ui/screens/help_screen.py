@@ -10,13 +10,14 @@ from textual.widgets import Label, Static
 
 
 def key_lines(screen: Screen) -> list[tuple[str, str]]:
-    """(keys, description) of every binding active on ``screen``, in order, app keys last."""
-    rows = []
+    """(keys, description) of the console's bindings active on ``screen`` (those with an id, i.e.
+    remappable), in order, app keys last; each action once with all its keys."""
+    rows: dict[str, list[str]] = {}
     for active in screen.active_bindings.values():
         binding = active.binding
-        if binding.description and not binding.system:
-            rows.append((screen.app.get_key_display(binding), binding.description))
-    return rows
+        if binding.id and binding.description:
+            rows.setdefault(binding.description, []).append(screen.app.get_key_display(binding))
+    return [(", ".join(keys), description) for description, keys in rows.items()]
 
 
 class HelpScreen(ModalScreen[None]):

@@ -44,7 +44,7 @@ class LiveScreen(Screen):
         self.bell = False
         self._shown: dict[str, str] = {}
         self._was_above = False
-        self._left_for_setup = False
+        self._built_from: tuple = ()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -60,7 +60,14 @@ class LiveScreen(Screen):
         for note in self.app.stale_calibrations(self.client):
             self.notify(f"calibration stale — {note}; press c to recalibrate", severity="warning", timeout=8)
 
+    def _setup(self) -> tuple:
+        """What the console was built from: placements and calibrations (a change means rebuild)."""
+        placements = tuple(self.app.placements_for(self.client))
+        calibrations = tuple(sorted(c.id for c in self.app.repo.latest_calibrations(self.client.id).values()))
+        return placements, calibrations
+
     def _start_console(self) -> None:
+        self._built_from = self._setup()
         self.console = self.app.live_console(self.client, self.exercise_key)
         self.console.start()
 
@@ -74,11 +81,10 @@ class LiveScreen(Screen):
 
     async def on_screen_resume(self) -> None:
         # Back from placement or calibration: pick up what changed (unless a set is running).
-        if self.console is not None and not self.console.recording and self._left_for_setup:
+        if self.console is not None and not self.console.recording and self._setup() != self._built_from:
             await self._stop_console()
             self._shown.clear()
             self._start_console()
-        self._left_for_setup = False
         self._timer.resume()
 
     async def on_unmount(self) -> None:
@@ -188,18 +194,17 @@ class LiveScreen(Screen):
             return
         self.notify(self.console.steer(what))
 
-    def _setup(self, open_screen) -> None:
+    def _open_setup(self, open_screen) -> None:
         if self.console is not None and self.console.recording:
             self.notify("stop the set first (space)", severity="warning")
             return
-        self._left_for_setup = True
         open_screen(self.client)
 
     def action_placement(self) -> None:
-        self._setup(self.app.open_placement)
+        self._open_setup(self.app.open_placement)
 
     def action_calibrate(self) -> None:
-        self._setup(self.app.open_calibration)
+        self._open_setup(self.app.open_calibration)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -48,17 +48,17 @@ class ActivationBars(Static):
         self._shown: tuple | None = None
         self._lines = 0
 
-    def _scale(self, channels: list[ChannelView]) -> tuple[float, float | None]:
-        calibrated = all(c.units == "%MVC" for c in channels)
-        if calibrated:
-            return FULL_SCALE_PCT, self.target_pct
-        return max([c.peak for c in channels] + [1.0]) * 1.1, None
+    def _scales(self, channels: list[ChannelView]) -> list[tuple[float, float | None]]:
+        """Per bar: full scale and target line. %MVC bars share 0–120 %MVC with the target line;
+        bars of muscles not calibrated yet share a µV scale and have no target."""
+        raw_peak = max([c.peak for c in channels if c.units != "%MVC"] + [1.0]) * 1.1
+        return [(FULL_SCALE_PCT, self.target_pct) if c.units == "%MVC" else (raw_peak, None) for c in channels]
 
     def show(self, channels: list[ChannelView], pairs: list[PairView]) -> None:
         """Repaint only when something visible changed: a cell of a bar, a shown number, an alert."""
         width = max(10, self.size.width - 38)
-        scale, target = self._scale(channels)
-        cells = [_cells(c.value, c.peak, scale, width, target) for c in channels]
+        scales = self._scales(channels)
+        cells = [_cells(c.value, c.peak, scale, width, target) for c, (scale, target) in zip(channels, scales)]
         key = (
             width,
             tuple((cell, f"{c.value:5.0f}", c.streaming) for cell, c in zip(cells, channels)),
@@ -67,18 +67,17 @@ class ActivationBars(Static):
         if key == self._shown:
             return
         self._shown = key
-        text = self._render_bars(channels, pairs, cells, width, target)
+        text = self._render_bars(channels, pairs, cells, width, [target for _, target in scales])
         lines = len(text.plain.splitlines())
         # A layout pass only when the height changes (a channel added); otherwise repaint in place.
         self.update(text, layout=lines != self._lines)
         self._lines = lines
 
-    def _render_bars(self, channels, pairs, cells, width: int, target: float | None) -> Text:
+    def _render_bars(self, channels, pairs, cells, width: int, targets: list[float | None]) -> Text:
         out = Text()
         pair_by_muscle = {p.muscle: p for p in pairs}
-        calibrated = target is not None
         seen = set()
-        for channel, cell in zip(channels, cells):
+        for channel, cell, target in zip(channels, cells, targets):
             a = channel.assignment
             label = f"{a.muscle.replace('_', ' ')[:14]:<14} {a.side or ' '}"
             unit = "%" if channel.units == "%MVC" else "µV"
@@ -98,5 +97,12 @@ class ActivationBars(Static):
                     out.append(f"  asym {pair.asymmetry_pct:3.0f}% {pair.weaker_side or ''}", style)
             out.append("\n")
         out.append("asym = (max − min) / max of per-rep peaks · ", "grey62")
-        out.append("┊ target " + (f"{self.target_pct:.0f} %MVC" if calibrated else ": calibrate for %MVC"), "cyan")
+        calibrated = [c for c in channels if c.units == "%MVC"]
+        if not calibrated:
+            note = "┊ target: calibrate for %MVC"
+        elif len(calibrated) < len(channels):
+            note = f"┊ target {self.target_pct:.0f} %MVC (µV bars: not calibrated)"
+        else:
+            note = f"┊ target {self.target_pct:.0f} %MVC"
+        out.append(note, "cyan")
         return out
