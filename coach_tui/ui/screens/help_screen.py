@@ -35,7 +35,7 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="dialog"):
             yield Label(f"Keys — {self.under.title or self.under.__class__.__name__}", id="dialog-title")
             yield Static(text or "no keys here", id="help-keys")
-            yield Label("Esc closes · keys can be changed under [keymap] in config.toml", classes="hint")
+            yield Label("Esc closes · keys can be changed under \\[keymap] in config.toml", classes="hint")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -101,7 +101,7 @@ class ActivationBars(Static):
         if not calibrated:
             note = "┊ target: calibrate for %MVC"
         elif len(calibrated) < len(channels):
-            note = f"┊ target {self.target_pct:.0f} %MVC (µV bars: not calibrated)"
+            note = f"┊ target {self.target_pct:.0f} %MVC (µV: not calibrated)"
         else:
             note = f"┊ target {self.target_pct:.0f} %MVC"
         out.append(note, "cyan")
