@@ -6,7 +6,6 @@ knows Textual. Sets go into the store exactly as `coach record` stores them.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from coach_tui.dsp.onsets import RestBaseline
 from coach_tui.dsp.recording_analysis import AnalysisSettings
 from coach_tui.dsp.set_analysis import SetLayout
 from coach_tui.set_recorder import SetPlan, SetRecorder, sensor_formats
+from coach_tui.sources.source_task import SourceTask
 from coach_tui.store.recordings import RecordingError
 from coach_tui.store.repository import Repository
 
@@ -95,7 +95,7 @@ class LiveConsole:
         self._pair_state: dict[str, tuple[float | None, str | None]] = {m: (None, None) for m in self._alerts}
         self._window = 0
         self._problems: list[str] = []
-        self._task: asyncio.Task | None = None
+        self._stream = SourceTask(source, self._on_block)
 
     def _paired_muscles(self) -> list[str]:
         sides: dict[str, set] = {}
@@ -107,34 +107,31 @@ class LiveConsole:
 
     def start(self) -> None:
         """Start streaming on the running asyncio loop."""
-        self._task = asyncio.get_running_loop().create_task(self._stream())
+        self._stream.start()
 
     async def stop(self) -> None:
         """Stop streaming (a running set is ended and kept)."""
         if self._recorder is not None:
             self.stop_set()
         self.close_session()
-        await self.source.close()
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._stream.stop()
 
-    async def _stream(self) -> None:
-        async for block in self.source:
-            if self._recorder is None:
-                self.meter.add(block.sensor_id, block.samples, block.gap_before)
-            else:
-                # During a set the bars show the set's own analysis of the stored samples.
-                try:
-                    for rep in self._recorder.add(block):
-                        self._on_rep(rep)
-                    self.meter.show(block.sensor_id, self._recorder.analyzer.latest_values)
-                except RecordingError as error:
-                    self._problems.append(f"recording stopped: {error}")
-                    self.stop_set()
-            self._window += block.n_samples
-            if self._recorder is None and self._window >= self.fs_hz * len(self.sensors):
-                self._window = 0
-                self._window_asymmetry()
+    def _on_block(self, block) -> None:
+        if self._recorder is None:
+            self.meter.add(block.sensor_id, block.samples, block.gap_before)
+        else:
+            # During a set the bars show the set's own analysis of the stored samples.
+            try:
+                for rep in self._recorder.add(block):
+                    self._on_rep(rep)
+                self.meter.show(block.sensor_id, self._recorder.analyzer.latest_values)
+            except RecordingError as error:
+                self._problems.append(f"recording stopped: {error}")
+                self.stop_set()
+        self._window += block.n_samples
+        if self._recorder is None and self._window >= self.fs_hz * len(self.sensors):
+            self._window = 0
+            self._window_asymmetry()
 
     def _on_rep(self, rep: RepMetrics) -> None:
         if rep.asymmetry_pct is not None or rep.side is None:

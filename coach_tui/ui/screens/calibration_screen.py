@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,6 +10,7 @@ from textual.widgets import Footer, Header, Static
 
 from coach_tui.domain.client import Client
 from coach_tui.mvc_protocol import MvcProtocol
+from coach_tui.sources.source_task import SourceTask
 
 
 def _big_bar(value: float, best: float, width: int) -> Text:
@@ -39,8 +38,7 @@ class CalibrationScreen(Screen):
         self.client = client
         self.muscle = muscle
         self.protocol: MvcProtocol | None = None
-        self._source = None
-        self._task: asyncio.Task | None = None
+        self._stream: SourceTask | None = None
         self._saved = False
 
     def compose(self) -> ComposeResult:
@@ -56,21 +54,17 @@ class CalibrationScreen(Screen):
 
     def _start(self) -> None:
         self._saved = False
-        self._source, self.protocol = self.app.calibration_run(self.client, self.muscle)
-        self._task = asyncio.get_running_loop().create_task(self._stream())
+        source, self.protocol = self.app.calibration_run(self.client, self.muscle)
+        self._stream = SourceTask(source, self._on_block)
+        self._stream.start()
 
-    async def _stream(self) -> None:
-        async for block in self._source:
-            self.protocol.add(block.sensor_id, block.samples, block.gap_before)
-            if self.protocol.done:
-                break
-        await self._source.close()
+    def _on_block(self, block) -> bool:
+        self.protocol.add(block.sensor_id, block.samples, block.gap_before)
+        return self.protocol.done
 
     async def _stop(self) -> None:
-        if self._source is not None:
-            await self._source.close()
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
+        if self._stream is not None:
+            await self._stream.stop()
 
     async def on_unmount(self) -> None:
         await self._stop()

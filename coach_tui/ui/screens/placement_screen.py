@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from dataclasses import replace
 
@@ -15,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from coach_tui.domain.client import Client
 from coach_tui.domain.muscles import MUSCLES
 from coach_tui.domain.placement import Placement
+from coach_tui.sources.source_task import SourceTask
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
 
 CHECK_SECONDS = 2.0
@@ -36,7 +36,7 @@ class PlacementScreen(Screen):
         self.placements: list[Placement] = []
         self._buffers: dict[str, deque] = {}
         self._source = None
-        self._task: asyncio.Task | None = None
+        self._stream: SourceTask | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -50,26 +50,25 @@ class PlacementScreen(Screen):
         table.add_columns("sensor", "muscle", "signal", "rate Hz", "lost", "battery")
         self.placements = self.app.placements_for(self.client)
         self._source = self.app.check_source(self.placements)
-        self._task = asyncio.get_running_loop().create_task(self._stream())
+        self._stream = SourceTask(self._source, self._on_block)
+        self._stream.start()
         self.set_interval(1.0, self.refresh_quality)
         self._fill({})
         table.focus()
 
-    async def _stream(self) -> None:
-        async for block in self._source:
-            buffer = self._buffers.setdefault(block.sensor_id, deque())
-            if block.gap_before:
-                buffer.append(np.zeros((block.gap_before, block.samples.shape[1]), dtype=np.float32))
-            buffer.append(block.samples)
-            limit = CHECK_SECONDS * self._source.fs_hz
-            while sum(len(b) for b in buffer) - len(buffer[0]) >= limit:
-                buffer.popleft()
+    def _on_block(self, block) -> None:
+        """Keep the last ``CHECK_SECONDS`` of each sensor (lost samples as zeros)."""
+        buffer = self._buffers.setdefault(block.sensor_id, deque())
+        if block.gap_before:
+            buffer.append(np.zeros((block.gap_before, block.samples.shape[1]), dtype=np.float32))
+        buffer.append(block.samples)
+        limit = CHECK_SECONDS * self._source.fs_hz
+        while sum(len(b) for b in buffer) - len(buffer[0]) >= limit:
+            buffer.popleft()
 
     async def on_unmount(self) -> None:
-        if self._source is not None:
-            await self._source.close()
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
+        if self._stream is not None:
+            await self._stream.stop()
 
     def _fill(self, checks: dict) -> None:
         table = self.query_one(DataTable)
