@@ -24,7 +24,7 @@ from coach_tui.dsp.quality import QualitySettings
 from coach_tui.dsp.recording_analysis import ActivityFloors, AnalysisSettings
 from coach_tui.dsp.reps import RepSettings
 from coach_tui.dsp.settings import EnvelopeSettings, FilterSettings
-from coach_tui.domain.asymmetry_alert import AsymmetryAlertRule
+from coach_tui.domain.hysteresis_alert import AlertRule
 
 REFERENCE_CONFIG = Path(__file__).with_name("reference_config.toml")
 MAINS_CHOICES = ("auto", "50", "60", "off")
@@ -83,7 +83,9 @@ SECTIONS: dict[str, tuple[tuple[str, ...], type]] = {
     "reps": (("analysis", "reps"), RepSettings),
     "fatigue": (("analysis", "fatigue"), FatigueSettings),
     "quality": (("analysis", "quality"), QualitySettings),
-    "asymmetry_alert": (("analysis", "asymmetry_alert"), AsymmetryAlertRule),
+    "asymmetry_alert": (("analysis", "asymmetry_alert"), AlertRule),
+    "cocontraction_alert": (("analysis", "cocontraction_alert"), AlertRule),
+    "compensation_alert": (("analysis", "compensation_alert"), AlertRule),
     "floors": (("analysis", "floors"), ActivityFloors),
     "mvc": (("mvc",), MvcSettings),
     "simulation": (("simulation",), SimulationSettings),
@@ -160,7 +162,7 @@ def _build(path: Path, section: str, cls: type, table: dict):
 def _validate(path: Path, config: Config) -> None:
     """Refuse values the code could load but not use, naming the key, the value and what is allowed."""
     a = config.analysis
-    f, q, alert = a.dsp.filters, a.quality, a.asymmetry_alert
+    f, q = a.dsp.filters, a.quality
     low, high = f.band_hz
     rules = [
         ("filters.mains", f.mains, f.mains in MAINS_CHOICES, ", ".join(MAINS_CHOICES)),
@@ -183,9 +185,14 @@ def _validate(path: Path, config: Config) -> None:
         ("fatigue.segment_ms", a.fatigue.segment_ms, a.fatigue.segment_ms > 0, "a positive number"),
         ("fatigue.overlap", a.fatigue.overlap, 0 <= a.fatigue.overlap < 1, "0 or more, below 1"),
         ("floors.window_s", a.floors.window_s, a.floors.window_s > 0, "a positive number"),
-        ("asymmetry_alert.consecutive", alert.consecutive, alert.consecutive >= 1, "1 or more"),
-        ("asymmetry_alert.clear_pct", alert.clear_pct, alert.clear_pct <= alert.raise_pct,
-         f"at most raise_pct ({alert.raise_pct:g})"),
+    ]
+    for name in ("asymmetry_alert", "cocontraction_alert", "compensation_alert"):
+        alert = getattr(a, name)
+        rules += [
+            (f"{name}.consecutive", alert.consecutive, alert.consecutive >= 1, "1 or more"),
+            (f"{name}.clear_pct", alert.clear_pct, alert.clear_pct <= alert.raise_pct, f"at most raise_pct ({alert.raise_pct:g})"),
+        ]
+    rules += [
         ("simulation.fs_hz", config.simulation.fs_hz, config.simulation.fs_hz in (1000, 2000), "1000, 2000"),
         ("simulation.sensors", config.simulation.sensors, 2 <= config.simulation.sensors <= 8, "2 to 8"),
         ("check.seconds", config.check.seconds, config.check.seconds > 0, "a positive number"),

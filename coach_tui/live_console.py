@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from coach_tui.domain.asymmetry_alert import AsymmetryAlert
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
+from coach_tui.domain.hysteresis_alert import HysteresisAlert
 from coach_tui.domain.ids import new_id, now_utc
 from coach_tui.domain.session import RepMetrics, Session, SetRecord
 from coach_tui.dsp.asymmetry import asymmetry_pct
@@ -20,10 +20,15 @@ from coach_tui.dsp.live_meter import LiveMeter
 from coach_tui.dsp.onsets import RestBaseline
 from coach_tui.dsp.recording_analysis import AnalysisSettings
 from coach_tui.dsp.set_analysis import SetLayout
+from coach_tui.dsp.quality import BAD
+from coach_tui.session_check import RecentSamples, grade_sensors
 from coach_tui.set_recorder import SetPlan, SetRecorder, sensor_formats
 from coach_tui.sources.source_task import SourceTask
 from coach_tui.store.recordings import RecordingError
 from coach_tui.store.repository import Repository
+
+#: Seconds of raw signal graded for the live signal-quality alert.
+QUALITY_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +96,12 @@ class LiveConsole:
         self.session: Session | None = None
         self._set: SetRecord | None = None
         self._recorder: SetRecorder | None = None
-        self._alerts = {m: AsymmetryAlert(settings.asymmetry_alert) for m in self._paired_muscles()}
+        self._alerts = {m: HysteresisAlert(settings.asymmetry_alert) for m in self._paired_muscles()}
+        self._compensation = HysteresisAlert(settings.compensation_alert)
+        self._cocontraction = HysteresisAlert(settings.cocontraction_alert)
+        self._recent = RecentSamples(QUALITY_SECONDS, fs_hz)
+        self._quality: list[str] = []
+        self._since_quality = 0
         self._pair_state: dict[str, tuple[float | None, str | None]] = {m: (None, None) for m in self._alerts}
         self._window = 0
         self._problems: list[str] = []
@@ -128,12 +138,27 @@ class LiveConsole:
             except RecordingError as error:
                 self._problems.append(f"recording stopped: {error}")
                 self.stop_set()
+        self._recent.add(block)
+        self._since_quality += block.n_samples
+        if self._since_quality >= QUALITY_SECONDS * self.fs_hz * len(self.sensors):
+            self._since_quality = 0
+            self._grade_signals()
         self._window += block.n_samples
         if self._recorder is None and self._window >= self.fs_hz * len(self.sensors):
             self._window = 0
             self._window_asymmetry()
 
+    def _grade_signals(self) -> None:
+        """Every few seconds: which channels a trainer should fix now (bad quality), in words."""
+        names = {sid: assigned[0].label for sid, assigned in self.sensors.items()}
+        report = grade_sensors(self._recent.received(), self.source.status(), names, self.settings, QUALITY_SECONDS,
+                               simulated=True)
+        self._quality = [f"signal: {r}" for s in report.sensors for c in s.channels if c.status == BAD for r in c.reasons]
+
     def _on_rep(self, rep: RepMetrics) -> None:
+        if rep.target_share is not None:
+            self._compensation.update((self.exercise.expected_target_share - rep.target_share) * 100)
+        self._cocontraction.update(rep.cocontraction_pct)
         if rep.asymmetry_pct is not None or rep.side is None:
             for muscle, alert in self._alerts.items():
                 if muscle == rep.muscle:
@@ -166,7 +191,7 @@ class LiveConsole:
             self.session = replace(session, folder=session.id)
             self.repo.save_session(self.session)
         index = len(self.repo.sets(self.session.id)) + 1
-        layout = SetLayout(self.sensors, self.exercise.target, self.exercise.synergists)
+        layout = SetLayout(self.sensors, self.exercise.target, self.exercise.synergists, self.exercise.antagonists)
         # Rest levels: the calibration's where there is one, else the quietest moment before the set.
         plan = SetPlan(self.fs_hz, layout, self.settings, self.mvc, {**self.meter.rest(), **self.rest})
         record = SetRecord(new_id("set", started), self.session.id, index, self.exercise.key, started, load_kg=load_kg,
@@ -178,7 +203,7 @@ class LiveConsole:
                                      {"source": self.source_label, "client_id": self.client.id,
                                       "session_id": self.session.id, "set_id": record.id, "exercise": self.exercise.key})
         self._set = record
-        for alert in self._alerts.values():
+        for alert in (*self._alerts.values(), self._compensation, self._cocontraction):
             alert.update(None)
         return record
 
@@ -261,10 +286,14 @@ class LiveConsole:
             if pair.alert:
                 side = "left" if pair.weaker_side == "L" else "right"
                 alerts.append(f"{pair.muscle.replace('_', ' ')}: {pair.asymmetry_pct:.0f} % asymmetry, {side} weaker")
-        if reps and reps[-1].target_share is not None and reps[-1].target_share < self.exercise.expected_target_share:
+        if self._compensation.active and reps and reps[-1].target_share is not None:
             alerts.append(
                 f"compensation: target share {reps[-1].target_share:.0%} (expected ≥ {self.exercise.expected_target_share:.0%})"
             )
+        if self._cocontraction.active and reps and reps[-1].cocontraction_pct is not None:
+            antagonist = self.exercise.antagonists[0].replace("_", " ")
+            alerts.append(f"co-contraction with the {antagonist}: {reps[-1].cocontraction_pct:.0f} % (Winter index)")
+        alerts += self._quality
         for channel in channels:
             if not channel.streaming:
                 alerts.append(f"{channel.assignment.label}: sensor lost — reconnecting")

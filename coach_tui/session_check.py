@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -17,6 +18,27 @@ from coach_tui.sources.block import SensorStatus
 from coach_tui.sources.source import Source
 
 EXIT_CODES = {"ok": 0, "warn": 1, "bad": 2}
+
+
+class RecentSamples:
+    """The last ``seconds`` of each sensor's raw samples (lost samples as zeros), for grading."""
+
+    def __init__(self, seconds: float, fs_hz: float):
+        self.limit = seconds * fs_hz
+        self._blocks: dict[str, deque] = {}
+
+    def add(self, block) -> None:
+        """Keep ``block`` and drop what is older than the window."""
+        blocks = self._blocks.setdefault(block.sensor_id, deque())
+        if block.gap_before:
+            blocks.append(np.zeros((block.gap_before, block.samples.shape[1]), dtype=np.float32))
+        blocks.append(block.samples)
+        while sum(len(b) for b in blocks) - len(blocks[0]) >= self.limit:
+            blocks.popleft()
+
+    def received(self) -> dict[str, list[np.ndarray]]:
+        """What ``grade_sensors`` takes."""
+        return {sid: list(blocks) for sid, blocks in self._blocks.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +125,9 @@ def grade_sensors(
         rate, group = max(by_rate.items(), key=lambda item: len(item[1]))
         length = min(a.shape[0] for a in group)
         mains_hz = detect_mains(np.concatenate([a[:length] for a in group], axis=1).T, rate)
+    # Noise is measured after the notch: hum is reported as hum, not as noise.
+    filters = replace(settings.dsp.filters, mains=f"{mains_hz:g}" if mains_hz else "off")
+    dsp = replace(settings.dsp, filters=filters)
     checks = []
     for status in statuses:
         name = names.get(status.sensor_id, status.sensor_id)
@@ -110,7 +135,7 @@ def grade_sensors(
         if samples is None or samples.shape[0] == 0:
             checks.append(SensorCheck(status, name, False, []))
             continue
-        envelope = Pipeline(status.nominal_rate_hz, samples.shape[1], settings.dsp).process(samples).envelope
+        envelope = Pipeline(status.nominal_rate_hz, samples.shape[1], dsp).process(samples).envelope
         channels = []
         for c in range(samples.shape[1]):
             rest = quietest_baseline(envelope[:, c], status.nominal_rate_hz, settings.onsets.baseline_window_ms)

@@ -42,6 +42,7 @@ class SetPlan:
             "layout": {sid: [[a.muscle, a.side] for a in assigned] for sid, assigned in self.layout.sensors.items()},
             "target": self.layout.target,
             "synergists": list(self.layout.synergists),
+            "antagonists": list(self.layout.antagonists),
             "settings": analysis_settings_to_dict(self.settings),
             "mvc": self.mvc,
             "rest": {key: [b.mean, b.sd] for key, b in self.rest.items()},
@@ -54,6 +55,7 @@ class SetPlan:
             {sid: [ChannelAssignment(m, s) for m, s in assigned] for sid, assigned in meta["layout"].items()},
             meta["target"],
             tuple(meta["synergists"]),
+            tuple(meta.get("antagonists", ())),
         )
         return cls(
             float(meta["fs_hz"]),

@@ -12,7 +12,7 @@ from coach_tui.dsp.onsets import detect_onsets, onset_order_ms, rest_baseline
 from coach_tui.dsp.quality import assess_channel, saturation_fraction
 from coach_tui.dsp.reps import RepDetector, detect_reps
 from coach_tui.dsp.target_share import target_share
-from coach_tui.domain.asymmetry_alert import AsymmetryAlert
+from coach_tui.domain.hysteresis_alert import HysteresisAlert
 from coach_tui.sources.emg_synthesis import plateau, synthesize
 
 from synthetic import MVC_UV, NOISE_UV, emg, random_rep_set
@@ -96,9 +96,9 @@ def test_asymmetry_accuracy_over_random_sets(deficit):
 
 
 def test_asymmetry_alert_needs_two_reps_and_clears_with_hysteresis():
-    alert = AsymmetryAlert()
+    alert = HysteresisAlert()
     assert [alert.update(p) for p in (20, 12, 20, 20, 12, 9, 20)] == [False, False, False, True, True, False, False]
-    alert = AsymmetryAlert()
+    alert = HysteresisAlert()
     assert [alert.update(p) for p in (20, 20, None, 20)] == [False, True, False, False]
 
 

@@ -67,3 +67,22 @@ def test_rep_metrics_carry_asymmetry_share_and_onset_order(tmp_path):
         assert rep.onset_order[0][1] == 0.0
         # The target (glute max) leads the synergist in the simulated hip thrust.
         assert min(names.index(n) for n in names if "glute" in n) < min(names.index(n) for n in names if "hamstrings" in n)
+
+
+def test_cocontraction_is_measured_against_the_exercises_antagonist(tmp_path):
+    exercise = EXERCISES["biceps_curl"]
+    sensors = sensors_for_exercise(exercise.target, exercise.synergists, exercise.antagonists, 6)
+    assert {s.muscle for s in sensors} >= {"biceps", "triceps"}
+    kit = SimulatedKit(sensors, fs_hz=2000, seed=3, duration_s=20, scenario="reps")
+    layout = SetLayout({s.sensor_id: [ChannelAssignment(s.muscle, s.side)] for s in kit.sensors},
+                       exercise.target, exercise.synergists, exercise.antagonists)
+    plan = SetPlan(kit.fs_hz, layout, AnalysisSettings(), {f"{s.muscle}:{s.side}": kit.mvc_uv[s.sensor_id] for s in kit.sensors}, {})
+    reps = asyncio.run(_record(kit, SetRecorder(tmp_path / "curl", plan, sensor_formats(plan), {})))
+    assert len(reps) >= 4
+    # The kit's antagonist works at 10 % of MVC under a target at 70 %: Winter's index is low but not zero.
+    assert all(5 < r.cocontraction_pct < 45 for r in reps)
+    # Without an antagonist placed there is nothing to measure.
+    hip = _kit()[1]
+    hip_plan = _plan(hip, EXERCISES["hip_thrust"], calibrated=True)
+    hip_reps = asyncio.run(_record(hip, SetRecorder(tmp_path / "hip", hip_plan, sensor_formats(hip_plan), {})))
+    assert all(r.cocontraction_pct is None for r in hip_reps)

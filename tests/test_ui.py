@@ -265,3 +265,20 @@ async def test_calibrating_from_the_live_screen_switches_its_bars_to_percent_mvc
         await pilot.pause(0.3)
         assert app.screen is live
         assert live.console.meter.units == ["%MVC", "%MVC", "µV", "µV"]
+
+
+async def test_compensation_and_signal_quality_alerts(app_and_repo):
+    app, _ = app_and_repo
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        live = app.screen
+        await pilot.press("space")
+        await _wait(pilot, lambda: len(live.console.view().reps) >= 2)
+        assert not any("compensation" in a for a in live.console.view().alerts)
+        await pilot.press("f5")  # the hamstrings take over
+        await _wait(pilot, lambda: any("compensation: target share" in a for a in live.console.view().alerts))
+        live.console.source.steer(mains_hz=50, mains_uv=300.0)  # an electrode picking up hum
+        await _wait(pilot, lambda: any("mains hum" in a and "(50 Hz)" in a for a in live.console.view().alerts))
+        await pilot.pause(0.2)
+        assert "re-seat the" in str(live.query_one("#alerts").render())

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace, config) -> int:
         fs_hz=sim.fs_hz, seed=sim.seed, realtime=sim.realtime, duration_s=args.seconds, scenario=scenario,
     )
     layout = SetLayout({s.sensor_id: [ChannelAssignment(s.muscle, s.side)] for s in kit.sensors},
-                       exercise.target, exercise.synergists)
+                       exercise.target, exercise.synergists, exercise.antagonists)
 
     with open_store(config, "record", write=True) as repo:
         try:

@@ -31,7 +31,8 @@ class RepMetrics(Record):
     ``index`` counts reps in the set from 0. Times are seconds from the start of the set's recording;
     ``peak``, ``mean`` are in ``units`` ("%MVC" when calibrated, else the envelope's units, e.g. "µV").
     ``asymmetry_pct`` is left/right asymmetry of this rep (None when inconclusive or one-sided) and
-    ``weaker_side`` the side with the lower peak,
+    ``weaker_side`` the side with the lower peak, ``cocontraction_pct`` Winter's index of the target
+    against the exercise's antagonist (None when not measured),
     ``target_share`` is target / (target + main synergist) in 0–1, ``onset_order`` lists
     (muscle label, onset in ms from the rep start) in order of onset.
     """
@@ -49,6 +50,7 @@ class RepMetrics(Record):
     target_share: float | None = None
     onset_order: tuple[tuple[str, float], ...] = ()
     weaker_side: str | None = None
+    cocontraction_pct: float | None = None
 
     def __post_init__(self) -> None:
         require_int("RepMetrics", "index", self.index, low=0)
@@ -63,6 +65,7 @@ class RepMetrics(Record):
         require_number("RepMetrics", "asymmetry_pct", self.asymmetry_pct, low=0.0, high=100.0, optional=True)
         require_number("RepMetrics", "target_share", self.target_share, low=0.0, high=1.0, optional=True)
         require_side("RepMetrics", "weaker_side", self.weaker_side)
+        require_number("RepMetrics", "cocontraction_pct", self.cocontraction_pct, low=0.0, high=100.0, optional=True)
         onsets = []
         for entry in as_tuple(self, "onset_order"):
             if not isinstance(entry, (tuple, list)) or len(entry) != 2:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from coach_tui.domain.asymmetry_alert import AsymmetryAlert, AsymmetryAlertRule
+from coach_tui.domain.hysteresis_alert import AlertRule, HysteresisAlert
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.dsp.asymmetry import PEAK_WINDOW_MS, asymmetry_pct, set_asymmetry
 from coach_tui.dsp.fatigue import FatigueSettings, median_frequency_trend
@@ -53,7 +53,9 @@ class AnalysisSettings:
     reps: RepSettings = field(default_factory=RepSettings)
     fatigue: FatigueSettings = field(default_factory=FatigueSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
-    asymmetry_alert: AsymmetryAlertRule = field(default_factory=AsymmetryAlertRule)
+    asymmetry_alert: AlertRule = field(default_factory=AlertRule)
+    cocontraction_alert: AlertRule = field(default_factory=lambda: AlertRule(40.0, 30.0, 2))
+    compensation_alert: AlertRule = field(default_factory=lambda: AlertRule(0.0, 0.0, 2))
     floors: ActivityFloors = field(default_factory=ActivityFloors)
 
 
@@ -226,7 +228,7 @@ def _pairs(
         left_peaks = np.array([best_window_mean(envelope[a:b, left], fs_hz, PEAK_WINDOW_MS) for a, b in units])
         right_peaks = np.array([best_window_mean(envelope[a:b, right], fs_hz, PEAK_WINDOW_MS) for a, b in units])
         conclusive = (left_peaks > floor) | (right_peaks > floor)
-        alert = AsymmetryAlert(settings.asymmetry_alert)
+        alert = HysteresisAlert(settings.asymmetry_alert)
         for lp, rp, counts in zip(left_peaks, right_peaks, conclusive, strict=True):
             alert.update(asymmetry_pct(lp, rp) if counts else None)
         if conclusive.sum() < settings.asymmetry_alert.consecutive:

@@ -14,6 +14,7 @@ import numpy as np
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.session import RepMetrics
 from coach_tui.dsp.asymmetry import PEAK_WINDOW_MS, asymmetry_pct
+from coach_tui.dsp.cocontraction import cocontraction_index
 from coach_tui.dsp.mvc import best_window_mean
 from coach_tui.dsp.onsets import RestBaseline, detect_onsets, onset_order_ms, rest_baseline
 from coach_tui.dsp.pipeline import Pipeline
@@ -29,6 +30,7 @@ class SetLayout:
     sensors: dict[str, list[ChannelAssignment]]
     target: str
     synergists: tuple[str, ...] = ()
+    antagonists: tuple[str, ...] = ()
 
     @property
     def channels(self) -> list[tuple[str, int, ChannelAssignment]]:
@@ -92,6 +94,7 @@ class SetAnalyzer:
         self._envelopes = [_Growing() for _ in self.channels]
         self._target = [i for i, (_, _, a) in enumerate(self.channels) if a.muscle == layout.target]
         self._synergists = [i for i, (_, _, a) in enumerate(self.channels) if a.muscle in layout.synergists]
+        self._antagonists = [i for i, (_, _, a) in enumerate(self.channels) if a.muscle in layout.antagonists]
         self.settled_at = max(p.settled_at for p in self._pipelines.values())
         self._baseline_samples = max(1, round(self.settings.onsets.baseline_window_ms * self.fs_hz / 1000))
         self._rest: list[RestBaseline] | None = None
@@ -189,6 +192,11 @@ class SetAnalyzer:
             target_mean = float(np.mean([window(i).mean() for i in self._target]))
             synergist_mean = float(np.mean([window(i).mean() for i in self._synergists]))
             share = target_share(target_mean, synergist_mean)
+        cocontraction = None
+        if self._antagonists and len({self.units[i] for i in self._target + self._antagonists}) == 1:
+            target_curve = np.mean([window(i) for i in self._target], axis=0)
+            antagonist_curve = np.mean([window(i) for i in self._antagonists], axis=0)
+            cocontraction = cocontraction_index(target_curve, antagonist_curve)
         onsets: dict[str, float | None] = {}
         # Each muscle's onset is the start of its activity period around this rep; look back to the
         # previous rep's end (at most one second) so a slow rise is not cut off.
@@ -213,4 +221,5 @@ class SetAnalyzer:
             target_share=share,
             onset_order=tuple(onset_order_ms(onsets)),
             weaker_side=weaker,
+            cocontraction_pct=cocontraction,
         )

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import replace
 
-import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -14,6 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from coach_tui.domain.client import Client
 from coach_tui.domain.muscles import MUSCLES
 from coach_tui.domain.placement import Placement
+from coach_tui.session_check import RecentSamples, grade_sensors
 from coach_tui.sources.source_task import SourceTask
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
 
@@ -34,7 +33,7 @@ class PlacementScreen(Screen):
         super().__init__()
         self.client = client
         self.placements: list[Placement] = []
-        self._buffers: dict[str, deque] = {}
+        self._recent: RecentSamples | None = None
         self._source = None
         self._stream: SourceTask | None = None
 
@@ -50,21 +49,12 @@ class PlacementScreen(Screen):
         table.add_columns("sensor", "muscle", "signal", "rate Hz", "lost", "battery")
         self.placements = self.app.placements_for(self.client)
         self._source = self.app.check_source(self.placements)
-        self._stream = SourceTask(self._source, self._on_block)
+        self._recent = RecentSamples(CHECK_SECONDS, self._source.fs_hz)
+        self._stream = SourceTask(self._source, self._recent.add)
         self._stream.start()
         self.set_interval(1.0, self.refresh_quality)
         self._fill({})
         table.focus()
-
-    def _on_block(self, block) -> None:
-        """Keep the last ``CHECK_SECONDS`` of each sensor (lost samples as zeros)."""
-        buffer = self._buffers.setdefault(block.sensor_id, deque())
-        if block.gap_before:
-            buffer.append(np.zeros((block.gap_before, block.samples.shape[1]), dtype=np.float32))
-        buffer.append(block.samples)
-        limit = CHECK_SECONDS * self._source.fs_hz
-        while sum(len(b) for b in buffer) - len(buffer[0]) >= limit:
-            buffer.popleft()
 
     async def on_unmount(self) -> None:
         if self._stream is not None:
@@ -88,9 +78,7 @@ class PlacementScreen(Screen):
 
     def refresh_quality(self) -> None:
         """Grade the last seconds of every sensor and show the lights and the reasons."""
-        from coach_tui.session_check import grade_sensors
-
-        received = {sid: list(buffer) for sid, buffer in self._buffers.items()}
+        received = self._recent.received()
         names = {p.sensor_id: p.label for p in self.placements}
         report = grade_sensors(received, self._source.status(), names, self.app.config.analysis, CHECK_SECONDS, True)
         checks = {s.status.sensor_id: s for s in report.sensors}
