@@ -26,15 +26,20 @@ class RecentSamples:
     def __init__(self, seconds: float, fs_hz: float):
         self.limit = seconds * fs_hz
         self._blocks: dict[str, deque] = {}
+        self._lengths: dict[str, int] = {}
 
     def add(self, block) -> None:
         """Keep ``block`` and drop what is older than the window."""
         blocks = self._blocks.setdefault(block.sensor_id, deque())
+        length = self._lengths.get(block.sensor_id, 0)
         if block.gap_before:
             blocks.append(np.zeros((block.gap_before, block.samples.shape[1]), dtype=np.float32))
+            length += block.gap_before
         blocks.append(block.samples)
-        while sum(len(b) for b in blocks) - len(blocks[0]) >= self.limit:
-            blocks.popleft()
+        length += block.n_samples
+        while length - len(blocks[0]) >= self.limit:
+            length -= len(blocks.popleft())
+        self._lengths[block.sensor_id] = length
 
     def received(self) -> dict[str, list[np.ndarray]]:
         """What ``grade_sensors`` takes."""

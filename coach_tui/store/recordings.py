@@ -90,6 +90,10 @@ _U32_MAX = 2**32 - 1
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 
 
+
+#: Integer range per stored dtype (looked up once, not per block).
+_LIMITS = {name: (int(np.iinfo(name).min), int(np.iinfo(name).max)) for name in DTYPES}
+
 class RecordingError(OSError):
     """A raw recording that cannot be written or read; the message says which file and why."""
 
@@ -144,14 +148,13 @@ class SensorFormat:
         """Return ``(counts, n_clipped)``: ``samples / scale`` rounded to the nearest integer (half
         to even), clipped to the dtype's range. ``n_clipped`` counts values outside the range;
         NaN is stored as 0 and counted as clipped too (±inf clip to the range ends)."""
-        x = np.asarray(samples, dtype=np.float64) / self.scale
-        info = np.iinfo(self.dtype)
-        x = np.rint(x)
+        x = np.rint(np.asarray(samples, dtype=np.float64) / self.scale)
+        low, high = _LIMITS[self.dtype]
         nan = np.isnan(x)
-        outside = (x < info.min) | (x > info.max)
+        outside = (x < low) | (x > high)
         n_clipped = int(np.count_nonzero(outside) + np.count_nonzero(nan))
         if n_clipped:
-            x = np.where(nan, 0.0, np.clip(x, info.min, info.max))
+            x = np.where(nan, 0.0, np.clip(x, low, high))
         return x.astype(self.np_dtype), n_clipped
 
     def dequantize(self, counts: np.ndarray) -> np.ndarray:
