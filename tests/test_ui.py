@@ -282,3 +282,32 @@ async def test_compensation_and_signal_quality_alerts(app_and_repo):
         await _wait(pilot, lambda: any("mains hum" in a and "(50 Hz)" in a for a in live.console.view().alerts))
         await pilot.pause(0.2)
         assert "re-seat the" in str(live.query_one("#alerts").render())
+
+
+def _done_calibrating():
+    async def run(pilot):
+        await pilot.press("c")
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        for _ in range(400):
+            if getattr(pilot.app.screen, "protocol", None) is not None and pilot.app.screen.protocol.done:
+                break
+            await pilot.pause(0.05)
+        pilot.app.screen.refresh_view()
+        await pilot.pause(0.2)
+
+    return run
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_snapshot_calibration_done(snap_compare, snapshot_app, size):
+    assert snap_compare(snapshot_app, terminal_size=size, run_before=_done_calibrating())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_snapshot_placement(snap_compare, snapshot_app, size, monkeypatch):
+    from coach_tui.ui.screens.placement_screen import PlacementScreen
+
+    # The lights follow the live stream; the snapshot is of the layout as it first draws.
+    monkeypatch.setattr(PlacementScreen, "refresh_quality", lambda self: None)
+    assert snap_compare(snapshot_app, terminal_size=size, press=["p", "_"])
