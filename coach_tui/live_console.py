@@ -13,16 +13,15 @@ from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
 from coach_tui.domain.hysteresis_alert import HysteresisAlert
-from coach_tui.domain.ids import new_id, now_utc
+from coach_tui.domain.ids import now_utc
 from coach_tui.domain.session import RepMetrics, Session, SetRecord
 from coach_tui.dsp.asymmetry import asymmetry_pct
 from coach_tui.dsp.live_meter import LiveMeter
-from coach_tui.dsp.onsets import RestBaseline
 from coach_tui.dsp.recording_analysis import AnalysisSettings
 from coach_tui.dsp.set_analysis import SetLayout
 from coach_tui.dsp.quality import BAD
 from coach_tui.session_check import RecentSamples, grade_sensors
-from coach_tui.set_recorder import SetPlan, SetRecorder, sensor_formats
+from coach_tui.set_recorder import SetPlan, SetRecorder, begin_set
 from coach_tui.sources.source_task import SourceTask
 from coach_tui.store.recordings import RecordingError
 from coach_tui.store.repository import Repository
@@ -86,8 +85,8 @@ class LiveConsole:
         self.client = client
         self.exercise = exercise
         self.settings = settings
+        self.calibrations = calibrations
         self.mvc = {k: c.reference for k, c in calibrations.items()}
-        self.rest = {k: RestBaseline(c.rest_mean, c.rest_sd) for k, c in calibrations.items()}
         self.calibration_ids = tuple(c.id for c in calibrations.values())
         self.sessions_dir = sessions_dir
         self.repo = repo
@@ -185,23 +184,15 @@ class LiveConsole:
 
     def start_set(self, load_kg: float | None = None, cue: str = "") -> SetRecord:
         """Begin recording a set (a session is opened on the first set)."""
-        started = now_utc()
         if self.session is None:
-            session = Session(new_id("s", started), self.client.id, started)
-            self.session = replace(session, folder=session.id)
+            self.session = Session.opened(self.client.id, now_utc())
             self.repo.save_session(self.session)
         index = len(self.repo.sets(self.session.id)) + 1
         layout = SetLayout(self.sensors, self.exercise.target, self.exercise.synergists, self.exercise.antagonists)
         # Rest levels: the calibration's where there is one, else the quietest moment before the set.
-        plan = SetPlan(self.fs_hz, layout, self.settings, self.mvc, {**self.meter.rest(), **self.rest})
-        record = SetRecord(new_id("set", started), self.session.id, index, self.exercise.key, started, load_kg=load_kg,
-                           cue=cue, recording=f"set-{index:02d}", settings=plan.to_meta()["settings"],
-                           calibration_ids=self.calibration_ids)
-        self.repo.save_set(record)
-        prefix = self.sessions_dir / self.session.folder / record.recording
-        self._recorder = SetRecorder(prefix, plan, sensor_formats(plan),
-                                     {"source": self.source_label, "client_id": self.client.id,
-                                      "session_id": self.session.id, "set_id": record.id, "exercise": self.exercise.key})
+        plan = SetPlan.from_calibrations(self.fs_hz, layout, self.settings, self.calibrations, self.meter.rest())
+        record, self._recorder = begin_set(self.repo, self.sessions_dir, self.session, index, self.exercise.key, plan,
+                                           self.calibration_ids, self.source_label, load_kg=load_kg, cue=cue)
         self._set = record
         for alert in (*self._alerts.values(), self._compensation, self._cocontraction):
             alert.update(None)

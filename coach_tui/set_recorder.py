@@ -8,13 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coach_tui.config import analysis_settings_from_dict, analysis_settings_to_dict
+from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.channels import ChannelAssignment
-from coach_tui.domain.session import RepMetrics
+from coach_tui.domain.ids import new_id, now_utc
+from coach_tui.domain.session import RepMetrics, Session, SetRecord
 from coach_tui.dsp.onsets import RestBaseline
 from coach_tui.dsp.recording_analysis import AnalysisSettings
 from coach_tui.dsp.set_analysis import SetAnalyzer, SetLayout
 from coach_tui.sources.block import Block
 from coach_tui.store.recordings import RecordingWriter, SensorFormat, read_recording
+from coach_tui.store.repository import Repository
 
 #: How the simulated kit's µV are stored: 16-bit counts of 0.25 µV (±8.2 mV), a power of two so
 #: every stored value is exact in float32.
@@ -47,6 +50,20 @@ class SetPlan:
             "mvc": self.mvc,
             "rest": {key: [b.mean, b.sd] for key, b in self.rest.items()},
         }
+
+    @classmethod
+    def from_calibrations(
+        cls,
+        fs_hz: float,
+        layout: SetLayout,
+        settings: AnalysisSettings,
+        calibrations: dict[str, Calibration],
+        rest_otherwise: dict[str, RestBaseline] | None = None,
+    ) -> SetPlan:
+        """References and rest levels from the calibrations; uncalibrated channels take their rest
+        level from ``rest_otherwise`` (e.g. the quietest moment before the set) when given."""
+        rest = {**(rest_otherwise or {}), **{k: RestBaseline(c.rest_mean, c.rest_sd) for k, c in calibrations.items()}}
+        return cls(fs_hz, layout, settings, {k: c.reference for k, c in calibrations.items()}, rest)
 
     @classmethod
     def from_meta(cls, meta: dict, source: str) -> SetPlan:
@@ -104,6 +121,29 @@ class Reanalysis:
     def reps(self) -> list[RepMetrics]:
         """The per-rep metrics, as the live screen computed them."""
         return self.analyzer.reps
+
+
+def begin_set(
+    repo: Repository,
+    sessions_dir: Path,
+    session: Session,
+    index: int,
+    exercise_key: str,
+    plan: SetPlan,
+    calibration_ids: tuple[str, ...],
+    source: str,
+    *,
+    load_kg: float | None = None,
+    cue: str = "",
+) -> tuple[SetRecord, SetRecorder]:
+    """Store a new set of ``session`` (so a crash finds it) and open its recording."""
+    record = SetRecord(new_id("set"), session.id, index, exercise_key, now_utc(), load_kg=load_kg, cue=cue,
+                       recording=f"set-{index:02d}", settings=plan.to_meta()["settings"], calibration_ids=calibration_ids)
+    repo.save_set(record)
+    meta = {"source": source, "client_id": session.client_id, "session_id": session.id, "set_id": record.id,
+            "exercise": exercise_key}
+    recorder = SetRecorder(sessions_dir / session.folder / record.recording, plan, sensor_formats(plan), meta)
+    return record, recorder
 
 
 def reanalyze(prefix: Path) -> Reanalysis:

@@ -40,11 +40,10 @@ def run(args: argparse.Namespace, config) -> int:
 
     from coach_tui.domain.channels import ChannelAssignment
     from coach_tui.domain.exercises import exercise_library, find_exercise
-    from coach_tui.domain.ids import new_id, now_utc
-    from coach_tui.domain.session import Session, SetRecord
-    from coach_tui.dsp.onsets import RestBaseline
+    from coach_tui.domain.ids import now_utc
+    from coach_tui.domain.session import Session
     from coach_tui.dsp.set_analysis import SetLayout
-    from coach_tui.set_recorder import SetPlan, SetRecorder, reanalyze, sensor_formats
+    from coach_tui.set_recorder import SetPlan, begin_set, reanalyze
     from coach_tui.sources.simulated import SimulatedKit, sensors_for_exercise
     from coach_tui.store.recordings import RecordingError, recover
     from coach_tui.store.repository import UnknownRecord
@@ -79,23 +78,14 @@ def run(args: argparse.Namespace, config) -> int:
             stale = calibration.staleness(now_utc(), None, config.calibration.max_age_days)
             if stale:
                 print(f"coach: {calibration.label}: calibration is stale — {stale}; recalibrate", file=sys.stderr)
-        plan = SetPlan(
-            kit.fs_hz, layout, config.analysis,
-            {k: c.reference for k, c in calibrations.items()},
-            {k: RestBaseline(c.rest_mean, c.rest_sd) for k, c in calibrations.items()},
-        )
-        started = now_utc()
-        session = Session(new_id("s", started), client.id, started, folder="")
-        session = replace(session, folder=session.id)
-        record = SetRecord(new_id("set", started), session.id, 1, exercise.key, started, load_kg=args.load,
-                           cue=args.cue, recording="set-01",
-                           settings=plan.to_meta()["settings"], calibration_ids=tuple(c.id for c in calibrations.values()))
+        plan = SetPlan.from_calibrations(kit.fs_hz, layout, config.analysis, calibrations)
+        session = Session.opened(client.id, now_utc())
+        started = session.started
         repo.save_session(session)
-        repo.save_set(record)
+        record, recorder = begin_set(repo, config.sessions_dir, session, 1, exercise.key, plan,
+                                     tuple(c.id for c in calibrations.values()), f"simulated kit ({scenario})",
+                                     load_kg=args.load, cue=args.cue)
         prefix = config.sessions_dir / session.folder / record.recording
-        recorder = SetRecorder(prefix, plan, sensor_formats(plan),
-                               {"source": "simulated kit", "client_id": client.id, "session_id": session.id,
-                                "set_id": record.id, "exercise": exercise.key, "scenario": scenario})
         header = [f"{a.label}" for _, _, a in layout.channels]
         print(f"recording {exercise.name} for {client.name} — SIMULATED kit ({scenario}); Ctrl-C ends the set", flush=True)
         print("units: " + ", ".join(f"{h} {u}" for h, u in zip(header, recorder.analyzer.units)))

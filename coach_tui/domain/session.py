@@ -189,6 +189,14 @@ class Session(Record):
             return None
         return (self.ended - self.started).total_seconds()
 
+    @classmethod
+    def opened(cls, client_id: str, started: datetime) -> Session:
+        """A new session of ``client_id``, recording, kept in a folder named after its id."""
+        from coach_tui.domain.ids import new_id
+
+        session_id = new_id("s", started)
+        return cls(session_id, client_id, started, folder=session_id)
+
     def finished(self, ended: datetime) -> Session:
         """This session marked complete at ``ended``."""
         return dataclasses.replace(self, ended=ended, status="complete")
