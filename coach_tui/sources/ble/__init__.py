@@ -1,0 +1,1 @@
+"""Bluetooth LE sensors: device profiles as data, pure packet decoders, and the bleak reader."""
