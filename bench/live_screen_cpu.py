@@ -159,7 +159,7 @@ async def run_ours(config: Config, repo: Repository, seconds: float, warmup: flo
                    live_too: bool) -> list[Row]:
     rows = []
     app = make_app(config, repo)
-    with counting(LiveScreen, "refresh_view", "ticks"), counting(ActivationBars, "update", "repaints"):
+    with counting(LiveScreen, "refresh_view", "ticks"), counting(ActivationBars, "repaint", "repaints"):
         async with app.run_test(size=SIZE) as pilot:
             count_frames(app, serialize)
             await pilot.pause()

@@ -22,12 +22,15 @@ from coach_tui.dsp.set_analysis import SetLayout
 from coach_tui.dsp.quality import BAD
 from coach_tui.session_check import RecentSamples, grade_sensors
 from coach_tui.set_recorder import SetPlan, SetRecorder, begin_set
+from coach_tui.sources.block_coalescer import BlockCoalescer
 from coach_tui.sources.source_task import SourceTask
 from coach_tui.store.recordings import RecordingError
 from coach_tui.store.repository import Repository
 
 #: Seconds of raw signal graded for the live signal-quality alert.
 QUALITY_SECONDS = 2.0
+#: Longest a sensor's samples wait to be processed when no screen asks for a view (seconds).
+BATCH_SECONDS = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,8 @@ class LiveConsole:
         self._pair_state: dict[str, tuple[float | None, str | None]] = {m: (None, None) for m in self._alerts}
         self._window = 0
         self._problems: list[str] = []
+        # Blocks are processed in batches: on each view (the screen's refresh) or every BATCH_SECONDS.
+        self._batches = BlockCoalescer(max(1, round(BATCH_SECONDS * fs_hz)))
         self._stream = SourceTask(source, self._on_block)
 
     def _paired_muscles(self) -> list[str]:
@@ -126,6 +131,15 @@ class LiveConsole:
         await self._stream.stop()
 
     def _on_block(self, block) -> None:
+        for batch in self._batches.add(block):
+            self._process(batch)
+
+    def _catch_up(self) -> None:
+        """Process every block received so far."""
+        for batch in self._batches.flush():
+            self._process(batch)
+
+    def _process(self, block) -> None:
         if self._recorder is None:
             self.meter.add(block.sensor_id, block.samples, block.gap_before)
         else:
@@ -184,6 +198,7 @@ class LiveConsole:
 
     def start_set(self, load_kg: float | None = None, cue: str = "") -> SetRecord:
         """Begin recording a set (a session is opened on the first set)."""
+        self._catch_up()
         if self.session is None:
             self.session = Session.opened(self.client.id, now_utc())
             self.repo.save_session(self.session)
@@ -202,6 +217,9 @@ class LiveConsole:
         """End the set, store its reps; returns the stored set."""
         if self._recorder is None or self._set is None:
             return None
+        self._catch_up()
+        if self._recorder is None:  # the last samples hit a recording error and ended the set
+            return self._set
         recorder, record = self._recorder, self._set
         self._recorder = None
         try:
@@ -257,7 +275,8 @@ class LiveConsole:
     # -- the view ---------------------------------------------------------------------------
 
     def view(self) -> LiveView:
-        """A snapshot for the screen."""
+        """A snapshot for the screen (after processing every block received so far)."""
+        self._catch_up()
         streaming = {s.sensor_id: s.connected for s in self.source.status()}
         channels = [
             ChannelView(a, float(v), float(p), u, streaming.get(sid, True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -18,16 +19,23 @@ class FilterDesign:
     notch_hz: tuple[float, ...]
 
 
+@lru_cache(maxsize=32)
 def design_bandpass(fs_hz: float, settings: FilterSettings) -> FilterDesign:
-    """Butterworth band-pass (or high-pass only when fs is below ``full_band_min_fs_hz``)."""
+    """Butterworth band-pass (or high-pass only when fs is below ``full_band_min_fs_hz``); cached."""
     from scipy import signal
 
     low, high = settings.band_hz
     if fs_hz >= settings.full_band_min_fs_hz and high < fs_hz / 2:
         sos = signal.butter(settings.order, [low, high], btype="bandpass", fs=fs_hz, output="sos")
-        return FilterDesign(sos, reduced_bandwidth=False, notch_hz=())
+        return FilterDesign(_read_only(sos), reduced_bandwidth=False, notch_hz=())
     sos = signal.butter(settings.order, low, btype="highpass", fs=fs_hz, output="sos")
-    return FilterDesign(sos, reduced_bandwidth=True, notch_hz=())
+    return FilterDesign(_read_only(sos), reduced_bandwidth=True, notch_hz=())
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """``array``, made immutable: cached designs are shared by every pipeline."""
+    array.flags.writeable = False
+    return array
 
 
 def notch_frequencies(fs_hz: float, mains_hz: float, settings: FilterSettings) -> tuple[float, ...]:
@@ -36,12 +44,13 @@ def notch_frequencies(fs_hz: float, mains_hz: float, settings: FilterSettings) -
     return tuple(float(k * mains_hz) for k in range(1, int(top // mains_hz) + 1))
 
 
+@lru_cache(maxsize=32)
 def design_notches(fs_hz: float, frequencies: tuple[float, ...], q: float) -> np.ndarray:
-    """One IIR notch section per frequency, stacked as second-order sections."""
+    """One IIR notch section per frequency, stacked as second-order sections; cached."""
     from scipy import signal
 
     sections = [signal.tf2sos(*signal.iirnotch(f, q, fs=fs_hz)) for f in frequencies]
-    return np.vstack(sections) if sections else np.zeros((0, 6))
+    return _read_only(np.vstack(sections) if sections else np.zeros((0, 6)))
 
 
 def _section_state_space(section: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -93,8 +102,15 @@ class _BlockMatrices:
         for j in range(n - 1, -1, -1):
             powers_b[:, j] = column
             column = a @ column
-        self.outputs = np.ascontiguousarray(np.vstack([powers_c.T, toeplitz.T]))  # (s + n, n)
-        self.next_state = np.ascontiguousarray(np.vstack([np.linalg.matrix_power(a, n).T, powers_b.T]))  # (s + n, s)
+        self.outputs = _read_only(np.ascontiguousarray(np.vstack([powers_c.T, toeplitz.T])))  # (s + n, n)
+        self.next_state = _read_only(np.ascontiguousarray(np.vstack([np.linalg.matrix_power(a, n).T, powers_b.T])))  # (s + n, s)
+
+
+@lru_cache(maxsize=64)
+def _block_matrices(sos_bytes: bytes, n_sections: int, n: int) -> _BlockMatrices:
+    """The block matrices of a cascade (keyed by its sections' bytes): shared by equal filters."""
+    sos = np.frombuffer(sos_bytes, dtype=float).reshape(n_sections, 6)
+    return _BlockMatrices(*cascade_state_space(sos), n)
 
 
 class SosCascade:
@@ -133,7 +149,7 @@ class SosCascade:
     def _set_sections(self, sos: np.ndarray) -> None:
         grown = 2 * sos.shape[0] - self._n_states
         self.sos = sos
-        self._matrices = _BlockMatrices(*cascade_state_space(sos), self.BLOCK)
+        self._matrices = _block_matrices(sos.tobytes(), sos.shape[0], self.BLOCK)
         states = np.zeros((self.n_channels, grown))
         self._work = np.concatenate([self._work[:, : self._n_states], states, self._work[:, self._n_states :]], axis=1)
 

@@ -212,6 +212,10 @@ class SimulatedKit:
     Remaining keyword arguments are initial :class:`Steering` flags.
     """
 
+    #: Block periods generated per call (100 ms at the default 20 ms blocks); blocks are still
+    #: handed out one period at a time, paced in real time when ``realtime``.
+    GROUP_BLOCKS = 5
+
     def __init__(
         self,
         sensors: Sequence[SimulatedSensor] | int | None = None,
@@ -312,6 +316,7 @@ class SimulatedKit:
         self._run_wall0 = 0.0
         self._run_index0 = 0
         self._delivered_since_run = [0] * len(self._states)
+        self._position = {st.spec.sensor_id: k for k, st in enumerate(self._states)}
         self._flags = Steering()
         self.steer(**flags)
 
@@ -478,10 +483,12 @@ class SimulatedKit:
         return out
 
     # ---------------------------------------------------------------------------- generation
-    def _next_group(self, n: int, t_host0: float) -> list[Block]:
-        """Generate the next ``n`` samples of every sensor; return the blocks that get through."""
+    def _next_group(self, n: int, t_host0: float) -> list[list[Block]]:
+        """Generate the next ``n`` samples of every sensor in one go (the signal work is per call,
+        so a group of blocks costs little more than one); return, per block period, the blocks
+        that get through. Packet drops and a lost sensor still act block by block."""
         flags = self._flags
-        fs, i0 = self.fs_hz, self._index
+        fs, i0, bs = self.fs_hz, self._index, self.block_samples
         dt = n / fs
         if flags.fatigue:
             self._fatigue_level = min(1.0, self._fatigue_level + dt / self.fatigue_time_s)
@@ -500,8 +507,7 @@ class SimulatedKit:
             self._flags = dataclasses.replace(self._flags, electrode_pop=False)
 
         decay = np.exp(-np.arange(n) / (self.pop_tau_s * fs))
-        blocks: list[Block] = []
-        t_host = t_host0 + i0 / fs
+        signals = []
         for k, st in enumerate(self._states):
             spec = st.spec
             act = activation[k]
@@ -522,42 +528,51 @@ class SimulatedKit:
                 np.clip(x, -flags.clip_uv, flags.clip_uv, out=x)
             if self.keep_truth:
                 st.truth.append(act.copy())
+            signals.append(x.astype(np.float32).reshape(n, 1))
 
-            status = st.status
-            status.battery_pct = max(0.0, st.battery0 - 0.2 * (i0 + n) / fs / 60.0)
-            if st.drop_rng.random() < flags.drop_packets:
-                st.pending_gap += n
-                st.pending_packets += 1
-                continue
-            if flags.lost_sensor == spec.sensor_id:
-                status.connected = False
-                st.pending_gap += n
-                continue
-            if not status.connected and not self._closed:
-                status.connected = True
-                status.reconnects += 1
-            blocks.append(
-                Block(
-                    sensor_id=spec.sensor_id,
-                    first_index=i0,
-                    samples=x.astype(np.float32).reshape(n, 1),
-                    t_host=t_host,
-                    gap_before=st.pending_gap,
-                )
-            )
-            status.samples_received += n
-            status.samples_lost += st.pending_gap
-            status.packets_lost += st.pending_packets
-            st.pending_gap = st.pending_packets = 0
-            self._delivered_since_run[k] += n
+        periods = []
+        for start in range(0, n, bs):
+            m = min(bs, n - start)
+            periods.append(self._deliver(signals, i0 + start, start, m, t_host0))
         self._index += n
         if flags.scenario == "mvc" and self._index >= self._scenario_start + round(
             self.mvc_protocol.total_s * fs
         ):
             self._flags = dataclasses.replace(self._flags, scenario="rest")
             self._start_scenario("rest")
-        self._update_rates()
+        return periods
+
+    def _deliver(self, signals: list[np.ndarray], index: int, offset: int, m: int, t_host0: float) -> list[Block]:
+        """The blocks of one period (``m`` samples from ``index``) that get through."""
+        flags = self._flags
+        blocks: list[Block] = []
+        t_host = t_host0 + index / self.fs_hz
+        for st, x in zip(self._states, signals, strict=True):
+            spec, status = st.spec, st.status
+            status.battery_pct = max(0.0, st.battery0 - 0.2 * (index + m) / self.fs_hz / 60.0)
+            if st.drop_rng.random() < flags.drop_packets:
+                st.pending_gap += m
+                st.pending_packets += 1
+                continue
+            if flags.lost_sensor == spec.sensor_id:
+                status.connected = False
+                st.pending_gap += m
+                continue
+            if not status.connected and not self._closed:
+                status.connected = True
+                status.reconnects += 1
+            blocks.append(Block(spec.sensor_id, index, x[offset : offset + m], t_host, st.pending_gap))
+            status.samples_received += m
+            status.samples_lost += st.pending_gap
+            status.packets_lost += st.pending_packets
+            st.pending_gap = st.pending_packets = 0
         return blocks
+
+    def _count_delivered(self, blocks: list[Block]) -> None:
+        """Measured rates count what has been handed out, not what was generated ahead."""
+        for block in blocks:
+            self._delivered_since_run[self._position[block.sensor_id]] += block.n_samples
+        self._update_rates()
 
     def _hum(self, i0: int, n: int, mains_hz: int, mains_uv: float) -> np.ndarray:
         """Mains hum for every sensor, shape (n_sensors, n); ``mains_uv`` is the fundamental's RMS."""
@@ -600,38 +615,44 @@ class SimulatedKit:
         assert self._t0 is not None
         while not self._closed:
             remaining = self._remaining()
-            if remaining == 0:
+            n = self.GROUP_BLOCKS * self.block_samples
+            n = n if remaining is None else min(n, remaining)
+            if n == 0:
                 break
-            n = self.block_samples if remaining is None else min(self.block_samples, remaining)
-            if self.realtime:
-                due = self._t0 + (self._index + n) / self.fs_hz
-                delay = due - time.monotonic()
-                await asyncio.sleep(max(0.0, delay))
-            else:
-                await asyncio.sleep(0)
-            if self._closed:
-                break
-            for block in self._next_group(n, self._t0):
-                yield block
+            first = self._index
+            periods: list[list[Block]] | None = None
+            for p, start in enumerate(range(0, n, self.block_samples)):
+                if self.realtime:
+                    due = self._t0 + (first + min(n, start + self.block_samples)) / self.fs_hz
+                    await asyncio.sleep(max(0.0, due - time.monotonic()))
+                else:
+                    await asyncio.sleep(0)
+                if self._closed:
+                    return
+                if periods is None:  # generated when its first block is due, so steering applies
+                    periods = self._next_group(n, self._t0)
+                self._count_delivered(periods[p])
+                for block in periods[p]:
+                    yield block
 
     def generate(self, seconds: float) -> dict[str, np.ndarray]:
         """Synchronously generate the next ``seconds`` of data: sensor id → 1-D float32 µV array.
 
-        Advances the kit exactly as iterating would (same blocks, same steering, same status
-        updates, ignoring ``realtime`` and ``duration_s``); samples of dropped blocks are left
-        out, so each array is the concatenation of the blocks iteration would have yielded.
+        Advances the kit as iterating would (same signals, same steering, same status updates,
+        ignoring ``realtime`` and ``duration_s``); samples of dropped blocks are left out, so each
+        array is the concatenation of the blocks iteration would have yielded.
         """
         if self._t0 is None:
             self._begin_run()
         assert self._t0 is not None
         total = round(seconds * self.fs_hz)
         parts: dict[str, list[np.ndarray]] = {st.spec.sensor_id: [] for st in self._states}
-        done = 0
-        while done < total:
-            n = min(self.block_samples, total - done)
-            for block in self._next_group(n, self._t0):
-                parts[block.sensor_id].append(block.samples[:, 0])
-            done += n
+        end = self._index + total
+        while self._index < end:
+            for period in self._next_group(min(self.GROUP_BLOCKS * self.block_samples, end - self._index), self._t0):
+                self._count_delivered(period)
+                for block in period:
+                    parts[block.sensor_id].append(block.samples[:, 0])
         return {
             sid: (np.concatenate(p) if p else np.zeros(0, dtype=np.float32)) for sid, p in parts.items()
         }

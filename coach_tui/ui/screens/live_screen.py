@@ -93,9 +93,12 @@ class LiveScreen(Screen):
     # -- refresh ----------------------------------------------------------------------------
 
     def _set_text(self, widget_id: str, text: str) -> None:
-        if self._shown.get(widget_id) != text:
+        """Repaint a text only when it changed, with a layout pass only when its height did."""
+        shown = self._shown.get(widget_id)
+        if shown != text:
             self._shown[widget_id] = text
-            self.query_one(f"#{widget_id}", Static).update(text)
+            same_height = shown is not None and shown.count("\n") == text.count("\n")
+            self.query_one(f"#{widget_id}", Static).update(text, layout=not same_height)
 
     def refresh_view(self) -> None:
         """One frame: read the console's snapshot and apply it in one batch."""

@@ -1,9 +1,12 @@
-"""All activation bars in one widget: one render per frame, and none when nothing visible changed."""
+"""All activation bars in one widget: only the lines whose content changed are drawn again."""
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.widgets import Static
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
 
 from coach_tui.live_console import ChannelView, PairView
 
@@ -18,35 +21,43 @@ def _cells(value: float, peak: float, scale: float, width: int, target: float | 
     return filled, peak_at, target_at
 
 
-def _bar(cells: tuple[int, int | None, int | None], width: int, above_target: bool, streaming: bool) -> Text:
+Run = tuple[str, str]  # (text, style name)
+
+
+def _bar(cells: tuple[int, int | None, int | None], width: int, above_target: bool, streaming: bool) -> list[Run]:
     """One bar as a few styled runs: filled, then the empty rest with the peak and target marks."""
     if not streaming:
-        return Text("░" * width, "grey50")
+        return [("░" * width, "grey50")]
     filled, peak_at, target_at = cells
-    text = Text("█" * filled, "bold green" if above_target else "green")
+    runs = [("█" * filled, "bold green" if above_target else "green")]
     marks = sorted((at, char, style) for at, char, style in ((peak_at, "▏", "yellow"), (target_at, "┊", "cyan"))
                    if at is not None and at >= filled)
     pos = filled
     for at, char, style in marks:
         if at < pos:
             continue
-        text.append("·" * (at - pos), "grey39")
-        text.append(char, style)
+        runs += [("·" * (at - pos), "grey39"), (char, style)]
         pos = at + 1
-    text.append("·" * (width - pos), "grey39")
-    return text
+    runs.append(("·" * (width - pos), "grey39"))
+    return runs
 
 
-class ActivationBars(Static):
-    """One bar per muscle side, pairs side by side with their asymmetry and the formula named."""
+class ActivationBars(Widget):
+    """One bar per muscle side, pairs side by side with their asymmetry and the formula named.
+
+    Drawn line by line (Textual's line API): each line is a few styled runs, turned into a
+    ``Strip`` only when its runs change, and only the changed lines are repainted.
+    """
 
     DEFAULT_CSS = "ActivationBars { height: auto; }"
 
     def __init__(self, target_pct: float = 70.0, **kwargs):
-        super().__init__("", **kwargs)
+        super().__init__(**kwargs)
         self.target_pct = target_pct
         self._shown: tuple | None = None
-        self._lines = 0
+        self._runs: list[list[Run]] = []
+        self._strips: list[Strip] = []
+        self._styles: dict[str, Style] = {}
 
     def _scales(self, channels: list[ChannelView]) -> list[tuple[float, float | None]]:
         """Per bar: full scale and target line. %MVC bars share 0–120 %MVC with the target line;
@@ -67,14 +78,53 @@ class ActivationBars(Static):
         if key == self._shown:
             return
         self._shown = key
-        text = self._render_bars(channels, pairs, cells, width, [target for _, target in scales])
-        lines = len(text.plain.splitlines())
-        # A layout pass only when the height changes (a channel added); otherwise repaint in place.
-        self.update(text, layout=lines != self._lines)
-        self._lines = lines
+        self.repaint(self._lines(channels, pairs, cells, width, [target for _, target in scales]))
 
-    def _render_bars(self, channels, pairs, cells, width: int, targets: list[float | None]) -> Text:
-        out = Text()
+    @property
+    def plain(self) -> str:
+        """The lines shown, as plain text."""
+        return "\n".join("".join(text for text, _ in runs) for runs in self._runs)
+
+    def repaint(self, lines: list[list[Run]]) -> None:
+        """Show ``lines``: repaint the lines that differ, and lay out again only when their number changed."""
+        resized = len(lines) != len(self._runs)
+        changed = [y for y, runs in enumerate(lines) if resized or runs != self._runs[y]]
+        self._runs = lines
+        if resized:
+            self._strips = [self._strip(runs) for runs in lines]
+            self.refresh(layout=True)
+            return
+        for y in changed:
+            self._strips[y] = self._strip(lines[y])
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    def _strip(self, runs: list[Run]) -> Strip:
+        return Strip([Segment(text, self._style(name)) for text, name in runs if text])
+
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.rich_style + Style.parse(name)
+        return style
+
+    def on_resize(self) -> None:
+        self._shown = None
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+        self._strips = [self._strip(runs) for runs in self._runs]
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._runs)
+
+    def render_line(self, y: int) -> Strip:
+        if y < len(self._strips):
+            return self._strips[y].extend_cell_length(self.size.width, self.rich_style)
+        return Strip.blank(self.size.width, self.rich_style)
+
+    def _lines(self, channels, pairs, cells, width: int, targets: list[float | None]) -> list[list[Run]]:
+        lines = []
         pair_by_muscle = {p.muscle: p for p in pairs}
         seen = set()
         for channel, cell, target in zip(channels, cells, targets):
@@ -82,21 +132,20 @@ class ActivationBars(Static):
             label = f"{a.muscle.replace('_', ' ')[:14]:<14} {a.side or ' '}"
             unit = "%" if channel.units == "%MVC" else "µV"
             value = f"{channel.value:5.0f}{unit}" if channel.streaming else " ---- "
-            out.append(f"{label} ")
-            out.append_text(_bar(cell, width, target is not None and channel.value >= target, channel.streaming))
-            out.append(f" {value}")
+            runs = [(f"{label} ", "")]
+            runs += _bar(cell, width, target is not None and channel.value >= target, channel.streaming)
+            runs.append((f" {value}", ""))
             pair = pair_by_muscle.get(a.muscle)
             if not channel.streaming:
-                out.append("  reconnecting", "yellow")
+                runs.append(("  reconnecting", "yellow"))
             elif pair and a.muscle not in seen and a.side in ("L", "R"):
                 seen.add(a.muscle)
                 if pair.asymmetry_pct is None:
-                    out.append("  asym —", "grey62")
+                    runs.append(("  asym —", "grey62"))
                 else:
-                    style = "bold red" if pair.alert else "default"
-                    out.append(f"  asym {pair.asymmetry_pct:3.0f}% {pair.weaker_side or ''}", style)
-            out.append("\n")
-        out.append("asym = (max − min) / max of per-rep peaks · ", "grey62")
+                    style = "bold red" if pair.alert else ""
+                    runs.append((f"  asym {pair.asymmetry_pct:3.0f}% {pair.weaker_side or ''}", style))
+            lines.append(runs)
         calibrated = [c for c in channels if c.units == "%MVC"]
         if not calibrated:
             note = "┊ target: calibrate for %MVC"
@@ -104,5 +153,5 @@ class ActivationBars(Static):
             note = f"┊ target {self.target_pct:.0f} %MVC (µV: not calibrated)"
         else:
             note = f"┊ target {self.target_pct:.0f} %MVC"
-        out.append(note, "cyan")
-        return out
+        lines.append([("asym = (max − min) / max of per-rep peaks · ", "grey62"), (note, "cyan")])
+        return lines
