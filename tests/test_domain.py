@@ -12,7 +12,7 @@ from itertools import pairwise
 
 import pytest
 
-from coach_tui.domain.abtest import ABTest, counterbalanced_order
+from coach_tui.domain.abtest import ABRep, ABTest, counterbalanced_order
 from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.channels import SIDES, ChannelAssignment
 from coach_tui.domain.client import Client
@@ -69,6 +69,12 @@ def _set(**changes) -> SetRecord:
     return SetRecord(**{**fields, **changes})
 
 
+def _ab_rep(variation: str = "hip_thrust", set_position: int = 0, **changes) -> ABRep:
+    fields = dict(variation=variation, set_position=set_position, set_id="set-20261121-bbbbbb", index=0, peak=71.0,
+                  mean=40.5, target_share=0.62, asymmetry_pct=8.0, median_frequency_hz=96.5)
+    return ABRep(**{**fields, **changes})
+
+
 def _records():
     return [
         MUSCLES["glute_max"],
@@ -85,8 +91,14 @@ def _records():
         Session("s-20261121-cccccc", "c-20261121-3f9a2b", T0, T0 + timedelta(minutes=55), "complete",
                 "2026-11-21_ana", "good glute drive"),
         Session("s-20261121-dddddd", "c-20261121-3f9a2b", T0),
+        _ab_rep(),
+        _ab_rep(target_share=None, asymmetry_pct=None, median_frequency_hz=None),
         ABTest("ab-20261121-eeeeee", "c-20261121-3f9a2b", "glute_max", ("hip_thrust", "glute_bridge"),
-               (0, 1, 1, 0), T0, {"hip_thrust": [71.0, 74.5], "glute_bridge": [60.25]}, "no clear difference"),
+               (0, 1, 1, 0), T0,
+               (_ab_rep(), _ab_rep(index=1, peak=74.5), _ab_rep("glute_bridge", 1, peak=60.25, median_frequency_hz=None)),
+               "no clear difference — collect more reps", None, ("drift: hip_thrust changed +12.0 %MVC",)),
+        ABTest("ab-20261121-ffffff", "c-20261121-3f9a2b", "glute_max", ("hip_thrust", "glute_bridge"),
+               (0, 1, 1, 0), T0, verdict="hip_thrust wins", winner="hip_thrust"),
     ]
 
 
@@ -181,7 +193,9 @@ def test_missing_field_of_a_nested_record_is_named_with_its_path():
         (RepMetrics, _rep, "side", 1),
         (RepMetrics, _rep, "onset_order", [["left glute max"]]),
         (Session, lambda: _records()[11], "client_id", None),
-        (ABTest, lambda: _records()[-1], "results", {"hip_thrust": ["high"]}),
+        (ABTest, lambda: _records()[-2], "reps", [{"variation": "hip_thrust", "peak": "high"}]),
+        (ABTest, lambda: _records()[-2], "warnings", "drift"),
+        (ABRep, _ab_rep, "peak", "high"),
     ],
 )
 def test_ill_typed_fields_are_refused_by_name(cls, make, field, value):
@@ -294,12 +308,45 @@ def test_ab_test_validation():
         ABTest("ab-1", "c-1", "glute_max", ("hip_thrust", "glute_bridge"), (0, 2), T0)
     with pytest.raises(ValueError, match="never schedules glute_bridge"):
         ABTest("ab-1", "c-1", "glute_max", ("hip_thrust", "glute_bridge"), (0, 0), T0)
+    pair, order = ("hip_thrust", "glute_bridge"), counterbalanced_order(2)
     with pytest.raises(ValueError, match="not one of"):
-        ABTest("ab-1", "c-1", "glute_max", ("hip_thrust", "glute_bridge"), (0, 1), T0, {"squat": [1.0]})
-    test = ABTest("ab-1", "c-1", "glute_max", ("hip_thrust", "glute_bridge"), counterbalanced_order(2), T0)
+        ABTest("ab-1", "c-1", "glute_max", pair, order, T0, (_ab_rep("squat"),))
+    with pytest.raises(ValueError, match="planned as glute_bridge"):
+        ABTest("ab-1", "c-1", "glute_max", pair, order, T0, (_ab_rep("hip_thrust", 1),))
+    with pytest.raises(ValueError, match="the plan has 4 sets"):
+        ABTest("ab-1", "c-1", "glute_max", pair, order, T0, (_ab_rep("hip_thrust", 4),))
+    with pytest.raises(ValueError, match="winner"):
+        ABTest("ab-1", "c-1", "glute_max", pair, order, T0, winner="squat")
+    with pytest.raises(ValueError, match="target_share"):
+        _ab_rep(target_share=62.0)
+    test = ABTest("ab-1", "c-1", "glute_max", pair, order, T0)
     assert test.planned_sets == ("hip_thrust", "glute_bridge", "glute_bridge", "hip_thrust")
-    more = test.with_peaks("hip_thrust", [70, 72.5]).with_peaks("hip_thrust", [71.0])
-    assert more.results == {"hip_thrust": [70.0, 72.5, 71.0]} and test.results == {}
+    assert test.next_position == 0 and test.peaks_by_variation == {"hip_thrust": [], "glute_bridge": []}
+
+
+def test_ab_test_collects_sets_and_keeps_the_verdict_until_reps_change():
+    test = ABTest("ab-1", "c-1", "glute_max", ("hip_thrust", "glute_bridge"), counterbalanced_order(2), T0)
+    first = _set(exercise="hip_thrust", reps=(_rep(0, peak=70.0), _rep(1, peak=72.5)))
+    test = test.with_set(0, first, [95.0, 93.5]).with_set(1, _set(id="set-2", exercise="glute_bridge"))
+    assert test.next_position == 2
+    assert test.peaks_by_variation == {"hip_thrust": [70.0, 72.5], "glute_bridge": [72.5, 72.5]}
+    rep = test.reps[0]
+    assert (rep.variation, rep.set_position, rep.set_id, rep.index) == ("hip_thrust", 0, first.id, 0)
+    assert (rep.mean, rep.target_share, rep.asymmetry_pct, rep.median_frequency_hz) == (41.0, 0.64, 12.5, 95.0)
+    assert test.reps[-1].median_frequency_hz is None
+    judged = test.with_verdict("hip_thrust wins", "hip_thrust", ["drift: …"])
+    assert (judged.verdict, judged.winner, judged.warnings) == ("hip_thrust wins", "hip_thrust", ("drift: …",))
+    redone = judged.with_set(0, _set(exercise="hip_thrust", reps=(_rep(0, peak=80.0),)))
+    assert redone.peaks_by_variation["hip_thrust"] == [80.0]  # the set done again replaces its reps
+    assert (redone.verdict, redone.winner, redone.warnings) == ("", None, ())
+    with pytest.raises(ValueError, match="set 1 of this A/B test is glute_bridge, not hip_thrust"):
+        test.with_set(1, first)
+    with pytest.raises(ValueError, match="calibrate glute_max first"):
+        test.with_set(0, _set(exercise="hip_thrust", reps=(_rep(0, units="µV"),)))
+    with pytest.raises(ValueError, match="2 values for 1 reps"):
+        test.with_set(0, _set(exercise="hip_thrust", reps=(_rep(0),)), [90.0, 91.0])
+    with pytest.raises(ValueError, match="set_position"):
+        test.with_set(4, first)
 
 
 # --- muscles -----------------------------------------------------------------------------------------

@@ -3,16 +3,19 @@
 The console proposes a counterbalanced order of sets so that drift over the test (fatigue, an
 electrode shifting) and the carry-over from the previous set do not favour one variation:
 :func:`counterbalanced_order`. The statistics (mean peak %MVC with a 95 % interval, difference,
-effect size, verdict) live in ``coach_tui.dsp``; this module holds the plan and the results.
+effect size, verdict) live in ``coach_tui.dsp.ab_statistics``; this module holds the plan, the
+per-rep results (:class:`ABRep`) and the verdict reported for them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from coach_tui.domain.serialization import Record
+from coach_tui.domain.session import SetRecord
 from coach_tui.domain.validation import (
     as_tuple,
     require_aware,
@@ -24,6 +27,8 @@ from coach_tui.domain.validation import (
 
 MIN_VARIATIONS = 2
 MAX_VARIATIONS = 4
+#: The units A/B tests compare: per-rep activation relative to the muscle's MVC reference.
+PCT_MVC = "%MVC"
 
 
 def _williams_rows(n: int) -> list[tuple[int, ...]]:
@@ -72,13 +77,48 @@ def counterbalanced_order(n_variations: int, blocks_per_variation: int = 2) -> t
 
 
 @dataclass(frozen=True, slots=True)
+class ABRep(Record):
+    """One rep of an A/B test: where it came from and the target muscle's per-rep metrics.
+
+    ``set_position`` is the index into :attr:`ABTest.order` of the planned set the rep belongs to
+    (so the variation's first and last sets, and drift over the test, are known); ``set_id`` the
+    stored :class:`~coach_tui.domain.session.SetRecord` ("" when there is none); ``index`` the rep's
+    number in that set. ``peak`` and ``mean`` are the target's %MVC, ``target_share`` target /
+    (target + synergist) in 0–1, ``asymmetry_pct`` left/right asymmetry, ``median_frequency_hz``
+    the target's median frequency over the rep — each None when not measured.
+    """
+
+    variation: str
+    set_position: int
+    set_id: str
+    index: int
+    peak: float
+    mean: float
+    target_share: float | None = None
+    asymmetry_pct: float | None = None
+    median_frequency_hz: float | None = None
+
+    def __post_init__(self) -> None:
+        require_text("ABRep", "variation", self.variation)
+        require_int("ABRep", "set_position", self.set_position, low=0)
+        require_str("ABRep", "set_id", self.set_id)
+        require_int("ABRep", "index", self.index, low=0)
+        require_number("ABRep", "peak", self.peak, low=0.0)
+        require_number("ABRep", "mean", self.mean, low=0.0)
+        require_number("ABRep", "target_share", self.target_share, low=0.0, high=1.0, optional=True)
+        require_number("ABRep", "asymmetry_pct", self.asymmetry_pct, low=0.0, high=100.0, optional=True)
+        require_number("ABRep", "median_frequency_hz", self.median_frequency_hz, low=0.0, low_open=True, optional=True)
+
+
+@dataclass(frozen=True, slots=True)
 class ABTest(Record):
     """A comparison of 2–4 exercise variations (exercise keys) for one target muscle in one client.
 
     ``order`` is the planned sequence of sets as indices into ``variations`` (see
-    :func:`counterbalanced_order`); ``results`` maps each variation to its per-rep peak %MVC so far;
-    ``verdict`` is the wording reported at the end ("no clear difference" unless the interval
-    excludes zero).
+    :func:`counterbalanced_order`); ``reps`` holds every rep collected so far (:class:`ABRep`, each
+    tied to its planned set). ``verdict``, ``winner`` and ``warnings`` are what the statistics
+    (``coach_tui.dsp.ab_statistics``) reported for these reps: the verdict wording, the winning
+    variation (None: no clear difference) and the drift warnings; empty until computed.
     """
 
     id: str
@@ -87,8 +127,10 @@ class ABTest(Record):
     variations: tuple[str, ...]
     order: tuple[int, ...]
     created: datetime
-    results: dict[str, list[float]] = field(default_factory=dict)
+    reps: tuple[ABRep, ...] = ()
     verdict: str = ""
+    winner: str | None = None
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         require_text("ABTest", "id", self.id)
@@ -110,28 +152,80 @@ class ABTest(Record):
         if missing:
             raise ValueError(f"ABTest.order never schedules {', '.join(missing)}")
         require_aware("ABTest", "created", self.created)
-        if not isinstance(self.results, dict):
-            raise ValueError(f"ABTest.results must be a dict of variation → peaks, got {self.results!r}")
-        results: dict[str, list[float]] = {}
-        for variation, peaks in self.results.items():
-            if variation not in variations:
-                raise ValueError(f"ABTest.results has {variation!r}, which is not one of {', '.join(variations)}")
-            if isinstance(peaks, (str, bytes)) or not hasattr(peaks, "__iter__"):
-                raise ValueError(f"ABTest.results[{variation!r}] must be a list of numbers, got {peaks!r}")
-            peaks = list(peaks)
-            for peak in peaks:
-                require_number("ABTest", f"results[{variation!r}][]", peak)
-            results[variation] = [float(p) for p in peaks]
-        object.__setattr__(self, "results", results)
+        for rep in as_tuple(self, "reps"):
+            if not isinstance(rep, ABRep):
+                raise ValueError(f"ABTest.reps must hold ABRep records, got {rep!r}")
+            if rep.variation not in variations:
+                raise ValueError(f"ABTest.reps has {rep.variation!r}, which is not one of {', '.join(variations)}")
+            if rep.set_position >= len(order):
+                raise ValueError(
+                    f"ABTest.reps has a rep of set {rep.set_position}, but the plan has {len(order)} sets"
+                )
+            planned = variations[order[rep.set_position]]
+            if rep.variation != planned:
+                raise ValueError(
+                    f"ABTest.reps has a {rep.variation} rep in set {rep.set_position}, which is planned as {planned}"
+                )
         require_str("ABTest", "verdict", self.verdict)
+        if self.winner is not None and self.winner not in variations:
+            raise ValueError(f"ABTest.winner must be one of {', '.join(variations)} or None, got {self.winner!r}")
+        for warning in as_tuple(self, "warnings"):
+            require_text("ABTest", "warnings[]", warning)
 
     @property
     def planned_sets(self) -> tuple[str, ...]:
         """The variation (exercise key) of each planned set, in order."""
         return tuple(self.variations[i] for i in self.order)
 
-    def with_peaks(self, variation: str, peaks: list[float]) -> ABTest:
-        """A copy with ``peaks`` (per-rep peak %MVC) added to ``variation``'s results."""
-        results = {k: list(v) for k, v in self.results.items()}
-        results.setdefault(variation, []).extend(peaks)
-        return dataclasses.replace(self, results=results)
+    @property
+    def next_position(self) -> int | None:
+        """The first planned set without reps yet (None when every set has reps)."""
+        done = {rep.set_position for rep in self.reps}
+        return next((p for p in range(len(self.order)) if p not in done), None)
+
+    @property
+    def peaks_by_variation(self) -> dict[str, list[float]]:
+        """Each variation's per-rep peak %MVC of the target, in the order collected."""
+        peaks: dict[str, list[float]] = {v: [] for v in self.variations}
+        for rep in self.reps:
+            peaks[rep.variation].append(rep.peak)
+        return peaks
+
+    def with_set(
+        self,
+        set_position: int,
+        record: SetRecord,
+        median_frequencies_hz: Sequence[float | None] = (),
+    ) -> ABTest:
+        """A copy holding the reps of ``record`` as planned set ``set_position``.
+
+        Reps stored earlier for that set are replaced (a set done again); the verdict is cleared
+        until recomputed. ``median_frequencies_hz`` gives each rep's median frequency when known.
+        Refuses a set of another exercise than planned, or reps not in %MVC (calibrate first).
+        """
+        require_int("ABTest.with_set", "set_position", set_position, low=0, high=len(self.order) - 1)
+        planned = self.planned_sets[set_position]
+        if record.exercise != planned:
+            raise ValueError(f"set {set_position} of this A/B test is {planned}, not {record.exercise}")
+        uncalibrated = sorted({rep.units for rep in record.reps if rep.units != PCT_MVC})
+        if uncalibrated:
+            raise ValueError(
+                f"A/B tests compare %MVC, but this set is in {', '.join(uncalibrated)}: calibrate "
+                f"{self.target_muscle} first"
+            )
+        frequencies = list(median_frequencies_hz) or [None] * len(record.reps)
+        if len(frequencies) != len(record.reps):
+            raise ValueError(
+                f"median_frequencies_hz has {len(frequencies)} values for {len(record.reps)} reps"
+            )
+        added = tuple(
+            ABRep(planned, set_position, record.id, rep.index, rep.peak, rep.mean, rep.target_share,
+                  rep.asymmetry_pct, frequency)
+            for rep, frequency in zip(record.reps, frequencies, strict=True)
+        )
+        kept = tuple(rep for rep in self.reps if rep.set_position != set_position)
+        return dataclasses.replace(self, reps=kept + added, verdict="", winner=None, warnings=())
+
+    def with_verdict(self, verdict: str, winner: str | None, warnings: Sequence[str] = ()) -> ABTest:
+        """A copy with the statistics' verdict, winner (None: no clear difference) and warnings."""
+        return dataclasses.replace(self, verdict=verdict, winner=winner, warnings=tuple(warnings))

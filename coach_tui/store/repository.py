@@ -1,7 +1,8 @@
-"""Domain records in and out of the client database: clients, calibrations, sessions, sets."""
+"""Domain records in and out of the client database: clients, calibrations, sessions, sets, A/B tests."""
 
 from __future__ import annotations
 
+from coach_tui.domain.abtest import ABTest
 from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.client import Client
 from coach_tui.domain.placement import Placement
@@ -9,6 +10,7 @@ from coach_tui.domain.session import Session, SetRecord
 from coach_tui.store.database import Database
 
 CLIENTS, CALIBRATIONS, SESSIONS, SETS, PLACEMENTS = "clients", "calibrations", "sessions", "sets", "placements"
+ABTESTS = "abtests"
 
 
 class UnknownRecord(LookupError):
@@ -107,3 +109,19 @@ class Repository:
     def sets(self, session_id: str) -> list[SetRecord]:
         """The sets of a session, in order."""
         return sorted((SetRecord.from_dict(d) for d in self.db.find(SETS, session_id=session_id)), key=lambda s: s.index)
+
+    # A/B tests
+    def save_abtest(self, test: ABTest) -> None:
+        """Insert or replace an A/B test: its plan, the reps collected so far and the verdict."""
+        self.db.upsert(ABTESTS, test.to_dict())
+
+    def abtests(self, client_id: str) -> list[ABTest]:
+        """A client's A/B tests, oldest first."""
+        return sorted((ABTest.from_dict(d) for d in self.db.find(ABTESTS, client_id=client_id)), key=lambda t: t.created)
+
+    def abtest(self, test_id: str) -> ABTest:
+        """One A/B test, or ``UnknownRecord`` saying where to find them."""
+        doc = self.db.get(ABTESTS, test_id)
+        if doc is None:
+            raise UnknownRecord(f"no A/B test {test_id!r}; a client's A/B tests are listed in their history")
+        return ABTest.from_dict(doc)
