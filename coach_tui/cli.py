@@ -26,6 +26,7 @@ COMMANDS = {
     "sessions": "sessions",
     "export": "export",
     "analyze": "analyze",
+    "report": "report",
     "restore-backup": "restore_backup",
 }
 
