@@ -1,0 +1,177 @@
+"""OpenBCI Ganglion notifications (SENSORS.md §4): 4 channels, 200 Hz, 20-byte packets.
+
+Byte 0 is the packet id. Firmware 2: ``0`` raw (4 × int24 big-endian, then padding), ``1–100``
+18-bit and ``101–200`` 19-bit delta-compressed pairs of samples, sent as one raw packet then ids
+1…100 (or 101…200), repeated. Firmware 3: ``0–99`` 18-bit and ``100–199`` 19-bit pairs of absolute
+values. Both: ``201–205`` impedance reports. In 18-bit packets byte 19 carries an accelerometer
+axis, which EMG ignores.
+
+Sample indices come from the packet id sequence: each packet's place in the cycle gives the
+offset of its first sample, so a jump in ids is an exact count of lost samples (a loss of a whole
+cycle or more cannot be told from a shorter one and is counted modulo the cycle).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coach_tui.sources.ble.decoders import DecodedPacket, DecoderStats
+
+GANGLION_CHANNELS = 4
+#: µV per ADC count: 1.2 V reference, 24-bit, gain 51, ×1.5 (SENSORS.md §4).
+GANGLION_UV_PER_COUNT = 1.2e6 / (8388607 * 1.5 * 51)
+_PACKET_BYTES = 20
+_FIELDS = 2 * GANGLION_CHANNELS
+_IMPEDANCE_IDS = range(201, 206)
+
+
+def unpack_fields(payload: bytes, bits: int) -> np.ndarray:
+    """The eight ``bits``-wide two's-complement fields packed MSB-first at the start of
+    ``payload`` (s1.ch1…s1.ch4, s2.ch1…s2.ch4), as int64."""
+    total_bits = _FIELDS * bits
+    packed = int.from_bytes(payload[: total_bits // 8], "big")
+    mask = (1 << bits) - 1
+    sign = 1 << (bits - 1)
+    fields = []
+    for i in range(_FIELDS):
+        field = (packed >> (total_bits - (i + 1) * bits)) & mask
+        fields.append(field - (1 << bits) if field & sign else field)
+    return np.array(fields, dtype=np.int64)
+
+
+def _microvolts(counts: np.ndarray) -> np.ndarray:
+    return (counts.reshape(-1, GANGLION_CHANNELS) * GANGLION_UV_PER_COUNT).astype(np.float32)
+
+
+class _CycleCounter:
+    """Unrolls the position of each packet in a repeating id cycle into device sample indices."""
+
+    def __init__(self, cycle_samples: int) -> None:
+        self._cycle_samples = cycle_samples
+        self._next_index: int | None = None
+
+    def place(self, offset: int, n_samples: int) -> tuple[int, int]:
+        """(first sample index, samples lost just before) of a packet whose first sample sits
+        ``offset`` samples into the cycle. The first packet ever placed starts the count."""
+        if self._next_index is None:
+            first, lost = offset, 0
+        else:
+            lost = (offset - self._next_index) % self._cycle_samples
+            first = self._next_index + lost
+        self._next_index = first + n_samples
+        return first, lost
+
+
+class _GanglionDecoder:
+    """What both firmwares share: ids, lengths, impedance reports, stats."""
+
+    channels = GANGLION_CHANNELS
+    _label: str
+    _last_sample_id: int
+
+    def __init__(self) -> None:
+        self.stats = DecoderStats()
+        #: Latest impedance per channel 1–4 and 5 (the reference), in ohms as reported.
+        self.impedance_ohms: dict[int, float] = {}
+
+    def decode(self, packet: bytes, characteristic: str | None = None) -> DecodedPacket | None:
+        """Decode one notification (None for rejected, muted or impedance packets)."""
+        self.stats.packets += 1
+        if not packet:
+            self.stats.reject(f"{self._label}: empty notification")
+            return None
+        packet_id = packet[0]
+        if packet_id in _IMPEDANCE_IDS:
+            self._store_impedance(packet_id, packet[1:])
+            return None
+        if packet_id > self._last_sample_id:
+            self.stats.reject(f"{self._label}: unknown packet id {packet_id}")
+            return None
+        if len(packet) != _PACKET_BYTES:
+            self.stats.reject(
+                f"{self._label}: sample packet of {len(packet)} bytes (expected {_PACKET_BYTES})"
+            )
+            return None
+        return self._decode_samples(packet_id, packet)
+
+    def _decode_samples(self, packet_id: int, packet: bytes) -> DecodedPacket | None:
+        raise NotImplementedError
+
+    def _store_impedance(self, packet_id: int, text: bytes) -> None:
+        # ASCII digits, which the firmware follows with "Z" (and a line end).
+        digits = text.rstrip(b"\r\n\x00").removesuffix(b"Z")
+        if not (0 < len(digits) <= 9 and digits.isdigit()):
+            self.stats.reject(f"{self._label}: impedance report is not ASCII digits")
+            return
+        self.impedance_ohms[packet_id - 200] = float(digits)
+
+
+class GanglionFw2Decoder(_GanglionDecoder):
+    """Firmware 2: a raw packet, then pairs of samples as deltas from the previous sample.
+
+    Each field is ``previous − current`` with its lowest bit overwritten by the sign; the field as
+    transmitted is decoded as an N-bit two's-complement number (which is that delta with its
+    lowest bit replaced, as the firmware sends it) and ``s1 = last − d1``, ``s2 = s1 − d2``.
+
+    Once a packet is lost the deltas have no base: the decoder emits nothing until the next raw
+    packet, which comes out with ``resync=True`` and ``gap_before`` counting every sample lost or
+    muted since the last emitted one. Compressed packets before the first raw packet are muted
+    the same way.
+    """
+
+    _label = "ganglion fw2"
+    _last_sample_id = 200
+    #: one raw sample, then ids 1…100 (or 101…200) with two samples each
+    _CYCLE_SAMPLES = 1 + 2 * 100
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._counter = _CycleCounter(self._CYCLE_SAMPLES)
+        self._last: np.ndarray | None = None  # counts of the last decoded sample; None = muted
+        self._unreported_gap = 0  # samples lost or muted since the last emitted sample
+
+    def _decode_samples(self, packet_id: int, packet: bytes) -> DecodedPacket | None:
+        if packet_id == 0:
+            first, lost = self._counter.place(0, 1)
+            self._last = np.array(
+                [int.from_bytes(packet[i : i + 3], "big", signed=True) for i in (1, 4, 7, 10)],
+                dtype=np.int64,
+            )
+            gap, self._unreported_gap = self._unreported_gap + lost, 0
+            return DecodedPacket(_microvolts(self._last), first, gap, resync=gap > 0)
+        bits, position = (18, packet_id) if packet_id <= 100 else (19, packet_id - 100)
+        first, lost = self._counter.place(2 * position - 1, 2)
+        if lost:
+            self._last = None
+        if self._last is None:
+            self._unreported_gap += lost + 2
+            return None
+        deltas = unpack_fields(packet[1:], bits)
+        s1 = self._last - deltas[:GANGLION_CHANNELS]
+        s2 = s1 - deltas[GANGLION_CHANNELS:]
+        self._last = s2
+        return DecodedPacket(_microvolts(np.concatenate([s1, s2])), first)
+
+
+class GanglionFw3Decoder(_GanglionDecoder):
+    """Firmware 3: every packet holds two samples as absolute values.
+
+    Each 18- or 19-bit field is a two's-complement number shifted left by 24 − bits (6 or 5) to
+    give the 24-bit count. A lost packet costs only its two samples: ``gap_before`` is exact and
+    nothing is muted.
+    """
+
+    _label = "ganglion fw3"
+    _last_sample_id = 199
+    #: ids 0…99 (or 100…199) with two samples each
+    _CYCLE_SAMPLES = 2 * 100
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._counter = _CycleCounter(self._CYCLE_SAMPLES)
+
+    def _decode_samples(self, packet_id: int, packet: bytes) -> DecodedPacket:
+        bits = 18 if packet_id < 100 else 19
+        first, lost = self._counter.place(2 * (packet_id % 100), 2)
+        counts = unpack_fields(packet[1:], bits) << (24 - bits)
+        return DecodedPacket(_microvolts(counts), first, lost)
