@@ -225,7 +225,7 @@ class FixedConsole:
 @pytest.fixture
 def snapshot_app(tmp_path, monkeypatch):
     monkeypatch.setattr(CoachApp, "live_console", lambda self, client, key: FixedConsole(client, self.exercises[key]))
-    monkeypatch.setattr(CoachApp, "stale_calibrations", lambda self, client: [])
+    monkeypatch.setattr(CoachApp, "stale_calibrations", lambda self, client: {})
     config = _config(tmp_path)
     with Database(config.sessions_dir) as database:
         yield make_app(config, Repository(database))
@@ -311,3 +311,31 @@ def test_snapshot_placement(snap_compare, snapshot_app, size, monkeypatch):
     # The lights follow the live stream; the snapshot is of the layout as it first draws.
     monkeypatch.setattr(PlacementScreen, "refresh_quality", lambda self: None)
     assert snap_compare(snapshot_app, terminal_size=size, press=["p", "_"])
+
+
+async def test_a_stale_calibration_is_offered_for_recalibration_on_opening_live(app_and_repo):
+    from datetime import timedelta
+
+    from coach_tui.domain.calibration import Calibration
+    from coach_tui.domain.ids import now_utc
+    from coach_tui.domain.placement import Placement
+    from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
+    from coach_tui.ui.screens.calibration_screen import CalibrationScreen
+
+    app, repo = app_and_repo
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.2)
+        client = repo.clients()[0]
+        placed = {p.assignment.key: p for p in app.placements_for(client)}
+        old = now_utc() - timedelta(days=app.config.calibration.max_age_days + 12)
+        repo.add_calibration(Calibration("cal-old", client.id, "glute_max", "L", 400.0, "µV", (400.0,), 5.0, 1.0,
+                                         old, placed["glute_max:L"]))
+        await pilot.press("enter")
+        await _wait(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+        offer = app.screen
+        assert "recalibrate" in offer.heading
+        labels = dict(offer.options)
+        assert "days ago" in labels["glute_max"] and "left glute max" in labels["glute_max"]
+        await pilot.press("enter")  # the first option: recalibrate glute max
+        await _wait(pilot, lambda: isinstance(app.screen, CalibrationScreen))
+        assert app.screen.muscle == "glute_max"

@@ -163,15 +163,15 @@ class CoachApp(App):
         return LiveConsole(kit, kit.fs_hz, sensors, client, exercise, self.config.analysis, calibrations,
                            self.config.sessions_dir, self.repo, "simulated kit")
 
-    def stale_calibrations(self, client: Client) -> list[str]:
-        """Why each of the client's calibrations should be redone (placement moved, too old)."""
+    def stale_calibrations(self, client: Client) -> dict[str, list[str]]:
+        """Muscles whose calibration should be redone, with why (placement moved, too old)."""
         placed = {p.assignment.key: p for p in self.placements_for(client)}
-        notes = []
+        stale: dict[str, list[str]] = {}
         for key, calibration in self.repo.latest_calibrations(client.id).items():
             reason = calibration.staleness(now_utc(), placed.get(key), self.config.calibration.max_age_days)
             if reason:
-                notes.append(f"{calibration.label}: {reason}")
-        return notes
+                stale.setdefault(calibration.muscle, []).append(f"{calibration.label}: {reason}")
+        return stale
 
 
 def make_app(config: Config, repo: Repository, *, simulated: bool = True) -> CoachApp:

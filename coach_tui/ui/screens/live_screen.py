@@ -11,10 +11,12 @@ from coach_tui.domain.client import Client
 from coach_tui.live_console import LiveConsole, LiveView
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
 from coach_tui.ui.dialogs.rating_dialog import RatingDialog
+from coach_tui.ui.screens.calibration_screen import CalibrationScreen
 from coach_tui.ui.screens.focus_screen import FocusScreen
 from coach_tui.ui.widgets.activation_bars import ActivationBars
 
 REFRESH_HZ = 20.0
+LATER = "later"  # the recalibration offer's "not now"
 
 
 class LiveScreen(Screen):
@@ -57,8 +59,24 @@ class LiveScreen(Screen):
     def on_mount(self) -> None:
         self._start_console()
         self._timer = self.set_interval(1 / REFRESH_HZ, self.refresh_view)
-        for note in self.app.stale_calibrations(self.client):
-            self.notify(f"calibration stale — {note}; press c to recalibrate", severity="warning", timeout=8)
+        self._offer_recalibration()
+
+    def _offer_recalibration(self) -> None:
+        """A stale calibration (placement moved, too old) gives wrong %MVC: offer to redo it now."""
+        stale = self.app.stale_calibrations(self.client)
+        if not stale:
+            return
+        options = [(muscle, f"recalibrate {muscle.replace('_', ' ')} — {'; '.join(notes)}")
+                   for muscle, notes in stale.items()]
+        options.append((LATER, "later: keep the old calibration for now"))
+
+        def chosen(muscle: str | None) -> None:
+            if muscle and muscle != LATER:
+                self.app.push_screen(CalibrationScreen(self.client, muscle))
+            else:
+                self.notify("calibration stale — %MVC may be off; press c to recalibrate", severity="warning", timeout=8)
+
+        self.app.push_screen(ChoiceDialog("Calibration stale: recalibrate now?", options), chosen)
 
     def _setup(self) -> tuple:
         """What the console was built from: placements and calibrations (a change means rebuild)."""
