@@ -17,6 +17,11 @@ import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from coach_tui.domain.abtest import ABPlanSettings
+from coach_tui.domain.channels import ChannelAssignment, parse_channel_spec
+from coach_tui.domain.hysteresis_alert import AlertRule
+from coach_tui.domain.progression import ProgressionSettings
+from coach_tui.dsp.ab_statistics import ABSettings
 from coach_tui.dsp.fatigue import FatigueSettings
 from coach_tui.dsp.mvc import MvcSettings
 from coach_tui.dsp.onsets import OnsetSettings
@@ -24,7 +29,6 @@ from coach_tui.dsp.quality import QualitySettings
 from coach_tui.dsp.recording_analysis import ActivityFloors, AnalysisSettings
 from coach_tui.dsp.reps import RepSettings
 from coach_tui.dsp.settings import EnvelopeSettings, FilterSettings
-from coach_tui.domain.hysteresis_alert import AlertRule
 
 REFERENCE_CONFIG = Path(__file__).with_name("reference_config.toml")
 MAINS_CHOICES = ("auto", "50", "60", "off")
@@ -59,6 +63,17 @@ class CalibrationSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SensorEntry:
+    """One ``[[sensors]]`` entry: a Bluetooth sensor, its profile, and the muscle on each channel."""
+
+    id: str
+    profile: str
+    address: str | None
+    name: str | None
+    channels: tuple[ChannelAssignment | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything the console reads from ``config.toml``."""
 
@@ -69,6 +84,10 @@ class Config:
     simulation: SimulationSettings = field(default_factory=SimulationSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
     calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
+    progression: ProgressionSettings = field(default_factory=ProgressionSettings)
+    ab_statistics: ABSettings = field(default_factory=ABSettings)
+    ab_plan: ABPlanSettings = field(default_factory=ABPlanSettings)
+    sensors: tuple[SensorEntry, ...] = ()
     #: ``[[exercises]]`` tables adding to (or replacing in) the packaged exercise library.
     exercises: tuple[dict, ...] = ()
     #: ``[keymap]``: binding id → keys (comma-separated), e.g. ``"live.set" = "space,enter"``.
@@ -91,6 +110,9 @@ SECTIONS: dict[str, tuple[tuple[str, ...], type]] = {
     "simulation": (("simulation",), SimulationSettings),
     "check": (("check",), CheckSettings),
     "calibration": (("calibration",), CalibrationSettings),
+    "progression": (("progression",), ProgressionSettings),
+    "ab_statistics": (("ab_statistics",), ABSettings),
+    "ab_plan": (("ab_plan",), ABPlanSettings),
 }
 
 
@@ -156,7 +178,10 @@ def _build(path: Path, section: str, cls: type, table: dict):
         numbers = value if isinstance(value, tuple) else (value,)
         if any(isinstance(v, int | float) and not isinstance(v, bool) and v < 0 for v in numbers):
             raise ConfigError(f"{path}: {section}.{name} = {table[name]!r}: must not be negative")
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as error:  # the dataclass's own range checks
+        raise ConfigError(f"{path}: [{section}]: {error}") from None
 
 
 def _validate(path: Path, config: Config) -> None:
@@ -262,6 +287,52 @@ def _exercises(path: Path, tables) -> tuple[dict, ...]:
     return tuple(tables)
 
 
+SENSOR_KEYS = ("id", "profile", "address", "name", "channels")
+
+
+def _sensors(path: Path, tables) -> tuple[SensorEntry, ...]:
+    """``[[sensors]]`` entries: id, profile, address or name, and one "muscle:side" per channel."""
+    from coach_tui.domain.muscles import MUSCLES
+    from coach_tui.sources.ble.profiles import PROFILES
+
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ConfigError(f"{path}: sensors must be [[sensors]] tables")
+    entries: list[SensorEntry] = []
+    for n, table in enumerate(tables, start=1):
+        where = f"{path}: [[sensors]] #{n}"
+        unknown = sorted(set(table) - set(SENSOR_KEYS))
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]}; allowed: {', '.join(SENSOR_KEYS)}")
+        for key in SENSOR_KEYS:
+            value = table.get(key)
+            if value is not None and key != "channels" and not (isinstance(value, str) and value.strip()):
+                raise ConfigError(f"{where}: {key} = {value!r}: must be a non-empty string")
+        sensor_id = table.get("id") or f"s{n}"
+        profile = table.get("profile")
+        if profile not in PROFILES:
+            raise ConfigError(f"{where}: profile = {profile!r}: allowed {', '.join(PROFILES)}")
+        channels = table.get("channels")
+        if not isinstance(channels, list) or not channels or not all(isinstance(c, str) for c in channels):
+            raise ConfigError(f"{where}: channels = {channels!r}: must be a list like [\"glute_max:L\"], "
+                              f"one \"muscle:side\" per channel (\"\" for an unused one)")
+        expected = PROFILES[profile].channels
+        if expected is not None and len(channels) != expected:
+            raise ConfigError(f"{where}: channels has {len(channels)} entries; a {profile} sensor has {expected} channels")
+        try:
+            assigned = tuple(parse_channel_spec(",".join(c or "skip" for c in channels), len(channels)))
+        except ValueError as error:
+            raise ConfigError(f"{where}: channels: {error}".replace("--channels ", "")) from None
+        for a in assigned:
+            if a is not None and a.muscle not in MUSCLES:
+                raise ConfigError(f"{where}: channels: unknown muscle {a.muscle!r}; see coach_tui/domain/muscles.py")
+        if all(a is None for a in assigned):
+            raise ConfigError(f"{where}: channels: name the muscle of at least one channel")
+        if sensor_id in {e.id for e in entries}:
+            raise ConfigError(f"{where}: id = {sensor_id!r} is used twice; give each sensor its own id")
+        entries.append(SensorEntry(sensor_id, profile, table.get("address"), table.get("name"), assigned))
+    return tuple(entries)
+
+
 def load_config(explicit: str | os.PathLike | None = None) -> Config:
     """Load and validate the config file chosen by ``find_config``."""
     path = find_config(explicit)
@@ -271,7 +342,7 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    allowed = {"sessions_dir", "exercises", "keymap", *SECTIONS}
+    allowed = {"sessions_dir", "exercises", "keymap", "sensors", *SECTIONS}
     unknown = sorted(set(document) - allowed)
     if unknown:
         raise ConfigError(f"{path}: unknown key {unknown[0]}; allowed: {', '.join(sorted(allowed))}")
@@ -286,6 +357,8 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
         config = _replace_in(config, ("keymap",), _keymap(path, document["keymap"]))
     if "exercises" in document:
         config = _replace_in(config, ("exercises",), _exercises(path, document["exercises"]))
+    if "sensors" in document:
+        config = _replace_in(config, ("sensors",), _sensors(path, document["sensors"]))
     _validate(path, config)
     override = os.environ.get("COACH_SESSIONS")
     if override:

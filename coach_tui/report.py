@@ -18,11 +18,9 @@ from itertools import cycle
 from pathlib import Path
 
 from coach_tui.config import Config
-from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import exercise_library
 from coach_tui.domain.progress import ActivationSeries, ClientProgress, client_progress
-from coach_tui.domain.progression import ProgressionSettings
 from coach_tui.dsp import asymmetry, target_share
 from coach_tui.store.private_files import atomic_write, private_dir
 
@@ -62,21 +60,13 @@ def day(when: datetime) -> str:
     return f"{when.astimezone():%Y-%m-%d}"
 
 
-def progression_settings(config: Config) -> ProgressionSettings:
-    """The gate's thresholds: the asymmetry limit is the configured asymmetry alert level."""
-    return ProgressionSettings(max_asymmetry_pct=config.analysis.asymmetry_alert.raise_pct)
-
-
 def load_progress(repo, client: Client, config: Config) -> ClientProgress:
     """Read the client's records from ``repo`` (a ``Repository``) and aggregate them."""
-    from coach_tui.store.repository import CALIBRATIONS
-
     sessions = repo.sessions(client.id)
     sets = [record for session in sessions for record in repo.sets(session.id)]
-    # The repository lists only the latest calibration per muscle side; the history needs them all.
-    calibrations = [Calibration.from_dict(d) for d in repo.db.find(CALIBRATIONS, client_id=client.id)]
+    calibrations = repo.calibrations(client.id)
     return client_progress(client, sessions, sets, calibrations, repo.abtests(client.id),
-                           library=exercise_library(config.exercises), settings=progression_settings(config))
+                           library=exercise_library(config.exercises), settings=config.progression)
 
 
 # -- the document, written once and rendered as Markdown or HTML --------------------------------

@@ -165,12 +165,49 @@ def test_unknown_key_in_a_section_is_refused_listing_the_allowed(tmp_path):
         ("sessions_dir = 5\n", ["sessions_dir", "5", "folder path"]),
         ('sessions_dir = ""\n', ["sessions_dir", "''", "folder path"]),
         ("filters = 3\n", ["[filters]", "table"]),
+        # the dataclasses' own range checks, named by section
+        ("[ab_statistics]\nconfidence = 1.5\n", ["[ab_statistics]", "confidence", "1.5"]),
+        ("[ab_plan]\nreps_per_set = 1\n", ["[ab_plan]", "reps_per_set", "1"]),
+        ("[progression]\nsets = 0\n", ["[progression]", "sets", "0"]),
+        # [[sensors]]
+        ('[[sensors]]\nprofile = "polar"\nchannels = ["biceps:L"]\n', ["[[sensors]] #1", "'polar'", "coach_v1, "]),
+        ('[[sensors]]\nprofile = "coach_v1"\n', ["[[sensors]] #1", "channels = None", "muscle:side"]),
+        ('[[sensors]]\nprofile = "myo"\nchannels = ["biceps:L"]\n', ["channels has 1 entries", "myo sensor has 8"]),
+        ('[[sensors]]\nprofile = "coach_v1"\nchannels = ["bicep:L"]\n', ["unknown muscle 'bicep'", "muscles.py"]),
+        ('[[sensors]]\nprofile = "coach_v1"\nchannels = ["biceps:X"]\n', ["'biceps:X'", "muscle:L"]),
+        ('[[sensors]]\nprofile = "coach_v1"\nchannels = ["biceps:L"]\nmac = "x"\n', ["unknown key mac", "address"]),
+        ('[[sensors]]\nprofile = "coach_v1"\naddress = ""\nchannels = ["biceps:L"]\n', ["address = ''", "non-empty"]),
+        ('[[sensors]]\nid = "a"\nprofile = "coach_v1"\nchannels = ["biceps:L"]\n'
+         '[[sensors]]\nid = "a"\nprofile = "coach_v1"\nchannels = ["biceps:R"]\n', ["#2", "'a' is used twice"]),
+        ('sensors = 3\n', ["sensors must be [[sensors]] tables"]),
     ],
 )
 def test_bad_values_are_refused_naming_key_value_and_what_is_allowed(tmp_path, text, phrases):
     message = refusal(tmp_path, text)
     for phrase in phrases:
         assert phrase in message, f"{phrase!r} not in {message!r}"
+
+
+def test_sensors_are_read_with_their_channels(tmp_path):
+    from coach_tui.domain.channels import ChannelAssignment
+
+    path = write(tmp_path / "c.toml", '''
+[[sensors]]
+id = "hips"
+profile = "ganglion_fw3"
+name = "Ganglion-1a2b"
+channels = ["glute_max:L", "glute_max:R", "", "hamstrings:L"]
+
+[[sensors]]
+profile = "coach_v1"
+address = "AA:BB:CC:DD:EE:FF"
+channels = ["biceps"]
+''')
+    hips, second = load_config(path).sensors
+    assert (hips.id, hips.profile, hips.name, hips.address) == ("hips", "ganglion_fw3", "Ganglion-1a2b", None)
+    assert hips.channels == (ChannelAssignment("glute_max", "L"), ChannelAssignment("glute_max", "R"), None,
+                             ChannelAssignment("hamstrings", "L"))
+    assert (second.id, second.address, second.channels) == ("s2", "AA:BB:CC:DD:EE:FF", (ChannelAssignment("biceps"),))
 
 
 def test_zero_envelope_window_is_refused(tmp_path):

@@ -77,6 +77,20 @@ def counterbalanced_order(n_variations: int, blocks_per_variation: int = 2) -> t
 
 
 @dataclass(frozen=True, slots=True)
+class ABPlanSettings:
+    """What the console proposes for a new A/B test: sets per variation, reps per set, rest between sets."""
+
+    sets_per_variation: int = 2
+    reps_per_set: int = 6
+    rest_seconds: float = 90.0
+
+    def __post_init__(self) -> None:
+        require_int("ABPlanSettings", "sets_per_variation", self.sets_per_variation, low=1, high=8)
+        require_int("ABPlanSettings", "reps_per_set", self.reps_per_set, low=2, high=30)
+        require_number("ABPlanSettings", "rest_seconds", self.rest_seconds, low=0.0)
+
+
+@dataclass(frozen=True, slots=True)
 class ABRep(Record):
     """One rep of an A/B test: where it came from and the target muscle's per-rep metrics.
 

@@ -76,11 +76,15 @@ class Repository:
         """Store one muscle side's calibration."""
         self.db.insert(CALIBRATIONS, calibration.to_dict())
 
+    def calibrations(self, client_id: str) -> list[Calibration]:
+        """Every calibration of a client, oldest first."""
+        found = [Calibration.from_dict(doc) for doc in self.db.find(CALIBRATIONS, client_id=client_id)]
+        return sorted(found, key=lambda c: c.recorded)
+
     def latest_calibrations(self, client_id: str) -> dict[str, Calibration]:
         """The newest calibration per ``muscle:side`` of a client."""
         latest: dict[str, Calibration] = {}
-        for doc in self.db.find(CALIBRATIONS, client_id=client_id):
-            calibration = Calibration.from_dict(doc)
+        for calibration in self.calibrations(client_id):
             if calibration.key not in latest or calibration.recorded > latest[calibration.key].recorded:
                 latest[calibration.key] = calibration
         return latest

@@ -65,7 +65,6 @@ class CoachApp(App):
         self.repo = repo
         self.simulated = simulated
         self.exercises: dict[str, Exercise] = exercise_library(config.exercises)
-        self.config_target_pct = 70.0
         self._too_small: TooSmallScreen | None = None
 
     def on_mount(self) -> None:

@@ -51,7 +51,7 @@ class LiveScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="live-header")
-        yield ActivationBars(id="bars")
+        yield ActivationBars(self.app.config.progression.target_pct, id="bars")
         yield Static("", id="reps")
         yield Static("", id="alerts")
         yield Footer()
@@ -160,7 +160,7 @@ class LiveScreen(Screen):
             return
         values = [v for v in self._target_values(view) if v is not None]
         calibrated = any(c.units == "%MVC" for c in view.channels)
-        above = calibrated and bool(values) and max(values) >= self.app.config_target_pct
+        above = calibrated and bool(values) and max(values) >= self.app.config.progression.target_pct
         if above and not self._was_above:
             self.app.bell()
         self._was_above = above
