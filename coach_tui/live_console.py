@@ -6,6 +6,7 @@ knows Textual. Sets go into the store exactly as `coach record` stores them.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -103,6 +104,7 @@ class LiveConsole:
         self._cocontraction = HysteresisAlert(settings.cocontraction_alert)
         self._recent = RecentSamples(QUALITY_SECONDS, fs_hz)
         self._quality: list[str] = []
+        self._grading: asyncio.Future | None = None
         self._since_quality = 0
         self._pair_state: dict[str, tuple[float | None, str | None]] = {m: (None, None) for m in self._alerts}
         self._window = 0
@@ -162,11 +164,25 @@ class LiveConsole:
             self._window_asymmetry()
 
     def _grade_signals(self) -> None:
-        """Every few seconds: which channels a trainer should fix now (bad quality), in words."""
+        """Every few seconds: which channels a trainer should fix now (bad quality), in words.
+
+        Grading takes tens of milliseconds, so it runs in a worker thread on a copy of the last
+        samples; the alert changes when it is done. A grading still running is not doubled."""
+        if self._grading is not None and not self._grading.done():
+            return
         names = {sid: assigned[0].label for sid, assigned in self.sensors.items()}
-        report = grade_sensors(self._recent.received(), self.source.status(), names, self.settings, QUALITY_SECONDS,
-                               simulated=True)
-        self._quality = [f"signal: {r}" for s in report.sensors for c in s.channels if c.status == BAD for r in c.reasons]
+        received, statuses = self._recent.received(), self.source.status()
+
+        def grade() -> list[str]:
+            report = grade_sensors(received, statuses, names, self.settings, QUALITY_SECONDS, simulated=True)
+            return [f"signal: {r}" for s in report.sensors for c in s.channels if c.status == BAD for r in c.reasons]
+
+        self._grading = asyncio.get_running_loop().run_in_executor(None, grade)
+        self._grading.add_done_callback(self._graded)
+
+    def _graded(self, grading: asyncio.Future) -> None:
+        if not grading.cancelled() and grading.exception() is None:
+            self._quality = grading.result()
 
     def _on_rep(self, rep: RepMetrics) -> None:
         if rep.target_share is not None:
