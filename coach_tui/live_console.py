@@ -82,6 +82,7 @@ class LiveConsole:
         sessions_dir: Path,
         repo: Repository,
         source_label: str,
+        envelope_sensors: frozenset[str] = frozenset(),
     ):
         self.source = source
         self.fs_hz = fs_hz
@@ -95,7 +96,8 @@ class LiveConsole:
         self.sessions_dir = sessions_dir
         self.repo = repo
         self.source_label = source_label
-        self.meter = LiveMeter(fs_hz, sensors, settings.dsp, self.mvc)
+        self.envelope_sensors = envelope_sensors
+        self.meter = LiveMeter(fs_hz, sensors, settings.dsp, self.mvc, envelope_sensors=envelope_sensors)
         self.session: Session | None = None
         self._set: SetRecord | None = None
         self._recorder: SetRecorder | None = None
@@ -219,7 +221,8 @@ class LiveConsole:
             self.session = Session.opened(self.client.id, now_utc())
             self.repo.save_session(self.session)
         index = len(self.repo.sets(self.session.id)) + 1
-        layout = SetLayout(self.sensors, self.exercise.target, self.exercise.synergists, self.exercise.antagonists)
+        layout = SetLayout(self.sensors, self.exercise.target, self.exercise.synergists, self.exercise.antagonists,
+                           self.envelope_sensors)
         # Rest levels: the calibration's where there is one, else the quietest moment before the set.
         plan = SetPlan.from_calibrations(self.fs_hz, layout, self.settings, self.calibrations, self.meter.rest())
         record, self._recorder = begin_set(self.repo, self.sessions_dir, self.session, index, self.exercise.key, plan,

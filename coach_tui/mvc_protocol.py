@@ -56,14 +56,17 @@ class SideResult:
 class MvcProtocol:
     """Feeds each side's sensor through the pipeline and splits the envelope into the phases."""
 
-    def __init__(self, fs_hz: float, muscle: str, sides: dict[str, str], dsp: DspSettings, settings: MvcSettings):
-        """``sides`` maps "L"/"R" to the sensor id (single-channel sensors)."""
+    def __init__(self, fs_hz: float, muscle: str, sides: dict[str, str], dsp: DspSettings, settings: MvcSettings,
+                 envelope_sensors: frozenset[str] = frozenset()):
+        """``sides`` maps "L"/"R" to the sensor id (its first channel); ``envelope_sensors`` send their own
+        envelope."""
         self.fs_hz = float(fs_hz)
         self.muscle = muscle
         self.sides = dict(sides)
         self.settings = settings
         self.phases = protocol_phases(settings, fs_hz)
-        self._pipelines = {side: Pipeline(fs_hz, 1, dsp) for side in self.sides}
+        self._pipelines = {side: Pipeline(fs_hz, 1, dsp, signal="envelope" if sid in envelope_sensors else "raw")
+                           for side, sid in self.sides.items()}
         self._envelopes = {side: [] for side in self.sides}
         self._seen = dict.fromkeys(self.sides, 0)
         self.total_samples = sum(p.samples for p in self.phases)

@@ -46,6 +46,7 @@ class SetPlan:
             "target": self.layout.target,
             "synergists": list(self.layout.synergists),
             "antagonists": list(self.layout.antagonists),
+            "envelope_sensors": sorted(self.layout.envelope_sensors),
             "settings": analysis_settings_to_dict(self.settings),
             "mvc": self.mvc,
             "rest": {key: [b.mean, b.sd] for key, b in self.rest.items()},
@@ -73,6 +74,7 @@ class SetPlan:
             meta["target"],
             tuple(meta["synergists"]),
             tuple(meta.get("antagonists", ())),
+            frozenset(meta.get("envelope_sensors", ())),
         )
         return cls(
             float(meta["fs_hz"]),

@@ -86,3 +86,35 @@ def test_cocontraction_is_measured_against_the_exercises_antagonist(tmp_path):
     hip_plan = _plan(hip, EXERCISES["hip_thrust"], calibrated=True)
     hip_reps = asyncio.run(_record(hip, SetRecorder(tmp_path / "hip", hip_plan, sensor_formats(hip_plan), {})))
     assert all(r.cocontraction_pct is None for r in hip_reps)
+
+
+def test_sensors_that_send_their_own_envelope_pass_through_and_replay_exactly(tmp_path):
+    """A MyoWare-like sensor sends the envelope itself: the set analysis takes it as is (no band-pass,
+    which would wipe a slow signal out), counts the reps and reports %MVC of it; re-analysis agrees."""
+    from coach_tui.sources.block import Block
+
+    exercise, kit = _kit()
+    kit.keep_truth = True
+    ids = [s.sensor_id for s in kit.sensors]
+    plan = _plan(kit, exercise, calibrated=True)
+    layout = SetLayout(plan.layout.sensors, exercise.target, exercise.synergists, envelope_sensors=frozenset(ids))
+    plan = SetPlan(kit.fs_hz, layout, AnalysisSettings(), plan.mvc, {})
+    recorder = SetRecorder(tmp_path / "set-env", plan, sensor_formats(plan), {"source": "test"})
+
+    async def envelopes():
+        live = []
+        async for block in kit:
+            truth = kit.truth(block.sensor_id)[block.first_index:block.end_index]
+            envelope = np.sqrt(truth ** 2 + kit.noise_floor_uv ** 2).astype(np.float32).reshape(-1, 1)
+            live += recorder.add(Block(block.sensor_id, block.first_index, envelope, block.t_host, block.gap_before))
+        recorder.close()
+        return live
+
+    live = asyncio.run(envelopes())
+    reps_in_time = [r for r in kit.rep_log if r[1] <= 25 * kit.fs_hz]
+    assert abs(len(live) - len(reps_in_time)) <= 1 and len(live) >= 6
+    for rep in live:
+        assert rep.units == "%MVC"
+        assert 20 < rep.peak < 110  # the kit's reps reach 40–100 % of the target's MVC, never beyond
+    assert reanalyze(tmp_path / "set-env").reps == live
+    assert reanalyze(tmp_path / "set-env").plan.layout.envelope_sensors == frozenset(ids)

@@ -19,7 +19,9 @@ REST_WINDOW_PIECES = 5  # 5 × 100 ms
 
 
 class LiveMeter:
-    """Current value (mean of the last ``window_s``), peak hold and rest level per channel."""
+    """Current value (mean of the last ``window_s``), peak hold and rest level per channel.
+
+    ``envelope_sensors`` send their own envelope (see ``Pipeline``'s ``signal``)."""
 
     def __init__(
         self,
@@ -29,6 +31,7 @@ class LiveMeter:
         mvc: dict[str, float] | None = None,
         window_s: float = 0.1,
         peak_hold_s: float = 2.0,
+        envelope_sensors: frozenset[str] = frozenset(),
     ):
         mvc = mvc or {}
         self.fs_hz = float(fs_hz)
@@ -38,7 +41,9 @@ class LiveMeter:
         self._columns: dict[str, list[int]] = {}
         for sid, assigned in sensors.items():
             refs = [mvc.get(a.key) for a in assigned]
-            self._pipelines[sid] = Pipeline(fs_hz, len(assigned), settings, refs if any(r is not None for r in refs) else None)
+            signal = "envelope" if sid in envelope_sensors else "raw"
+            self._pipelines[sid] = Pipeline(fs_hz, len(assigned), settings, refs if any(r is not None for r in refs) else None,
+                                            signal)
             self._columns[sid] = [i for i, (s, _) in enumerate(self.channels) if s == sid]
         self._window = max(1, round(window_s * fs_hz))
         self._tail = [np.zeros(0) for _ in self.channels]

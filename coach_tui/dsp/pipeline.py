@@ -12,6 +12,8 @@ from coach_tui.dsp.mains import detect_mains
 from coach_tui.dsp.settings import DspSettings
 
 ENVELOPE_METHOD = "moving RMS"
+#: What a sensor sends: raw EMG (filtered and enveloped here) or an envelope it computed itself.
+SIGNALS = ("raw", "envelope")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,9 @@ class Pipeline:
     >>> pipeline = Pipeline(fs_hz=2000, n_channels=2)
     >>> frame = pipeline.process(samples)   # samples: (n, 2) in µV
     >>> frame.envelope                      # (n, 2) moving-RMS envelope in µV
+
+    A sensor that sends its own envelope (``signal="envelope"``, e.g. a MyoWare's analog output)
+    passes through unfiltered: its samples are the envelope, and %MVC is taken of them.
     """
 
     def __init__(
@@ -56,27 +61,33 @@ class Pipeline:
         n_channels: int,
         settings: DspSettings | None = None,
         mvc_reference: np.ndarray | list[float | None] | None = None,
+        signal: str = "raw",
     ):
+        if signal not in SIGNALS:
+            raise ValueError(f"signal must be one of {', '.join(SIGNALS)}, got {signal!r}")
         if fs_hz <= 0:
             raise ValueError(f"sample rate must be positive, got {fs_hz}")
         if n_channels < 1:
             raise ValueError(f"need at least one channel, got {n_channels}")
         self.fs_hz = float(fs_hz)
         self.n_channels = n_channels
+        self.signal = signal
         self.settings = settings or DspSettings()
         filters = self.settings.filters
         design = design_bandpass(self.fs_hz, filters)
         self.reduced_bandwidth = design.reduced_bandwidth
         self._cascade = SosCascade(design.sos, n_channels)
-        window = max(1, round(self.settings.envelope.window_ms * self.fs_hz / 1000.0))
+        window = max(1, round(self.settings.envelope.window_ms * self.fs_hz / 1000.0)) if signal == "raw" else 1
         self._rms = MovingRms(window, n_channels)
         self._mvc = self._mvc_scale(mvc_reference)
-        self._settled_at = self._settling_samples(design.sos)
+        self._settled_at = self._settling_samples(design.sos) if signal == "raw" else 0
         self.samples_seen = 0
         self.mains_hz: float | None = None
         self.notch_hz: tuple[float, ...] = ()
         self._detect_at: int | None = None
         self._detect_buffer: list[np.ndarray] = []
+        if signal == "envelope":
+            return
         if filters.mains == "auto":
             # Decide at the first filter block boundary after the listening time.
             block = SosCascade.BLOCK
@@ -154,10 +165,13 @@ class Pipeline:
         if samples.ndim != 2 or samples.shape[1] != self.n_channels:
             raise ValueError(f"expected samples of shape (n, {self.n_channels}), got {samples.shape}")
         x = np.ascontiguousarray(samples.T)
-        if self.samples_seen == 0 and x.shape[1]:
-            self._cascade.settle(x[:, 0])
-        filtered = self._filter(x)
-        envelope = self._rms.process(filtered)
+        if self.signal == "envelope":
+            filtered = envelope = x
+        else:
+            if self.samples_seen == 0 and x.shape[1]:
+                self._cascade.settle(x[:, 0])
+            filtered = self._filter(x)
+            envelope = self._rms.process(filtered)
         first = self.samples_seen
         self.samples_seen += x.shape[1]
         percent = None if self._mvc is None else (envelope * self._mvc).T

@@ -31,6 +31,12 @@ class SetLayout:
     target: str
     synergists: tuple[str, ...] = ()
     antagonists: tuple[str, ...] = ()
+    #: Sensors that send an envelope they computed themselves (see ``Pipeline``'s ``signal``).
+    envelope_sensors: frozenset[str] = frozenset()
+
+    def signal(self, sensor_id: str) -> str:
+        """What ``sensor_id`` sends: "raw" or "envelope"."""
+        return "envelope" if sensor_id in self.envelope_sensors else "raw"
 
     @property
     def channels(self) -> list[tuple[str, int, ChannelAssignment]]:
@@ -87,7 +93,8 @@ class SetAnalyzer:
         for sid, assigned in layout.sensors.items():
             refs = [self.mvc.get(a.key) for a in assigned]
             self._pipelines[sid] = Pipeline(
-                fs_hz, len(assigned), self.settings.dsp, refs if any(r is not None for r in refs) else None
+                fs_hz, len(assigned), self.settings.dsp, refs if any(r is not None for r in refs) else None,
+                layout.signal(sid),
             )
             self._columns[sid] = [i for i, (s, _, _) in enumerate(self.channels) if s == sid]
         self.units = ["%MVC" if a.key in self.mvc else "µV" for _, _, a in self.channels]
