@@ -28,6 +28,7 @@ COMMANDS = {
     "analyze": "analyze",
     "report": "report",
     "restore-backup": "restore_backup",
+    "scan": "scan",
 }
 
 

@@ -53,6 +53,17 @@ class SensorStatus:
     reconnects: int = 0
     simulated: bool = False
     notes: list[str] = field(default_factory=list)
+    #: What the link is doing, in words for the trainer ("streaming", "reconnecting in 1.3 s
+    #: (attempt 2)", "not found — is it on and in range?"); "" where the source has nothing to say.
+    state: str = ""
+    #: Notifications the host had to drop because its queue was full (the reader fell behind).
+    host_drops: int = 0
+    #: Packets the profile's decoder rejected (wrong length, bad header, not a number…).
+    malformed: int = 0
+    #: The device's Bluetooth address (a UUID on macOS), once known.
+    address: str | None = None
+    #: The device profile key (``coach_tui.sources.ble.profiles.PROFILES``), for Bluetooth sensors.
+    profile: str | None = None
 
     @property
     def loss_fraction(self) -> float:

@@ -1,0 +1,89 @@
+"""Finding nearby sensors for ``coach scan``: which advertising devices match a known profile, and
+the ``[[sensors]]`` entries to paste into config.toml for them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from coach_tui.sources.ble.bluetooth_errors import bluetooth_unavailable
+from coach_tui.sources.ble.profiles import PROFILES, matching_profile
+
+
+@dataclass(frozen=True, slots=True)
+class FoundDevice:
+    """An advertising device that looks like a known sensor. ``address`` is a UUID on macOS;
+    ``rssi`` in dBm (None when the platform does not say); ``profile`` a key of ``PROFILES``."""
+
+    address: str
+    name: str | None
+    rssi: int | None
+    profile: str
+
+
+async def scan(seconds: float, scanner_backend: type | None = None) -> list[FoundDevice]:
+    """Listen ``seconds`` for advertisements; the devices that match a profile, strongest first.
+
+    Raises :class:`~coach_tui.sources.ble.bluetooth_errors.BluetoothUnavailable` when Bluetooth
+    cannot be used (no adapter, off, no permission); ``scanner_backend`` is a bleak scanner
+    backend class (None: the platform's)."""
+    from bleak import BleakScanner
+
+    try:
+        found = await BleakScanner.discover(timeout=seconds, return_adv=True, backend=scanner_backend)
+    except Exception as error:
+        problem = bluetooth_unavailable(error)
+        if problem is None:
+            raise
+        raise problem from error
+    devices = []
+    for device, adv in found.values():
+        name = adv.local_name or device.name
+        matched = matching_profile(name, adv.service_uuids)
+        if matched is not None:
+            rssi = adv.rssi if adv.rssi is not None and adv.rssi > -127 else None
+            devices.append(FoundDevice(device.address.upper(), name, rssi, matched.key))
+    return sorted(devices, key=lambda d: (-(d.rssi if d.rssi is not None else -999), d.name or "", d.address))
+
+
+def config_snippet(devices: Sequence[FoundDevice]) -> str:
+    """``[[sensors]]`` TOML entries for ``devices`` (ids s1, s2, …) with an empty muscle per
+    channel for the trainer to fill in (config.toml refuses an entry naming no muscle); coach v1
+    sensors say their channel count only once connected, so they get one channel and a comment."""
+    known = ", ".join(PROFILES)
+    entries = []
+    for number, device in enumerate(devices, start=1):
+        profile = PROFILES[device.profile]
+        name_hint = f"   # or: name = {_toml_string(device.name)}" if device.name else ""
+        channels = ", ".join(['""'] * (profile.channels or 1))
+        if profile.channels is None:
+            how_many = "as many as the sensor has: coach check shows it"
+        else:
+            how_many = f'{profile.channels} in order, "" for an unused one'
+        lines = [
+            "[[sensors]]",
+            f'id = "s{number}"                    # your name for this sensor',
+            f"profile = {_toml_string(profile.key)}   # one of: {known}",
+            f"address = {_toml_string(device.address)}{name_hint}",
+            (
+                f'channels = [{channels}]   # fill in one "muscle:side" per channel, e.g. "glute_max:L" — '
+                f"{how_many}; muscle keys as in coach_tui/domain/muscles.py"
+            ),
+        ]
+        if profile.key.startswith("ganglion"):
+            lines.insert(3, "# OpenBCI Ganglion: profile ganglion_fw2 for firmware 2, ganglion_fw3 for firmware 3")
+        entries.append("\n".join(lines))
+    return "\n\n".join(entries) + ("\n" if entries else "")
+
+
+def _toml_string(text: str) -> str:
+    """``text`` as a TOML basic string."""
+    escaped = []
+    for char in text:
+        if char in '"\\':
+            escaped.append("\\" + char)
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            escaped.append(f"\\u{ord(char):04x}")
+        else:
+            escaped.append(char)
+    return '"' + "".join(escaped) + '"'
