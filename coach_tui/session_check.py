@@ -81,27 +81,35 @@ START_TIMEOUT_S = 10.0
 
 
 async def collect(source: Source, seconds: float) -> dict[str, list[np.ndarray]]:
-    """Gather each sensor's blocks for ``seconds`` of wall time from the first block on.
+    """Gather each sensor's blocks for ``seconds`` of wall time, counted from when every sensor
+    has delivered (Bluetooth sensors connect one after another), or from ``START_TIMEOUT_S`` when
+    some never do.
 
     Lost samples are filled with zeros so every sensor's array keeps its device timing.
     """
     received: dict[str, list[np.ndarray]] = {}
     deadline: float | None = None
+    expected = {s.sensor_id for s in source.status()}
+    give_up = time.monotonic() + START_TIMEOUT_S
 
     async def read() -> None:
         nonlocal deadline
         async for block in source:
             now = time.monotonic()
-            deadline = deadline or now + seconds
+            if deadline is None and (expected <= set(received) | {block.sensor_id} or now >= give_up):
+                deadline = now + seconds
+            if deadline is None:
+                received.setdefault(block.sensor_id, [])
+                continue
             pieces = received.setdefault(block.sensor_id, [])
-            if block.gap_before:
+            if block.gap_before and pieces:
                 pieces.append(np.zeros((block.gap_before, block.samples.shape[1])))
             pieces.append(block.samples)
             if now >= deadline:
                 return
 
     try:
-        await asyncio.wait_for(read(), timeout=seconds + START_TIMEOUT_S)
+        await asyncio.wait_for(read(), timeout=seconds + 2 * START_TIMEOUT_S)
     except TimeoutError:
         pass
     finally:
@@ -116,20 +124,27 @@ def grade_sensors(
     settings: AnalysisSettings,
     seconds: float,
     simulated: bool,
+    envelope_sensors: frozenset[str] = frozenset(),
 ) -> CheckReport:
-    """Grade what ``collect`` gathered, sensor by sensor."""
+    """Grade what ``collect`` gathered, sensor by sensor.
+
+    Sensors that send their own envelope (``envelope_sensors``) are graded on the link and on
+    signs of life only: noise and mains hum are not visible in an envelope.
+    """
     arrays = {sid: np.concatenate(p).astype(float) for sid, p in received.items() if p}
+    raw_statuses = [s for s in statuses if s.sensor_id not in envelope_sensors and s.nominal_rate_hz > 0]
     mains_hz = None
     if settings.dsp.filters.mains in ("50", "60"):
         mains_hz = float(settings.dsp.filters.mains)
     elif settings.dsp.filters.mains == "auto" and arrays:
         by_rate: dict[float, list[np.ndarray]] = {}
-        for status in statuses:
+        for status in raw_statuses:
             if status.sensor_id in arrays:
                 by_rate.setdefault(status.nominal_rate_hz, []).append(arrays[status.sensor_id])
-        rate, group = max(by_rate.items(), key=lambda item: len(item[1]))
-        length = min(a.shape[0] for a in group)
-        mains_hz = detect_mains(np.concatenate([a[:length] for a in group], axis=1).T, rate)
+        if by_rate:
+            rate, group = max(by_rate.items(), key=lambda item: len(item[1]))
+            length = min(a.shape[0] for a in group)
+            mains_hz = detect_mains(np.concatenate([a[:length] for a in group], axis=1).T, rate)
     # Noise is measured after the notch: hum is reported as hum, not as noise.
     filters = replace(settings.dsp.filters, mains=f"{mains_hz:g}" if mains_hz else "off")
     dsp = replace(settings.dsp, filters=filters)
@@ -140,18 +155,20 @@ def grade_sensors(
         if samples is None or samples.shape[0] == 0:
             checks.append(SensorCheck(status, name, False, []))
             continue
-        envelope = Pipeline(status.nominal_rate_hz, samples.shape[1], dsp).process(samples).envelope
+        rate = status.nominal_rate_hz or status.measured_rate_hz or 0.0
+        sends_envelope = status.sensor_id in envelope_sensors
+        envelope = None if sends_envelope or rate <= 0 else Pipeline(rate, samples.shape[1], dsp).process(samples).envelope
         channels = []
         for c in range(samples.shape[1]):
-            rest = quietest_baseline(envelope[:, c], status.nominal_rate_hz, settings.onsets.baseline_window_ms)
+            rest_rms = 0.0 if envelope is None else quietest_baseline(envelope[:, c], rate, settings.onsets.baseline_window_ms).mean
             label = name if samples.shape[1] == 1 else f"{name} channel {c + 1}"
             channels.append(
                 assess_channel(
                     label,
                     samples[:, c],
-                    rest.mean,
-                    status.nominal_rate_hz,
-                    mains_hz,
+                    rest_rms,
+                    rate,
+                    None if envelope is None else mains_hz,
                     settings.quality,
                     nominal_rate_hz=status.nominal_rate_hz,
                     measured_rate_hz=status.measured_rate_hz,

@@ -26,19 +26,33 @@ def run(args: argparse.Namespace, config) -> int:
     """Listen to the sensors and grade them; exit 0/1/2 for ok/warn/bad."""
     import asyncio
 
+    from coach_tui import sensor_kit
     from coach_tui.domain.channels import ChannelAssignment
     from coach_tui.session_check import EXIT_CODES, collect, grade_sensors
-    from coach_tui.sources.simulated import SimulatedKit
 
     seconds = args.seconds if args.seconds is not None else config.check.seconds
     if seconds <= 0:
         raise CommandError(f"--seconds {seconds:g}: must be positive")
-    note = None if args.simulate else "no sensors configured in config.toml: checking the SIMULATED kit"
-    sim = config.simulation
-    kit = SimulatedKit(sim.sensors, fs_hz=sim.fs_hz, seed=sim.seed, realtime=True)
-    names = {s.sensor_id: ChannelAssignment(s.muscle, s.side).label for s in kit.sensors}
-    received = asyncio.run(collect(kit, seconds))
-    report = grade_sensors(received, kit.status(), names, config.analysis, seconds, simulated=True)
+    simulated = args.simulate or not config.sensors
+    note = None if args.simulate or config.sensors else "no sensors configured in config.toml: checking the SIMULATED kit"
+    if simulated:
+        from coach_tui.sources.simulated import SimulatedKit
+
+        sim = config.simulation
+        source = SimulatedKit(sim.sensors, fs_hz=sim.fs_hz, seed=sim.seed, realtime=True)
+        placements = [(s.sensor_id, ChannelAssignment(s.muscle, s.side).label) for s in source.sensors]
+        envelopes: frozenset[str] = frozenset()
+    else:
+        placed = sensor_kit.configured_placements(config)
+        source = sensor_kit.bluetooth_source(config, placed)
+        placements = [(p.sensor_id, p.label) for p in placed]
+        envelopes = sensor_kit.envelope_sensors(config)
+    names: dict[str, str] = {}
+    for sensor_id, label in placements:
+        names[sensor_id] = f"{names[sensor_id]} + {label}" if sensor_id in names else label
+    received = asyncio.run(collect(source, seconds))
+    report = grade_sensors(received, source.status(), names, config.analysis, seconds, simulated=simulated,
+                           envelope_sensors=envelopes)
     if args.json:
         print(json.dumps(_check_json(report), allow_nan=False, ensure_ascii=False))
     else:
@@ -64,6 +78,11 @@ def _check_json(report) -> dict:
                 "measured_rate_hz": s.status.measured_rate_hz,
                 "loss_fraction": s.status.loss_fraction,
                 "battery_pct": s.status.battery_pct,
+                "state": s.status.state,
+                "reconnects": s.status.reconnects,
+                "host_drops": s.status.host_drops,
+                "malformed_packets": s.status.malformed,
+                "address": s.status.address,
                 "channels": [
                     {
                         "status": c.status,
@@ -100,7 +119,9 @@ def _check_text(report) -> str:
             f"{s.status.loss_fraction:>6.1%} {battery:>7}"
         )
     todo = [r for s in report.sensors for c in s.channels for r in c.reasons]
-    todo += [f"{s.name}: nothing received — switch the sensor on and check it is in range" for s in report.sensors if not s.streaming]
+    todo += [f"{s.name}: nothing received ({s.status.state or 'no data'}) — switch the sensor on and check it is in range"
+             for s in report.sensors if not s.streaming]
+    todo += [f"{s.name}: {note}" for s in report.sensors for note in s.status.notes if not s.status.simulated]
     lines += ["", "What to do:"] + [f"  - {t}" for t in todo] if todo else ["", "All sensors ready."]
     return "\n".join(lines)
 

@@ -74,20 +74,22 @@ class Pipeline:
         self.signal = signal
         self.settings = settings or DspSettings()
         filters = self.settings.filters
-        design = design_bandpass(self.fs_hz, filters)
-        self.reduced_bandwidth = design.reduced_bandwidth
-        self._cascade = SosCascade(design.sos, n_channels)
-        window = max(1, round(self.settings.envelope.window_ms * self.fs_hz / 1000.0)) if signal == "raw" else 1
-        self._rms = MovingRms(window, n_channels)
         self._mvc = self._mvc_scale(mvc_reference)
-        self._settled_at = self._settling_samples(design.sos) if signal == "raw" else 0
         self.samples_seen = 0
         self.mains_hz: float | None = None
         self.notch_hz: tuple[float, ...] = ()
         self._detect_at: int | None = None
         self._detect_buffer: list[np.ndarray] = []
+        self.reduced_bandwidth = False
+        self._rms = MovingRms(1, n_channels)
+        self._settled_at = 0
         if signal == "envelope":
             return
+        design = design_bandpass(self.fs_hz, filters)
+        self.reduced_bandwidth = design.reduced_bandwidth
+        self._cascade = SosCascade(design.sos, n_channels)
+        self._rms = MovingRms(max(1, round(self.settings.envelope.window_ms * self.fs_hz / 1000.0)), n_channels)
+        self._settled_at = self._settling_samples(design.sos)
         if filters.mains == "auto":
             # Decide at the first filter block boundary after the listening time.
             block = SosCascade.BLOCK

@@ -1,0 +1,78 @@
+"""config.toml's [[sensors]] as the console and `coach check` read them: placements from the
+config, only the placed channels, and the pre-session check graded over Bluetooth (bumble)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ble_encoders import coach_v1_info, encode_coach_v1
+from ble_peripherals import Firmware, peripheral_spec
+from bumble_link import BumbleWorld
+
+from coach_tui import sensor_kit
+from coach_tui.config import load_config
+from coach_tui.domain.placement import Placement
+from coach_tui.session_check import collect, grade_sensors
+from coach_tui.sources.ble.profiles import PROFILES
+
+CONFIG = """
+[[sensors]]
+id = "hips"
+profile = "coach_v1"
+name = "coach-hips"
+channels = ["", "glute_max:L"]
+
+[[sensors]]
+id = "hams"
+profile = "coach_v1"
+name = "coach-hams"
+channels = ["hamstrings:R"]
+
+[[sensors]]
+id = "band"
+profile = "myoware_ble"
+channels = ["biceps:L"]
+"""
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return load_config(path)
+
+
+def test_placements_columns_envelope_sensors_and_units_come_from_the_config(config):
+    placements = sensor_kit.configured_placements(config)
+    assert placements == [Placement("glute_max", "L", "hips", 1), Placement("hamstrings", "R", "hams", 0),
+                          Placement("biceps", "L", "band", 0)]
+    assert sensor_kit.placed_columns(placements) == {"hips": [1], "hams": [0], "band": [0]}
+    assert sensor_kit.envelope_sensors(config) == frozenset({"band"})
+    assert sensor_kit.device_units(config) == {"hips": "µV", "hams": "µV", "band": "counts"}
+
+
+async def test_the_check_reads_only_the_placed_channels_and_grades_each_sensor(config):
+    rng = np.random.default_rng(5)
+    counts = {"hips": rng.normal(0, 40, size=(6000, 2)).astype(int), "hams": rng.normal(0, 40, size=(6000, 1)).astype(int)}
+    placements = sensor_kit.configured_placements(config)[:2]  # the MyoWare is switched off today
+    async with BumbleWorld() as world:
+        for sensor_id, channels in (("hips", 2), ("hams", 1)):
+            peripheral = await world.add_peripheral(
+                peripheral_spec(PROFILES["coach_v1"], f"coach-{sensor_id}", info=coach_v1_info(channels, 1000.0, 0.5)))
+            packets = [encode_coach_v1(counts[sensor_id][k:k + 20], k) for k in range(0, 6000, 20)]
+            Firmware(peripheral, PROFILES["coach_v1"], lambda packets=packets: packets, rate_hz=50)
+        source = sensor_kit.bluetooth_source(config, placements, scanner_backend=world.scanner_backend,
+                                             client_backend=world.client_backend)
+        received = await collect(source, 1.0)
+        statuses = source.status()
+    assert set(received) == {"hips", "hams"}
+    hips = np.concatenate(received["hips"])
+    assert hips.shape[1] == 1  # channel 2 of the two only
+    start = 0
+    while not np.allclose(hips[:5, 0], counts["hips"][start:start + 5, 1] * 0.5):
+        start += 1
+    assert np.array_equal(hips[:, 0], (counts["hips"][start:start + len(hips), 1] * 0.5).astype(np.float32))
+    report = grade_sensors(received, statuses, {"hips": "left glute max", "hams": "right hamstrings"},
+                           load_config().analysis, 1.0, simulated=False)
+    assert [(s.name, s.streaming) for s in report.sensors] == [("left glute max", True), ("right hamstrings", True)]
+    assert all(s.status.nominal_rate_hz == 1000.0 and s.status.channels == 1 for s in report.sensors)
