@@ -8,6 +8,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label
 
 from coach_tui.config import Config
+from coach_tui.domain.abtest import ABTest
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise, exercise_library
 from coach_tui.domain.ids import new_id, now_utc
@@ -15,16 +16,20 @@ from coach_tui.live_console import LiveConsole
 from coach_tui.domain.placement import Placement
 from coach_tui.mvc_protocol import MvcProtocol
 from coach_tui.store.repository import Repository
+from coach_tui.ui.dialogs.abtest_plan_dialog import ABTestPlanDialog, PlannedTest
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
+from coach_tui.ui.screens.abtest_screen import ABTestScreen, abtest_label
 from coach_tui.ui.screens.calibration_screen import CalibrationScreen
 from coach_tui.ui.screens.clients_screen import ClientsScreen
 from coach_tui.ui.screens.help_screen import HelpScreen
+from coach_tui.ui.screens.history import HistoryScreen
 from coach_tui.ui.screens.live_screen import LiveScreen
 from coach_tui.ui.screens.placement_screen import PlacementScreen
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 DEFAULT_EXERCISE = "hip_thrust"
 DEMO_CLIENT = "Demo client"
+NEW_TEST = "new"  # the A/B test chooser's "plan a new one"
 
 
 def too_small_message(width: int, height: int) -> str:
@@ -116,6 +121,39 @@ class CoachApp(App):
 
         self.push_screen(ChoiceDialog("Calibrate which muscle (both sides)?", options), chosen)
 
+    def open_history(self, client: Client) -> None:
+        """History and progress of ``client``, A/B tests included."""
+        self.push_screen(HistoryScreen(client, self.repo, self.config))
+
+    def open_abtest(self, client: Client, target: str | None = None) -> None:
+        """Continue one of ``client``'s A/B tests (newest first) or plan a new one (``target`` is the
+        muscle proposed; default: the default exercise's target when placed)."""
+        tests = self.repo.abtests(client.id)[::-1]
+
+        def chosen(key: str | None) -> None:
+            if key == NEW_TEST:
+                self._plan_abtest(client, target)
+            elif key:
+                self.push_screen(ABTestScreen(client, self.repo.abtest(key), self.config.ab_plan))
+
+        if not tests:
+            self._plan_abtest(client, target)
+            return
+        options = [(NEW_TEST, "plan a new A/B test"), *((t.id, abtest_label(t, self.exercises)) for t in tests)]
+        self.push_screen(ChoiceDialog(f"A/B tests of {client.name}: continue one or plan a new one", options), chosen)
+
+    def _plan_abtest(self, client: Client, target: str | None) -> None:
+        muscles = sorted({p.muscle for p in self.placements_for(client)})
+        default = next((m for m in (target, self.exercises[DEFAULT_EXERCISE].target) if m in muscles), muscles[0])
+
+        def planned(plan: PlannedTest | None) -> None:
+            if plan is not None:
+                test = ABTest(new_id("ab"), client.id, plan.target, plan.variations, plan.order, now_utc())
+                self.repo.save_abtest(test)
+                self.push_screen(ABTestScreen(client, test, plan.settings))
+
+        self.push_screen(ABTestPlanDialog(client, muscles, default, self.exercises, self.config.ab_plan), planned)
+
     # -- sensors ------------------------------------------------------------------------------
 
     def placements_for(self, client: Client) -> list[Placement]:
@@ -151,9 +189,10 @@ class CoachApp(App):
         kit = self._kit(placements, self.exercises[DEFAULT_EXERCISE], "mvc")
         return kit, MvcProtocol(kit.fs_hz, muscle, sides, self.config.analysis.dsp, self.config.mvc)
 
-    def live_console(self, client: Client, exercise_key: str) -> LiveConsole:
-        """A console streaming the kit as placed on ``client``, for ``exercise_key``."""
-        exercise = self.exercises[exercise_key]
+    def live_console(self, client: Client, exercise: str | Exercise) -> LiveConsole:
+        """A console streaming the kit as placed on ``client``, for ``exercise``: a library key, or an
+        exercise of its own (an A/B test's variation)."""
+        exercise = self.exercises[exercise] if isinstance(exercise, str) else exercise
         placements = self.placements_for(client)
         kit = self._kit(placements, exercise, "reps")
         sensors = {p.sensor_id: [p.assignment] for p in placements}
@@ -185,7 +224,7 @@ def binding_ids() -> set[str]:
     from coach_tui.ui.screens.focus_screen import FocusScreen
 
     classes = (CoachApp, ClientsScreen, LiveScreen, HelpScreen, FocusScreen, ClientDialog, ChoiceDialog, RatingDialog,
-               PlacementScreen, CalibrationScreen)
+               PlacementScreen, CalibrationScreen, HistoryScreen, ABTestScreen, ABTestPlanDialog)
     return {b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
 
 

@@ -23,6 +23,8 @@ class ClientsScreen(Screen):
         Binding("p", "placement", "Placement", id="clients.placement"),
         Binding("c", "calibrate", "Calibrate", id="clients.calibrate"),
         Binding("slash", "search", "Search", id="clients.search"),
+        Binding("a", "abtest", "A/B test", id="clients.abtest"),
+        Binding("h", "history", "History", id="clients.history"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -52,7 +54,7 @@ class ClientsScreen(Screen):
             calibrated = ", ".join(k.replace("_", " ") for k in sorted(repo.latest_calibrations(client.id))) or "not yet"
             table.add_row(client.name, client.dominant_side or "—", last, calibrated, key=client.id)
         self.query_one("#status-line", Static).update(
-            f"{table.row_count} client(s) · n new · Enter live · p placement · c calibrate · ? help"
+            f"{table.row_count} client(s) · n new · Enter live · p placement · c calibrate · a A/B test · h history · ? help"
             + (" · SIMULATED sensor kit" if self.app.simulated else "")
         )
 
@@ -114,3 +116,13 @@ class ClientsScreen(Screen):
         client = self._selected()
         if client is not None:
             self.app.open_calibration(client)
+
+    def action_abtest(self) -> None:
+        client = self._selected()
+        if client is not None:
+            self.app.open_abtest(client)
+
+    def action_history(self) -> None:
+        client = self._selected()
+        if client is not None:
+            self.app.open_history(client)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from coach_tui.domain.client import Client
+from coach_tui.domain.exercises import Exercise
+from coach_tui.domain.session import SetRecord
 from coach_tui.live_console import LiveConsole, LiveView
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
 from coach_tui.ui.dialogs.rating_dialog import RatingDialog
@@ -19,8 +24,20 @@ REFRESH_HZ = 20.0
 LATER = "later"  # the recalibration offer's "not now"
 
 
-class LiveScreen(Screen):
-    """Bars, alerts and reps for one client; space starts and stops a set."""
+@dataclass(frozen=True, slots=True)
+class PlannedSet:
+    """One set another screen asks for (an A/B test's): the exercise is fixed, ``banner`` says which
+    set it is, ``reps`` how many reps are asked for. The screen closes with the saved set once rated."""
+
+    exercise: Exercise
+    banner: str
+    reps: int
+
+
+class LiveScreen(Screen[SetRecord | None]):
+    """Bars, alerts and reps for one client; space starts and stops a set. With a :class:`PlannedSet`
+    (``exercise_key`` is its exercise's key) the exercise is locked and the screen dismisses with the
+    set once it is rated (None: Esc before a set)."""
 
     TITLE = "Live"
     BINDINGS = [
@@ -36,12 +53,15 @@ class LiveScreen(Screen):
         Binding("f7", "steer('fatigue')", "Sim: fatigue", id="live.sim.fatigue"),
         Binding("f8", "steer('electrode_pop')", "Sim: electrode pop", id="live.sim.pop"),
         Binding("f9", "steer('drop_sensor')", "Sim: drop a sensor", id="live.sim.drop"),
+        Binding("a", "abtest", "A/B test", id="live.abtest"),
+        Binding("h", "history", "History", id="live.history"),
     ]
 
-    def __init__(self, client: Client, exercise_key: str):
+    def __init__(self, client: Client, exercise_key: str, planned: PlannedSet | None = None):
         super().__init__()
         self.client = client
         self.exercise_key = exercise_key
+        self.planned = planned
         self.console: LiveConsole | None = None
         self.bell = False
         self._shown: dict[str, str] = {}
@@ -50,6 +70,8 @@ class LiveScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        if self.planned:
+            yield Static(self.planned.banner, id="live-banner")
         yield Static("", id="live-header")
         yield ActivationBars(self.app.config.progression.target_pct, id="bars")
         yield Static("", id="reps")
@@ -86,7 +108,7 @@ class LiveScreen(Screen):
 
     def _start_console(self) -> None:
         self._built_from = self._setup()
-        self.console = self.app.live_console(self.client, self.exercise_key)
+        self.console = self.app.live_console(self.client, self.planned.exercise if self.planned else self.exercise_key)
         self.console.start()
 
     async def _stop_console(self) -> None:
@@ -139,11 +161,12 @@ class LiveScreen(Screen):
     def _reps(self, view: LiveView) -> str:
         if not view.recording and not view.reps:
             return "reps: —"
+        count = f"reps: {len(view.reps)}" + (f" of {self.planned.reps}" if self.planned else "")
         if not view.reps:
-            return "reps: 0"
+            return count
         last = view.reps[-1]
         unit = "%MVC" if last.units == "%MVC" else last.units
-        parts = [f"reps: {len(view.reps)}", f"last: peak {last.peak:.0f} {unit}", f"mean {last.mean:.0f}",
+        parts = [count, f"last: peak {last.peak:.0f} {unit}", f"mean {last.mean:.0f}",
                  f"time to peak {last.time_to_peak_s:.2f} s"]
         if last.target_share is not None:
             parts.append(f"target share {last.target_share:.0%}")
@@ -178,17 +201,23 @@ class LiveScreen(Screen):
         record = console.stop_set()
         if record is None:
             return
+        self.refresh_view()  # the set's last rep, before the rating dialog covers the screen
         self.notify(f"set {record.index} saved: {len(record.reps)} reps, {record.duration_s:.1f} s")
 
         def rated(value: int | None) -> None:
             if value is not None:
                 console.rate_set(value)
+            if self.planned:
+                self.dismiss(record)
 
         self.app.push_screen(RatingDialog(console.exercise.target.replace("_", " ")), rated)
 
     async def action_pick_exercise(self) -> None:
         if self.console is not None and self.console.recording:
             self.notify("stop the set first (space)", severity="warning")
+            return
+        if self.planned:
+            self.notify(f"this set is planned as {self.planned.exercise.name}; Esc returns to the plan", severity="warning")
             return
 
         async def chosen(key: str | None) -> None:
@@ -227,5 +256,18 @@ class LiveScreen(Screen):
     def action_calibrate(self) -> None:
         self._open_setup(self.app.open_calibration)
 
+    def action_abtest(self) -> None:
+        if self.planned:
+            self.notify("this is a set of an A/B test already; Esc returns to it", severity="warning")
+            return
+        target = self.console.exercise.target if self.console else None
+        self._open_setup(partial(self.app.open_abtest, target=target))
+
+    def action_history(self) -> None:
+        self._open_setup(self.app.open_history)
+
     def action_back(self) -> None:
-        self.app.pop_screen()
+        if self.planned and self.console is not None and self.console.recording:
+            self.notify("stop the set first (space); it then counts for the A/B test", severity="warning")
+            return
+        self.dismiss(None)

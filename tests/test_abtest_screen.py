@@ -1,0 +1,305 @@
+"""The A/B test as a trainer runs it: plan, four sets on the live screen, the report, history; the
+uncalibrated target, a typed-in variation, resuming; snapshots of the plan and the results."""
+
+import io
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from rich.console import Console
+from rich.table import Table
+from test_ui import _config, _wait
+from textual.widgets import DataTable, OptionList, Static
+
+from coach_tui.domain.abtest import ABPlanSettings, ABRep, ABTest, counterbalanced_order
+from coach_tui.domain.calibration import Calibration
+from coach_tui.domain.exercises import Exercise
+from coach_tui.domain.ids import now_utc
+from coach_tui.domain.session import RepMetrics, SetRecord
+from coach_tui.dsp.ab_statistics import ACTIVATION_CAVEAT, NO_CLEAR_DIFFERENCE, analyze_ab_test, winner_verdict
+from coach_tui.store.database import Database
+from coach_tui.store.repository import Repository
+from coach_tui.ui.app import make_app
+from coach_tui.ui.dialogs.abtest_plan_dialog import ABTestPlanDialog, order_letters
+from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
+from coach_tui.ui.screens.abtest_screen import ABTestScreen
+from coach_tui.ui.screens.calibration_screen import CalibrationScreen
+from coach_tui.ui.screens.history import HistoryScreen
+from coach_tui.ui.screens.live_screen import LiveScreen
+
+pytestmark = pytest.mark.usefixtures("isolated")
+
+#: Small sets and no rest, so a whole test runs in seconds.
+PLAN = ABPlanSettings(sets_per_variation=2, reps_per_set=3, rest_seconds=0.0)
+
+
+@pytest.fixture
+def app_and_repo(tmp_path):
+    config = _config(tmp_path, ab_plan=PLAN)
+    with Database(config.sessions_dir) as database:
+        repo = Repository(database)
+        yield make_app(config, repo), repo
+
+
+def text(screen, selector: str) -> str:
+    """What a Static shows, as plain text (a Rich table printed 120 columns wide)."""
+    static = screen.query_one(selector, Static)
+    if isinstance(static.content, Table):
+        console = Console(width=120, file=io.StringIO())
+        with console.capture() as captured:
+            console.print(static.content)
+        return captured.get()
+    return str(static.render())
+
+
+def calibrate_glutes(app, client) -> None:
+    """Both glutes calibrated (a reference in the simulated kit's range), without running the protocol."""
+    placed = {p.assignment.key: p for p in app.placements_for(client)}
+    for side in "LR":
+        app.repo.add_calibration(Calibration(f"cal-{side}", client.id, "glute_max", side, 400.0, "µV", (400.0,),
+                                             5.0, 1.0, now_utc(), placed[f"glute_max:{side}"]))
+
+
+async def run_set(pilot, ab: ABTestScreen, reps: int) -> Exercise:
+    """Space on the A/B screen, a set of at least ``reps`` reps on the live screen, rated 7; returns
+    the exercise the live screen recorded."""
+    app = pilot.app
+    position = ab.test.next_position
+    await pilot.press("space")
+    await _wait(pilot, lambda: isinstance(app.screen, LiveScreen))
+    live = app.screen
+    exercise = live.console.exercise
+    await pilot.pause(0.2)
+    await pilot.press("space")
+    await _wait(pilot, lambda: len(live.console.view().reps) >= reps)
+    await pilot.press("space")
+    await pilot.pause(0.2)
+    await pilot.press("7")
+    await _wait(pilot, lambda: app.screen is ab and ab._saving is None and ab.test.next_position != position)
+    return exercise
+
+
+# --- flows ---------------------------------------------------------------------------------
+
+
+async def test_plan_run_four_sets_and_the_report_matches_the_store(app_and_repo):
+    app, repo = app_and_repo
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n", *"Ana Díaz", "enter")
+        await pilot.pause(0.2)
+        ana = repo.find_client("ana díaz")
+        app.screen.query_one(DataTable).move_cursor(row=[c.name for c in repo.clients()].index("Ana Díaz"))
+
+        # Calibrate the target, glute max, with the protocol.
+        await pilot.press("c")
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await _wait(pilot, lambda: app.screen.protocol is not None and app.screen.protocol.done)
+        await pilot.press("a", "escape")
+        await pilot.pause(0.2)
+
+        # Plan: hip thrust and cable pull-through for the glutes, proposed A B B A.
+        await pilot.press("a")
+        await _wait(pilot, lambda: isinstance(app.screen, ABTestPlanDialog))
+        plan = app.screen
+        assert plan.target == "glute_max"
+        await pilot.press("space", "down", "down", "space")
+        await pilot.pause(0.1)
+        assert "order: A B B A  ·  A Hip thrust  B Cable pull-through" in text(plan, "#abplan-order")
+        await pilot.press("tab", "enter")  # Enter in a field starts the test
+        await _wait(pilot, lambda: isinstance(app.screen, ABTestScreen))
+        ab = app.screen
+        assert "next: set 1 of 4: A = Hip thrust, 3 reps" in text(ab, "#ab-progress")
+
+        done = []
+        for _ in range(4):
+            done.append((await run_set(pilot, ab, PLAN.reps_per_set)).key)
+        assert "all 4 sets done" in text(ab, "#ab-progress")
+
+        test = repo.abtest(ab.test.id)
+        assert order_letters(test.order) == "A B B A"
+        assert done == list(test.planned_sets) == ["hip_thrust", "cable_pull_through", "cable_pull_through", "hip_thrust"]
+        stored = {r.id: r for s in repo.sessions(ana.id) for r in repo.sets(s.id)}
+        for position in range(4):
+            reps = [r for r in test.reps if r.set_position == position]
+            (set_id,) = {r.set_id for r in reps}
+            record = stored[set_id]
+            assert record.exercise == test.planned_sets[position] and record.perceived_activation == 7
+            assert [r.peak for r in reps] == [m.peak for m in record.reps]
+            assert all(20.0 < r.median_frequency_hz < 450.0 for r in reps)
+
+        # The verdict analyze_ab_test gives for the stored reps; the screen names exercises, not keys.
+        expected = analyze_ab_test(test.variations, test.reps, app.config.ab_statistics)
+        names = {"hip_thrust": "Hip thrust", "cable_pull_through": "Cable pull-through"}
+        verdict = expected.verdict if expected.winner is None else winner_verdict(
+            names[expected.winner], [n for k, n in names.items() if k != expected.winner])
+        assert test.verdict == verdict and test.winner == expected.winner
+        assert f"verdict: {verdict}" in text(ab, "#ab-verdict")
+        assert ACTIVATION_CAVEAT in text(ab, "#ab-caveat")
+        table = text(ab, "#ab-table")
+        for summary in expected.summaries:
+            assert f"{summary.peak.mean:.1f} [{summary.peak.low:.1f}, {summary.peak.high:.1f}]" in table
+        assert "Hedges g" in text(ab, "#ab-comparisons")
+
+        # History lists the test with its verdict.
+        await pilot.press("h")
+        await _wait(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        history = app.screen
+        picker = history.query_one(OptionList)
+        picker.highlighted = picker.option_count - 1  # "A/B tests", the last entry
+        await pilot.pause(0.2)
+        assert verdict in text(history, "#history-note")
+        rows = history.query_one(DataTable)
+        assert {rows.get_row_at(i)[2] for i in range(rows.row_count)} == {"Hip thrust", "Cable pull-through"}
+
+
+async def test_an_uncalibrated_target_is_named_and_no_set_starts(app_and_repo):
+    app, repo = app_and_repo
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        await _wait(pilot, lambda: isinstance(app.screen, ABTestPlanDialog))
+        await pilot.press("space", "down", "space", "tab", "enter")
+        await _wait(pilot, lambda: isinstance(app.screen, ABTestScreen))
+        ab = app.screen
+        progress = text(ab, "#ab-progress")
+        assert "left glute max, right glute max not calibrated: A/B tests compare %MVC" in progress
+        assert "press c to calibrate the glute max first" in progress
+        await pilot.press("space")
+        await pilot.pause(0.2)
+        assert app.screen is ab
+
+        # A set in µV that reaches the test anyway is refused in words, not with a crash.
+        microvolts = RepMetrics(1, 1.0, 2.0, 310.0, 150.0, 0.4, "µV", "glute_max", None)
+        ab._add_set(0, SetRecord("set-uv", "s-1", 1, "hip_thrust", now_utc(), reps=(microvolts,)), [], "")
+        await pilot.pause(0.1)
+        assert "set 1 not counted: A/B tests compare %MVC, but this set is in µV" in text(ab, "#ab-progress")
+        assert not repo.abtest(ab.test.id).reps
+
+        await pilot.press("c")
+        await _wait(pilot, lambda: isinstance(app.screen, CalibrationScreen))
+        assert app.screen.muscle == "glute_max"
+
+
+async def test_a_typed_in_variation_is_explained_and_recorded_with_its_own_exercise(app_and_repo):
+    app, repo = app_and_repo
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        client = repo.clients()[0]
+        calibrate_glutes(app, client)
+        await pilot.press("a")
+        await _wait(pilot, lambda: isinstance(app.screen, ABTestPlanDialog))
+        plan = app.screen
+        await pilot.press("tab", *"Banded hip-thrust, cable pull-through")
+        await pilot.pause(0.1)
+        notes = text(plan, "#abplan-notes")
+        assert "Banded hip thrust: typed in; measured like Hip thrust (synergists: hamstrings, erector spinae)" in notes
+        assert "Cable pull-through" not in notes  # typed, but a library exercise: nothing to explain
+        assert "A Banded hip thrust  B Cable pull-through" in text(plan, "#abplan-order")
+        await pilot.press("enter")
+        await _wait(pilot, lambda: isinstance(app.screen, ABTestScreen))
+        ab = app.screen
+        assert ab.test.variations == ("banded_hip_thrust", "cable_pull_through")
+        assert "typed in; measured like Hip thrust" in text(ab, "#ab-notes")
+
+        exercise = await run_set(pilot, ab, PLAN.reps_per_set)
+        assert (exercise.key, exercise.target, exercise.synergists) == ("banded_hip_thrust", "glute_max",
+                                                                        ("hamstrings", "erector_spinae"))
+        test = repo.abtest(ab.test.id)
+        assert {r.variation for r in test.reps} == {"banded_hip_thrust"} and test.next_position == 1
+        assert "A Banded hip thrust" in text(ab, "#ab-table")
+
+
+async def test_a_plan_needs_two_to_four_variations(app_and_repo):
+    app, _ = app_and_repo
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        await _wait(pilot, lambda: isinstance(app.screen, ABTestPlanDialog))
+        await pilot.press("space", "tab", "enter")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, ABTestPlanDialog)
+        assert "pick 2–4 variations" in str(app.screen.query_one("#dialog-error").render())
+
+
+async def test_an_unfinished_test_is_continued_at_its_next_set(app_and_repo):
+    app, repo = app_and_repo
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        client = repo.clients()[0]
+        older = ABTest("ab-old", client.id, "glute_max", ("hip_thrust", "glute_bridge"), (0, 1, 1, 0),
+                       datetime(2025, 3, 1, 12, tzinfo=UTC))
+        newer = ABTest("ab-new", client.id, "glute_max", ("hip_thrust", "cable_pull_through"), (0, 1, 1, 0),
+                       datetime(2025, 3, 8, 12, tzinfo=UTC),
+                       reps=tuple(ABRep("hip_thrust", 0, "", i, 60.0 + i, 30.0) for i in range(3)))
+        repo.save_abtest(older)
+        repo.save_abtest(newer)
+        await pilot.press("a")
+        await _wait(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+        keys = [key for key, _ in app.screen.options]
+        assert keys == ["new", "ab-new", "ab-old"]
+        assert "2025-03-08 glute max: A Hip thrust vs B Cable pull-through — next: set 2 of 4" in app.screen.options[1][1]
+        await pilot.press("down", "enter")
+        await _wait(pilot, lambda: isinstance(app.screen, ABTestScreen))
+        ab = app.screen
+        assert ab.test.id == "ab-new"
+        assert "order: A✓ ▸B B A" in text(ab, "#ab-plan")
+        assert f"verdict: {NO_CLEAR_DIFFERENCE} (needs 2 more rep(s) of B)" in text(ab, "#ab-verdict")
+
+
+# --- snapshots -----------------------------------------------------------------------------
+
+
+def fixed_test(client_id: str) -> ABTest:
+    """A finished hip thrust vs cable pull-through test with fixed reps: B higher, median frequency falling."""
+    peaks = {0: (61, 64, 58, 63), 1: (74, 78, 71, 76), 2: (72, 75, 70, 77), 3: (57, 60, 55, 59)}
+    variations = ("hip_thrust", "cable_pull_through")
+    order = counterbalanced_order(2, 2)
+    reps = tuple(
+        ABRep(variations[order[position]], position, f"set-{position}", i, float(peak), round(peak * 0.55, 1),
+              0.62 + 0.02 * i, 4.0 + i, 120.0 - 6.0 * position - i)
+        for position, set_peaks in peaks.items() for i, peak in enumerate(set_peaks)
+    )
+    return ABTest("ab-fixed", client_id, "glute_max", variations, order, datetime(2025, 3, 8, 12, tzinfo=UTC), reps)
+
+
+@pytest.fixture
+def snapshot_app(tmp_path):
+    config = _config(tmp_path, ab_plan=replace(PLAN, reps_per_set=6, rest_seconds=90.0))
+    with Database(config.sessions_dir) as database:
+        yield make_app(config, Repository(database))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_snapshot_abtest_plan(snap_compare, snapshot_app, size):
+    # Hip thrust picked, a variation typed in, focus back on the list (no blinking cursor).
+    keys = ["a", "_", "space", "tab", *"banded hip thrust", "shift+tab", "_"]
+    assert snap_compare(snapshot_app, terminal_size=size, press=keys)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_snapshot_abtest_results(snap_compare, snapshot_app, size):
+    async def open_results(pilot):
+        app = pilot.app
+        await pilot.pause(0.1)
+        test = fixed_test(app.repo.clients()[0].id)
+        app.repo.save_abtest(test)
+        app.push_screen(ABTestScreen(app.repo.clients()[0], test, app.config.ab_plan))
+        await pilot.pause(0.2)
+
+    assert snap_compare(snapshot_app, terminal_size=size, run_before=open_results)
+
+
+async def test_a_finished_test_stores_the_verdict_naming_the_winner(app_and_repo):
+    app, repo = app_and_repo
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        client = repo.clients()[0]
+        test = fixed_test(client.id)
+        repo.save_abtest(test)
+        app.push_screen(ABTestScreen(client, test, PLAN))
+        await pilot.pause(0.2)
+        stored = repo.abtest(test.id)
+        assert stored.winner == "cable_pull_through"
+        assert stored.verdict == "Cable pull-through wins — higher peak %MVC of the target than Hip thrust"
+        assert stored.warnings and stored.warnings[0].startswith("fatigue: median frequency fell")
+        assert f"verdict: {stored.verdict}" in text(app.screen, "#ab-verdict")
+        assert "⚠ fatigue: median frequency fell" in text(app.screen, "#ab-warnings")
