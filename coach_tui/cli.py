@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             from coach_tui.ui.app import run_console
 
-            return run_console(config)
+            return run_console(config, args.simulate)
         command = importlib.import_module(f"coach_tui.commands.{COMMANDS[args.command]}")
         return command.run(args, config)
     except (CommandError, ConfigError) as error:

@@ -83,6 +83,7 @@ class LiveConsole:
         repo: Repository,
         source_label: str,
         envelope_sensors: frozenset[str] = frozenset(),
+        device_units: dict[str, str] | None = None,
     ):
         self.source = source
         self.fs_hz = fs_hz
@@ -97,6 +98,7 @@ class LiveConsole:
         self.repo = repo
         self.source_label = source_label
         self.envelope_sensors = envelope_sensors
+        self.device_units = device_units
         self.meter = LiveMeter(fs_hz, sensors, settings.dsp, self.mvc, envelope_sensors=envelope_sensors)
         self.session: Session | None = None
         self._set: SetRecord | None = None
@@ -226,7 +228,8 @@ class LiveConsole:
         # Rest levels: the calibration's where there is one, else the quietest moment before the set.
         plan = SetPlan.from_calibrations(self.fs_hz, layout, self.settings, self.calibrations, self.meter.rest())
         record, self._recorder = begin_set(self.repo, self.sessions_dir, self.session, index, self.exercise.key, plan,
-                                           self.calibration_ids, self.source_label, load_kg=load_kg, cue=cue)
+                                           self.calibration_ids, self.source_label, load_kg=load_kg, cue=cue,
+                                           device_units=self.device_units)
         self._set = record
         for alert in (*self._alerts.values(), self._compensation, self._cocontraction):
             alert.update(None)

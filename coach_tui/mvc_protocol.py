@@ -57,12 +57,13 @@ class MvcProtocol:
     """Feeds each side's sensor through the pipeline and splits the envelope into the phases."""
 
     def __init__(self, fs_hz: float, muscle: str, sides: dict[str, str], dsp: DspSettings, settings: MvcSettings,
-                 envelope_sensors: frozenset[str] = frozenset()):
-        """``sides`` maps "L"/"R" to the sensor id (its first channel); ``envelope_sensors`` send their own
-        envelope."""
+                 envelope_sensors: frozenset[str] = frozenset(), columns: dict[str, int] | None = None):
+        """``sides`` maps "L"/"R" to the sensor id, ``columns`` to the channel of that sensor's blocks
+        (default the first); ``envelope_sensors`` send their own envelope."""
         self.fs_hz = float(fs_hz)
         self.muscle = muscle
         self.sides = dict(sides)
+        self.columns = {side: (columns or {}).get(side, 0) for side in self.sides}
         self.settings = settings
         self.phases = protocol_phases(settings, fs_hz)
         self._pipelines = {side: Pipeline(fs_hz, 1, dsp, signal="envelope" if sid in envelope_sensors else "raw")
@@ -78,7 +79,8 @@ class MvcProtocol:
                 continue
             pipeline = self._pipelines[side]
             frames = [pipeline.process_gap(gap_before)] if gap_before else []
-            frames.append(pipeline.process(samples[:, :1]))
+            column = self.columns[side]
+            frames.append(pipeline.process(samples[:, column : column + 1]))
             for frame in frames:
                 self._envelopes[side].append(frame.envelope[:, 0])
                 self._seen[side] += frame.envelope.shape[0]

@@ -85,12 +85,23 @@ class SetPlan:
         )
 
 
-def sensor_formats(plan: SetPlan, scale: float = SIMULATED_SCALE_UV) -> list[SensorFormat]:
-    """Storage formats for sensors that deliver µV (16-bit counts of ``scale``)."""
-    return [
-        SensorFormat(sid, plan.fs_hz, len(assigned), "µV", scale, "int16", tuple(f"{a.muscle} {a.side or ''}".strip() for a in assigned))
-        for sid, assigned in plan.layout.sensors.items()
-    ]
+#: Storage of real sensors' samples: 32-bit counts of 0.01 (µV, ADC counts or unitless), exact
+#: enough for every profile's resolution and wide enough for every profile's range.
+DEVICE_SCALE = 0.01
+
+
+def sensor_formats(plan: SetPlan, device_units: dict[str, str] | None = None) -> list[SensorFormat]:
+    """Storage formats: the simulated kit's µV as 16-bit counts of ``SIMULATED_SCALE_UV``; sensors in
+    ``device_units`` (real devices, by id: their units) as 32-bit counts of ``DEVICE_SCALE``."""
+    device_units = device_units or {}
+    formats = []
+    for sid, assigned in plan.layout.sensors.items():
+        labels = tuple(f"{a.muscle} {a.side or ''}".strip() for a in assigned)
+        if sid in device_units:
+            formats.append(SensorFormat(sid, plan.fs_hz, len(assigned), device_units[sid], DEVICE_SCALE, "int32", labels))
+        else:
+            formats.append(SensorFormat(sid, plan.fs_hz, len(assigned), "µV", SIMULATED_SCALE_UV, "int16", labels))
+    return formats
 
 
 class SetRecorder:
@@ -137,14 +148,16 @@ def begin_set(
     *,
     load_kg: float | None = None,
     cue: str = "",
+    device_units: dict[str, str] | None = None,
 ) -> tuple[SetRecord, SetRecorder]:
-    """Store a new set of ``session`` (so a crash finds it) and open its recording."""
+    """Store a new set of ``session`` (so a crash finds it) and open its recording (real sensors'
+    units in ``device_units``, see ``sensor_formats``)."""
     record = SetRecord(new_id("set"), session.id, index, exercise_key, now_utc(), load_kg=load_kg, cue=cue,
                        recording=f"set-{index:02d}", settings=plan.to_meta()["settings"], calibration_ids=calibration_ids)
     repo.save_set(record)
     meta = {"source": source, "client_id": session.client_id, "session_id": session.id, "set_id": record.id,
             "exercise": exercise_key}
-    recorder = SetRecorder(sessions_dir / session.folder / record.recording, plan, sensor_formats(plan), meta)
+    recorder = SetRecorder(sessions_dir / session.folder / record.recording, plan, sensor_formats(plan, device_units), meta)
     return record, recorder
 
 

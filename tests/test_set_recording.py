@@ -99,7 +99,8 @@ def test_sensors_that_send_their_own_envelope_pass_through_and_replay_exactly(tm
     plan = _plan(kit, exercise, calibrated=True)
     layout = SetLayout(plan.layout.sensors, exercise.target, exercise.synergists, envelope_sensors=frozenset(ids))
     plan = SetPlan(kit.fs_hz, layout, AnalysisSettings(), plan.mvc, {})
-    recorder = SetRecorder(tmp_path / "set-env", plan, sensor_formats(plan), {"source": "test"})
+    # stored as a real device's samples: 32-bit counts (sensor_formats' device storage)
+    recorder = SetRecorder(tmp_path / "set-env", plan, sensor_formats(plan, {sid: "counts" for sid in ids}), {"source": "test"})
 
     async def envelopes():
         live = []

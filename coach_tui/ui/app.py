@@ -9,12 +9,14 @@ from textual.widgets import Label
 
 from coach_tui.config import Config
 from coach_tui.domain.abtest import ABTest
+from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise, exercise_library
 from coach_tui.domain.ids import new_id, now_utc
 from coach_tui.live_console import LiveConsole
 from coach_tui.domain.placement import Placement
 from coach_tui.mvc_protocol import MvcProtocol
+from coach_tui.sources.source_hub import SourceHub
 from coach_tui.store.repository import Repository
 from coach_tui.ui.dialogs.abtest_plan_dialog import ABTestPlanDialog, PlannedTest
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
@@ -25,6 +27,7 @@ from coach_tui.ui.screens.help_screen import HelpScreen
 from coach_tui.ui.screens.history import HistoryScreen
 from coach_tui.ui.screens.live_screen import LiveScreen
 from coach_tui.ui.screens.placement_screen import PlacementScreen
+from coach_tui.ui.sensors_not_ready import SensorsNotReady
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 DEFAULT_EXERCISE = "hip_thrust"
@@ -55,7 +58,9 @@ class TooSmallScreen(ModalScreen[None]):
 
 
 class CoachApp(App):
-    """The console. ``repo`` is the open client database; sensors are the simulated kit for now."""
+    """The console. ``repo`` is the open client database. ``simulated``: the simulated kit, else the
+    Bluetooth sensors of ``config.toml`` (kept connected while the console runs; each screen reads
+    them through a reader of its own). ``scanner_backend``/``client_backend`` go to bleak (tests)."""
 
     CSS_PATH = "coach.tcss"
     TITLE = "coach-tui"
@@ -64,15 +69,18 @@ class CoachApp(App):
         Binding("f1,question_mark", "help", "Help", id="app.help"),
     ]
 
-    def __init__(self, config: Config, repo: Repository, *, simulated: bool = True):
+    def __init__(self, config: Config, repo: Repository, *, simulated: bool = True, scanner_backend=None,
+                 client_backend=None):
         super().__init__()
         self.config = config
         self.repo = repo
-        self.simulated = simulated
+        self.simulated = simulated or not config.sensors
         self.exercises: dict[str, Exercise] = exercise_library(config.exercises)
         self._too_small: TooSmallScreen | None = None
+        self._backends = {"scanner_backend": scanner_backend, "client_backend": client_backend}
+        self._hub: SourceHub | None = None
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         if self.config.keymap:
             self.set_keymap(dict(self.config.keymap))
         if not self.repo.clients():
@@ -82,6 +90,32 @@ class CoachApp(App):
         self._check_size()
         # Textual's App consumes Resize events itself; a quarter-second look at the size is cheap.
         self.set_interval(0.25, self._check_size)
+        if not self.simulated:
+            await self._connect_sensors()
+
+    async def _connect_sensors(self) -> None:
+        """Connect the configured sensors; without Bluetooth, say why and offer the simulated kit."""
+        from coach_tui.sensor_kit import bluetooth_source, configured_placements
+        from coach_tui.sources.ble.bluetooth_errors import BluetoothUnavailable, check_bluetooth
+
+        try:
+            await check_bluetooth(self._backends["scanner_backend"])
+        except BluetoothUnavailable as error:
+            self.simulated = True
+
+            def chosen(choice: str | None) -> None:
+                if choice != "simulate":
+                    self.exit(message=str(error))
+
+            self.push_screen(ChoiceDialog(f"Bluetooth: {error}",
+                                          [("simulate", "use the SIMULATED sensor kit instead"), ("quit", "quit")]), chosen)
+            return
+        self._hub = SourceHub(bluetooth_source(self.config, configured_placements(self.config), **self._backends))
+        self._hub.start()
+
+    async def on_unmount(self) -> None:
+        if self._hub is not None:
+            await self._hub.close()
 
     def _check_size(self) -> None:
         width, height = self.size
@@ -157,18 +191,59 @@ class CoachApp(App):
     # -- sensors ------------------------------------------------------------------------------
 
     def placements_for(self, client: Client) -> list[Placement]:
-        """Where the sensors sit on ``client``: as stored, or the simulated kit's default layout."""
+        """Where the sensors sit on ``client``: as stored, else the default layout (the simulated kit's,
+        or ``[[sensors]]``'s). With Bluetooth sensors, a stored layout must use their channels."""
+        from coach_tui.sensor_kit import configured_placements
         from coach_tui.sources.simulated import sensors_for_exercise
 
         stored = self.repo.placements(client.id)
-        if stored:
+        if self.simulated:
+            if stored and len(stored) == len({p.sensor_id for p in stored}):  # one channel per simulated sensor
+                return stored
+            exercise = self.exercises[DEFAULT_EXERCISE]
+            kit = sensors_for_exercise(exercise.target, exercise.synergists, exercise.antagonists,
+                                       self.config.simulation.sensors)
+            return [Placement(s.muscle, s.side, s.sensor_id) for s in kit]
+        configured = configured_placements(self.config)
+        channels = {(p.sensor_id, p.channel) for p in configured}
+        if stored and {(p.sensor_id, p.channel) for p in stored} == channels:
             return stored
-        exercise = self.exercises[DEFAULT_EXERCISE]
-        kit = sensors_for_exercise(exercise.target, exercise.synergists, exercise.antagonists, self.config.simulation.sensors)
-        return [Placement(s.muscle, s.side, s.sensor_id) for s in kit]
+        return configured
 
-    def _kit(self, placements: list[Placement], exercise: Exercise, scenario: str):
-        """The simulated kit wearing ``placements``; each muscle plays its role in ``exercise``."""
+    def sensor_rate(self) -> float:
+        """The sample rate every sensor runs at; ``SensorsNotReady`` says why there is none yet."""
+        if self.simulated:
+            return float(self.config.simulation.fs_hz)
+        if self._hub is None:
+            raise SensorsNotReady("sensors are not connected")
+        statuses = self._hub.status()
+        waiting = [f"{s.sensor_id} {s.state or 'connecting'}" for s in statuses
+                   if not (s.nominal_rate_hz or s.measured_rate_hz)]
+        if waiting:
+            raise SensorsNotReady(f"waiting for sensors: {'; '.join(waiting)}")
+        rates = {s.sensor_id: s.nominal_rate_hz or round(s.measured_rate_hz) for s in statuses}
+        if len(set(rates.values())) > 1:
+            listed = ", ".join(f"{sid} {rate:g} Hz" for sid, rate in rates.items())
+            raise SensorsNotReady(f"the sensors run at different rates ({listed}); use sensors of one rate together")
+        return float(next(iter(rates.values())))
+
+    def _assignments(self, placements: list[Placement]) -> dict[str, list]:
+        """Per sensor, the muscle and side of each channel the source delivers, in its order."""
+        from coach_tui.sensor_kit import configured_placements, placed_columns
+
+        by_channel = {(p.sensor_id, p.channel): p.assignment for p in placements}
+        if self.simulated:
+            return {p.sensor_id: [p.assignment] for p in placements}
+        columns = placed_columns(configured_placements(self.config))
+        return {sid: [by_channel[(sid, channel)] for channel in picked] for sid, picked in columns.items()}
+
+    def _source(self, placements: list[Placement], exercise: Exercise, scenario: str):
+        """What the screens read: the simulated kit wearing ``placements`` (each muscle playing its role
+        in ``exercise``, doing ``scenario``), or a reader of the connected sensors."""
+        if not self.simulated:
+            if self._hub is None:
+                raise SensorsNotReady("sensors are not connected")
+            return self._hub.reader()
         from coach_tui.sources.simulated import SimulatedKit, SimulatedSensor
 
         def role(muscle: str) -> str:
@@ -180,26 +255,42 @@ class CoachApp(App):
 
     def check_source(self, placements: list[Placement]):
         """A source for the placement check (the client at rest)."""
-        return self._kit(placements, self.exercises[DEFAULT_EXERCISE], "rest")
+        return self._source(placements, self.exercises[DEFAULT_EXERCISE], "rest")
 
     def calibration_run(self, client: Client, muscle: str) -> tuple[object, MvcProtocol]:
         """A source with the client doing MVC trials, and the protocol reading ``muscle``'s sensors."""
         placements = self.placements_for(client)
+        rate = self.sensor_rate()
         sides = {p.side: p.sensor_id for p in placements if p.muscle == muscle and p.side}
-        kit = self._kit(placements, self.exercises[DEFAULT_EXERCISE], "mvc")
-        return kit, MvcProtocol(kit.fs_hz, muscle, sides, self.config.analysis.dsp, self.config.mvc)
+        assigned = self._assignments(placements)
+        columns = {side: assigned[sid].index(ChannelAssignment(muscle, side)) for side, sid in sides.items()}
+        source = self._source(placements, self.exercises[DEFAULT_EXERCISE], "mvc")
+        return source, MvcProtocol(rate, muscle, sides, self.config.analysis.dsp, self.config.mvc,
+                                   self.envelope_sensors(), columns)
+
+    def envelope_sensors(self) -> frozenset[str]:
+        """Sensors that send their own envelope (none in the simulated kit)."""
+        from coach_tui.sensor_kit import envelope_sensors
+
+        return frozenset() if self.simulated else envelope_sensors(self.config)
 
     def live_console(self, client: Client, exercise: str | Exercise) -> LiveConsole:
         """A console streaming the kit as placed on ``client``, for ``exercise``: a library key, or an
         exercise of its own (an A/B test's variation)."""
         exercise = self.exercises[exercise] if isinstance(exercise, str) else exercise
+        from coach_tui.sensor_kit import device_units
+
         placements = self.placements_for(client)
-        kit = self._kit(placements, exercise, "reps")
-        sensors = {p.sensor_id: [p.assignment] for p in placements}
+        rate = self.sensor_rate()
+        source = self._source(placements, exercise, "reps")
         keys = {p.assignment.key for p in placements}
         calibrations = {k: c for k, c in self.repo.latest_calibrations(client.id).items() if k in keys}
-        return LiveConsole(kit, kit.fs_hz, sensors, client, exercise, self.config.analysis, calibrations,
-                           self.config.sessions_dir, self.repo, "simulated kit")
+        if self.simulated:
+            return LiveConsole(source, rate, self._assignments(placements), client, exercise, self.config.analysis,
+                               calibrations, self.config.sessions_dir, self.repo, "simulated kit")
+        return LiveConsole(source, rate, self._assignments(placements), client, exercise, self.config.analysis,
+                           calibrations, self.config.sessions_dir, self.repo, "bluetooth sensors",
+                           self.envelope_sensors(), device_units(self.config))
 
     def stale_calibrations(self, client: Client) -> dict[str, list[str]]:
         """Muscles whose calibration should be redone, with why (placement moved, too old)."""
@@ -212,9 +303,10 @@ class CoachApp(App):
         return stale
 
 
-def make_app(config: Config, repo: Repository, *, simulated: bool = True) -> CoachApp:
-    """The app as ``coach`` runs it; tests build it the same way."""
-    return CoachApp(config, repo, simulated=simulated)
+def make_app(config: Config, repo: Repository, *, simulated: bool = True, **backends) -> CoachApp:
+    """The app as ``coach`` runs it (``simulated`` unless ``config.toml`` lists sensors and
+    ``--simulate`` is not given); tests build it the same way."""
+    return CoachApp(config, repo, simulated=simulated, **backends)
 
 
 def binding_ids() -> set[str]:
@@ -228,7 +320,7 @@ def binding_ids() -> set[str]:
     return {b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
 
 
-def run_console(config: Config) -> int:
+def run_console(config: Config, simulate: bool = False) -> int:
     """Open the store as the writer and run the console until the trainer quits."""
     from coach_tui.commands import CommandError
     from coach_tui.commands.store_access import open_store
@@ -237,5 +329,5 @@ def run_console(config: Config) -> int:
     if unknown:
         raise CommandError(f"{config.path}: keymap.{unknown[0]}: no such binding; allowed: {', '.join(sorted(binding_ids()))}")
     with open_store(config, "console", write=True) as repo:
-        make_app(config, repo).run()
+        make_app(config, repo, simulated=simulate or not config.sensors).run()
     return 0

@@ -11,6 +11,7 @@ from textual.widgets import Footer, Header, Static
 from coach_tui.domain.client import Client
 from coach_tui.mvc_protocol import MvcProtocol
 from coach_tui.sources.source_task import SourceTask
+from coach_tui.ui.sensors_not_ready import SensorsNotReady
 
 
 def _big_bar(value: float, best: float, width: int) -> Text:
@@ -54,7 +55,12 @@ class CalibrationScreen(Screen):
 
     def _start(self) -> None:
         self._saved = False
-        source, self.protocol = self.app.calibration_run(self.client, self.muscle)
+        try:
+            source, self.protocol = self.app.calibration_run(self.client, self.muscle)
+        except SensorsNotReady as why:
+            self.notify(f"{why} — try again in a moment (p shows each sensor)", severity="warning", timeout=6)
+            self.set_timer(0.1, self.app.pop_screen)
+            return
         self._stream = SourceTask(source, self._on_block)
         self._stream.start()
 
@@ -72,6 +78,8 @@ class CalibrationScreen(Screen):
     def refresh_view(self) -> None:
         """Phase and countdown, the live bars of both sides, each trial's value, the verdict."""
         protocol = self.protocol
+        if protocol is None:  # the sensors were not ready
+            return
         phase, left = protocol.current()
         name = self.muscle.replace("_", " ")
         if protocol.done:
@@ -105,6 +113,8 @@ class CalibrationScreen(Screen):
             self.query_one("#calibration-trials", Static).update("\n".join(lines))
 
     def action_accept(self) -> None:
+        if self.protocol is None:
+            return
         if not self.protocol.done:
             self.notify("finish the trials first", severity="warning")
             return

@@ -18,6 +18,7 @@ from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
 from coach_tui.ui.dialogs.rating_dialog import RatingDialog
 from coach_tui.ui.screens.calibration_screen import CalibrationScreen
 from coach_tui.ui.screens.focus_screen import FocusScreen
+from coach_tui.ui.sensors_not_ready import SensorsNotReady
 from coach_tui.ui.widgets.activation_bars import ActivationBars
 
 REFRESH_HZ = 20.0
@@ -108,7 +109,12 @@ class LiveScreen(Screen[SetRecord | None]):
 
     def _start_console(self) -> None:
         self._built_from = self._setup()
-        self.console = self.app.live_console(self.client, self.planned.exercise if self.planned else self.exercise_key)
+        try:
+            self.console = self.app.live_console(self.client, self.planned.exercise if self.planned else self.exercise_key)
+        except SensorsNotReady as why:
+            self.notify(f"{why} — try again in a moment (p shows each sensor)", severity="warning", timeout=6)
+            self.set_timer(0.1, lambda: self.dismiss(None))
+            return
         self.console.start()
 
     async def _stop_console(self) -> None:

@@ -15,8 +15,10 @@ from coach_tui.domain.placement import Placement
 from coach_tui.session_check import RecentSamples, grade_sensors
 from coach_tui.sources.source_task import SourceTask
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
+from coach_tui.ui.sensors_not_ready import SensorsNotReady
 
 CHECK_SECONDS = 2.0
+MAX_RATE_HZ = 2000.0
 LIGHTS = {"ok": "● ok", "warn": "▲ warn", "bad": "■ bad"}
 
 
@@ -49,7 +51,11 @@ class PlacementScreen(Screen):
         table.add_columns("sensor", "muscle", "signal", "rate Hz", "lost", "battery")
         self.placements = self.app.placements_for(self.client)
         self._source = self.app.check_source(self.placements)
-        self._recent = RecentSamples(CHECK_SECONDS, self._source.fs_hz)
+        try:
+            rate = self.app.sensor_rate()
+        except SensorsNotReady:
+            rate = MAX_RATE_HZ  # sensors still connecting: keep at most this much
+        self._recent = RecentSamples(CHECK_SECONDS, rate)
         self._stream = SourceTask(self._source, self._recent.add)
         self._stream.start()
         self.set_interval(1.0, self.refresh_quality)
@@ -72,15 +78,22 @@ class PlacementScreen(Screen):
             rate = f"{status.measured_rate_hz:.0f}" if status and status.measured_rate_hz else "—"
             lost = f"{status.loss_fraction:.1%}" if status else "—"
             battery = f"{status.battery_pct:.0f} %" if status and status.battery_pct is not None else "—"
-            table.add_row(placement.sensor_id, placement.label, light, rate, lost, battery, key=placement.sensor_id)
+            sensor = placement.sensor_id if len(self.placements) == len(statuses) else f"{placement.sensor_id} ch{placement.channel + 1}"
+            if status is not None and status.state and status.state != "streaming" and not status.simulated:
+                light = f"… {status.state}"[:28]
+            table.add_row(sensor, placement.label, light, rate, lost, battery,
+                          key=f"{placement.sensor_id}:{placement.channel}")
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
 
     def refresh_quality(self) -> None:
         """Grade the last seconds of every sensor and show the lights and the reasons."""
         received = self._recent.received()
-        names = {p.sensor_id: p.label for p in self.placements}
-        report = grade_sensors(received, self._source.status(), names, self.app.config.analysis, CHECK_SECONDS, True)
+        names: dict[str, str] = {}
+        for p in self.placements:
+            names[p.sensor_id] = f"{names[p.sensor_id]} + {p.label}" if p.sensor_id in names else p.label
+        report = grade_sensors(received, self._source.status(), names, self.app.config.analysis, CHECK_SECONDS,
+                               self.app.simulated, self.app.envelope_sensors())
         checks = {s.status.sensor_id: s for s in report.sensors}
         self._fill(checks)
         reasons = [r for s in report.sensors for c in s.channels for r in c.reasons]
@@ -107,7 +120,8 @@ class PlacementScreen(Screen):
                 if side is None:
                     return
                 updated = replace(current, muscle=muscle, side=side)
-                self.placements = [updated if p.sensor_id == current.sensor_id else p for p in self.placements]
+                self.placements = [updated if (p.sensor_id, p.channel) == (current.sensor_id, current.channel) else p
+                                   for p in self.placements]
                 self.app.repo.save_placements(self.client.id, self.placements)
                 self.notify(f"{current.sensor_id} is now on the {updated.label}")
                 self._fill({})

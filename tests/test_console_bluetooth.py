@@ -1,0 +1,118 @@
+"""The console on configured Bluetooth sensors (bumble peripherals through bleak): a set recorded
+from them as from the simulated kit; and without Bluetooth, the offer of the simulated kit."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from ble_encoders import coach_v1_info, encode_coach_v1
+from ble_peripherals import Firmware, failing_scanner_backend, peripheral_spec
+from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason
+from bumble_link import BumbleWorld
+
+from coach_tui.config import load_config
+from coach_tui.sources.ble.profiles import PROFILES
+from coach_tui.store.database import Database
+from coach_tui.store.recordings import read_recording
+from coach_tui.store.repository import Repository
+from coach_tui.ui.app import make_app
+from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
+from coach_tui.ui.screens.live_screen import LiveScreen
+
+pytestmark = pytest.mark.usefixtures("isolated")
+
+SENSORS = """
+[simulation]
+realtime = false
+
+[[sensors]]
+id = "left"
+profile = "coach_v1"
+name = "coach-left"
+channels = ["glute_max:L"]
+
+[[sensors]]
+id = "right"
+profile = "coach_v1"
+name = "coach-right"
+channels = ["glute_max:R"]
+"""
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(SENSORS, encoding="utf-8")
+    return replace(load_config(path), sessions_dir=tmp_path / "sessions")
+
+
+async def _until(pilot, condition, seconds=20.0):
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached")
+
+
+def _contractions(n: int, fs: float, seed: int, gain: float) -> np.ndarray:
+    """int16 counts: noise whose amplitude swells once a second (a rep a second)."""
+    t = np.arange(n) / fs
+    envelope = 20 + 400 * gain * np.sin(np.pi * (t % 1.0)) ** 8
+    return np.clip(np.random.default_rng(seed).standard_normal(n) * envelope, -32768, 32767).astype(int).reshape(n, 1)
+
+
+async def test_a_set_is_recorded_from_bluetooth_sensors(config):
+    fs = 1000.0
+    async with BumbleWorld() as world:
+        for k, side in enumerate(("left", "right")):
+            peripheral = await world.add_peripheral(
+                peripheral_spec(PROFILES["coach_v1"], f"coach-{side}", info=coach_v1_info(1, fs, 0.5)))
+            counts = _contractions(60_000, fs, k, 1.0 if side == "right" else 0.7)
+            packets = [encode_coach_v1(counts[i:i + 20], i) for i in range(0, len(counts), 20)]
+            Firmware(peripheral, PROFILES["coach_v1"], lambda packets=packets: packets, rate_hz=fs / 20)
+        with Database(config.sessions_dir) as database:
+            repo = Repository(database)
+            app = make_app(config, repo, simulated=False, scanner_backend=world.scanner_backend,
+                           client_backend=world.client_backend)
+            async with app.run_test(size=(100, 30)) as pilot:
+                assert not app.simulated
+                await _until(pilot, lambda: all(s.state == "streaming" for s in app._hub.status()))
+                assert app.sensor_rate() == fs
+                await pilot.press("enter")
+                await _until(pilot, lambda: isinstance(app.screen, LiveScreen) and app.screen.console is not None)
+                live = app.screen
+                assert [a.label for _, a in live.console.meter.channels] == ["left glute max", "right glute max"]
+                assert "SIMULATED" not in live.query_one("#live-header").render().plain
+                await pilot.press("space")
+                await _until(pilot, lambda: live.console.view().set_seconds > 3.5)
+                await pilot.press("space")
+                await _until(pilot, lambda: not isinstance(app.screen, LiveScreen))
+                await pilot.press("escape")  # no perceived-activation score
+                shown = live.console.view()
+            sessions = repo.sessions()
+            (stored,) = repo.sets(sessions[0].id)
+            recording = read_recording(config.sessions_dir / sessions[0].folder / stored.recording)
+    assert recording.meta["source"] == "bluetooth sensors"
+    assert {(f.sensor_id, f.dtype, f.units, f.fs_hz) for f in recording.sensors} == {
+        ("left", "int32", "µV", fs), ("right", "int32", "µV", fs)}
+    assert len(stored.reps) >= 2 and list(stored.reps) == shown.reps
+    assert all(rep.weaker_side in (None, "L") for rep in stored.reps)
+
+
+async def test_without_bluetooth_the_console_offers_the_simulated_kit(config):
+    off = BleakBluetoothNotAvailableError("No powered adapters.", BleakBluetoothNotAvailableReason.POWERED_OFF)
+    with Database(config.sessions_dir) as database:
+        app = make_app(config, Repository(database), simulated=False, scanner_backend=failing_scanner_backend(off))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+            assert "Bluetooth" in app.screen.heading and "turn it on" in app.screen.heading.lower()
+            await pilot.press("enter")  # use the simulated kit
+            await pilot.pause(0.2)
+            assert app.simulated
+            await pilot.press("enter")
+            await _until(pilot, lambda: isinstance(app.screen, LiveScreen) and app.screen.console is not None)
+            assert "SIMULATED" in app.screen.query_one("#live-header").render().plain
+            await asyncio.sleep(0)
