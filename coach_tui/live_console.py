@@ -28,8 +28,10 @@ from coach_tui.sources.source_task import SourceTask
 from coach_tui.store.recordings import RecordingError
 from coach_tui.store.repository import Repository
 
-#: Seconds of raw signal graded for the live signal-quality alert.
+#: Seconds of raw signal graded for the live signal-quality alert …
 QUALITY_SECONDS = 2.0
+#: … every this many seconds (a loose electrode or hum is named within a few seconds).
+QUALITY_EVERY_S = 4.0
 #: Longest a sensor's samples wait to be processed when no screen asks for a view (seconds).
 BATCH_SECONDS = 0.1
 
@@ -159,7 +161,7 @@ class LiveConsole:
                 self.stop_set()
         self._recent.add(block)
         self._since_quality += block.n_samples
-        if self._since_quality >= QUALITY_SECONDS * self.fs_hz * len(self.sensors):
+        if self._since_quality >= QUALITY_EVERY_S * self.fs_hz * len(self.sensors):
             self._since_quality = 0
             self._grade_signals()
         self._window += block.n_samples
@@ -176,9 +178,15 @@ class LiveConsole:
             return
         names = {sid: assigned[0].label for sid, assigned in self.sensors.items()}
         received, statuses = self._recent.received(), self.source.status()
+        settings = self.settings
+        mains = self.meter.mains_hz
+        if mains is not None:  # the live filters have decided; no need to listen for it again
+            filters = replace(settings.dsp.filters, mains=f"{mains:g}")
+            settings = replace(settings, dsp=replace(settings.dsp, filters=filters))
 
         def grade() -> list[str]:
-            report = grade_sensors(received, statuses, names, self.settings, QUALITY_SECONDS, simulated=True)
+            report = grade_sensors(received, statuses, names, settings, QUALITY_SECONDS, simulated=True,
+                                   envelope_sensors=self.envelope_sensors)
             return [f"signal: {r}" for s in report.sensors for c in s.channels if c.status == BAD for r in c.reasons]
 
         self._grading = asyncio.get_running_loop().run_in_executor(None, grade)

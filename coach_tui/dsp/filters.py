@@ -107,6 +107,13 @@ class _BlockMatrices:
 
 
 @lru_cache(maxsize=64)
+def _steady_state(sos_bytes: bytes, n_sections: int) -> np.ndarray:
+    """The cascade's state after a unit input held forever (keyed by its sections' bytes)."""
+    a, b, _, _ = cascade_state_space(np.frombuffer(sos_bytes, dtype=float).reshape(n_sections, 6))
+    return _read_only(np.linalg.solve(np.eye(a.shape[0]) - a, b))
+
+
+@lru_cache(maxsize=64)
 def _block_matrices(sos_bytes: bytes, n_sections: int, n: int) -> _BlockMatrices:
     """The block matrices of a cascade (keyed by its sections' bytes): shared by equal filters."""
     sos = np.frombuffer(sos_bytes, dtype=float).reshape(n_sections, 6)
@@ -166,8 +173,7 @@ class SosCascade:
         Without this a sensor's DC offset enters as a step and the band-pass rings for the first
         ~100 ms, which reads as a burst of activity.
         """
-        a, b, _, _ = cascade_state_space(self.sos)
-        steady = np.linalg.solve(np.eye(a.shape[0]) - a, b)
+        steady = _steady_state(self.sos.tobytes(), self.sos.shape[0])
         self._work[:, : self._n_states] = np.outer(np.asarray(first, dtype=float), steady)
 
     def process(self, x: np.ndarray) -> np.ndarray:

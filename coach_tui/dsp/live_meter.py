@@ -65,6 +65,12 @@ class LiveMeter:
         for frame in frames:
             self.show(sensor_id, frame.activation)
 
+    @property
+    def mains_hz(self) -> float | None:
+        """The mains frequency the filters notch, once decided ("auto") and the same for every sensor."""
+        found = {p.mains_hz for p in self._pipelines.values() if p.signal == "raw"}
+        return found.pop() if len(found) == 1 else None
+
     def adopt(self, pipelines: dict[str, Pipeline]) -> None:
         """Continue with these pipelines (a set's, which processed the same stream meanwhile)."""
         self._pipelines.update(pipelines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -35,6 +36,15 @@ class Frame:
         if self.percent_mvc is None:
             return self.envelope
         return np.where(np.isnan(self.percent_mvc), self.envelope, self.percent_mvc)
+
+
+@lru_cache(maxsize=64)
+def ringing_samples(sos_bytes: bytes) -> int:
+    """Samples until the slowest pole of the sections (given as their bytes) decays to 10 %; cached."""
+    sos = np.frombuffer(sos_bytes, dtype=float).reshape(-1, 6)
+    radius = max((float(np.max(np.abs(np.roots(section[3:])))) for section in sos), default=0.0)
+    ring = np.log(10.0) / -np.log(radius) if 0.0 < radius < 1.0 else 0.0
+    return int(np.ceil(ring))
 
 
 class Pipeline:
@@ -134,9 +144,7 @@ class Pipeline:
 
     def _settling_samples(self, sos: np.ndarray) -> int:
         """Samples until the slowest pole of ``sos`` has decayed to 10 %, plus the envelope window."""
-        radius = max((float(np.max(np.abs(np.roots(section[3:])))) for section in sos), default=0.0)
-        ring = np.log(10.0) / -np.log(radius) if 0.0 < radius < 1.0 else 0.0
-        return int(np.ceil(ring)) + self._rms.window
+        return ringing_samples(sos.tobytes()) + self._rms.window
 
     def _start_notches(self, mains_hz: float, at: int) -> None:
         self.mains_hz = mains_hz

@@ -160,7 +160,7 @@ class LiveScreen(Screen[SetRecord | None]):
 
     def _header(self, view: LiveView) -> str:
         console = self.console
-        state = f"● REC {view.set_seconds:5.1f} s" if view.recording else "○ ready (space: set)"
+        state = f"● REC {view.set_seconds:3.0f} s" if view.recording else "○ ready (space: set)"
         source = " · SIMULATED" if self.app.simulated else ""
         return f"{self.client.name} · {console.exercise.name}{source} · {state}"
 

@@ -99,16 +99,20 @@ class ActivationBars(Widget):
             self.refresh(Region(0, y, self.size.width, 1))
 
     def _strip(self, runs: list[Run]) -> Strip:
-        return Strip([Segment(text, self._style(name)) for text, name in runs if text])
+        """One line as a strip the width of the widget (the base style fills the rest)."""
+        base = self._style("")
+        return Strip([Segment(text, self._style(name)) for text, name in runs if text]).extend_cell_length(
+            self.size.width, base)
 
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
         if style is None:
-            style = self._styles[name] = self.rich_style + Style.parse(name)
+            style = self._styles[name] = self.rich_style + Style.parse(name) if name else self.rich_style
         return style
 
     def on_resize(self) -> None:
         self._shown = None
+        self._strips = [self._strip(runs) for runs in self._runs]
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -120,8 +124,8 @@ class ActivationBars(Widget):
 
     def render_line(self, y: int) -> Strip:
         if y < len(self._strips):
-            return self._strips[y].extend_cell_length(self.size.width, self.rich_style)
-        return Strip.blank(self.size.width, self.rich_style)
+            return self._strips[y]
+        return Strip.blank(self.size.width, self._style(""))
 
     def _lines(self, channels, pairs, cells, width: int, targets: list[float | None]) -> list[list[Run]]:
         lines = []
