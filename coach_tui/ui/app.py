@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.screen import ModalScreen
 from textual.widgets import Label
 
@@ -77,6 +79,7 @@ class CoachApp(App):
         self.simulated = simulated or not config.sensors
         self.exercises: dict[str, Exercise] = exercise_library(config.exercises)
         self._too_small: TooSmallScreen | None = None
+        self._screens_up = False  # the clients screen is pushed (size checks wait for it)
         self._backends = {"scanner_backend": scanner_backend, "client_backend": client_backend}
         self._hub: SourceHub | None = None
 
@@ -87,9 +90,8 @@ class CoachApp(App):
             self.repo.add_client(Client(new_id("c"), DEMO_CLIENT, "R", "seeded on first run to try the console",
                                         created=now_utc()))
         self.push_screen(ClientsScreen())
-        self._check_size()
-        # Textual's App consumes Resize events itself; a quarter-second look at the size is cheap.
-        self.set_interval(0.25, self._check_size)
+        self._screens_up = True
+        self._check_size(self.size)
         if not self.simulated:
             await self._connect_sensors()
 
@@ -117,8 +119,15 @@ class CoachApp(App):
         if self._hub is not None:
             await self._hub.close()
 
-    def _check_size(self) -> None:
-        width, height = self.size
+    def on_resize(self, event: events.Resize) -> None:
+        # Dispatched before App's own handler (which stops the event); the first one comes before
+        # on_mount, which checks the size itself once the clients screen is there.
+        if self._screens_up:
+            self._check_size(event.size)
+
+    def _check_size(self, size: Size) -> None:
+        """Cover the screens with the too-small message below the minimum size; lift it above."""
+        width, height = size
         small = width < MIN_WIDTH or height < MIN_HEIGHT
         if small and self._too_small is None:
             self._too_small = TooSmallScreen(width, height)
