@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region, Size
@@ -94,15 +95,19 @@ class ActivationBars(Widget):
             self._strips = [self._strip(runs) for runs in lines]
             self.refresh(layout=True)
             return
+        width = self.outer_size.width  # the whole line, padding included: no crop when composited
         for y in changed:
             self._strips[y] = self._strip(lines[y])
-            self.refresh(Region(0, y, self.size.width, 1))
+            self.refresh(Region(0, y, width, 1))
 
     def _strip(self, runs: list[Run]) -> Strip:
-        """One line as a strip the width of the widget (the base style fills the rest)."""
-        base = self._style("")
-        return Strip([Segment(text, self._style(name)) for text, name in runs if text]).extend_cell_length(
-            self.size.width, base)
+        """One line as a strip the width of the widget (the base style fills the rest), built once."""
+        width = self.size.width
+        segments = [Segment(text, self._style(name)) for text, name in runs if text]
+        used = sum(cell_len(segment.text) for segment in segments)
+        if used < width:
+            segments.append(Segment(" " * (width - used), self._style("")))
+        return Strip(segments, max(used, width))
 
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
