@@ -288,6 +288,13 @@ class LiveConsole:
         if what == "compensate":
             kit.steer(compensate=not flags.compensate)
             return "client compensates (synergist does the work)" if not flags.compensate else "compensation off"
+        if what == "cocontract":
+            if not self.exercise.antagonists or not any(a.muscle in self.exercise.antagonists for _, a in self.meter.channels):
+                muscles = " or ".join(m.replace("_", " ") for m in self.exercise.antagonists) or "none for this exercise"
+                return (f"no antagonist sensor placed ({muscles}): co-contraction needs one "
+                        "(more sensors: [simulation] sensors = 8 in config.toml)")
+            kit.steer(cocontract=not flags.cocontract)
+            return "antagonist co-contracts" if not flags.cocontract else "co-contraction off"
         if what == "left_deficit":
             kit.steer(left_deficit_pct=0.0 if flags.left_deficit_pct else 30.0)
             return "left side 30 % weaker" if not flags.left_deficit_pct else "left deficit off"

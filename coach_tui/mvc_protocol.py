@@ -71,6 +71,11 @@ class MvcProtocol:
         self._envelopes = {side: [] for side in self.sides}
         self._seen = dict.fromkeys(self.sides, 0)
         self.total_samples = sum(p.samples for p in self.phases)
+        starts = np.cumsum([0] + [p.samples for p in self.phases])
+        self._trial_spans = [(int(a), int(b)) for p, a, b in zip(self.phases, starts, starts[1:]) if p.is_trial]
+        self._baseline_samples = self.phases[0].samples
+        self._trial_peak = dict.fromkeys(self.sides, 0.0)  # highest envelope in any trial so far
+        self._baseline_sum = dict.fromkeys(self.sides, 0.0)
 
     def add(self, sensor_id: str, samples: np.ndarray, gap_before: int = 0) -> None:
         """Feed a block of one of the muscle's sensors (others are ignored)."""
@@ -82,8 +87,36 @@ class MvcProtocol:
             column = self.columns[side]
             frames.append(pipeline.process(samples[:, column : column + 1]))
             for frame in frames:
-                self._envelopes[side].append(frame.envelope[:, 0])
-                self._seen[side] += frame.envelope.shape[0]
+                envelope = frame.envelope[:, 0]
+                self._follow_levels(side, envelope)
+                self._envelopes[side].append(envelope)
+                self._seen[side] += envelope.shape[0]
+
+    def _follow_levels(self, side: str, envelope: np.ndarray) -> None:
+        """Keep the baseline's sum and the trials' peak up to date with the next envelope samples."""
+        start = self._seen[side]
+        end = start + envelope.shape[0]
+        if start < self._baseline_samples:
+            self._baseline_sum[side] += float(np.nansum(envelope[: self._baseline_samples - start]))
+        for a, b in self._trial_spans:
+            lo, hi = max(a, start), min(b, end)
+            if lo < hi:
+                self._trial_peak[side] = max(self._trial_peak[side], float(np.nanmax(envelope[lo - start : hi - start])))
+
+    def bar_scale(self, side: str) -> float:
+        """Full scale of the side's live bar: a fifth above the highest trial value so far; before
+        the first trial, ten times the rest level (a relaxed muscle sits near the left)."""
+        baseline = self._baseline_sum[side] / max(1, min(self._seen[side], self._baseline_samples))
+        return max(1.2 * self._trial_peak[side], 10.0 * baseline, 1.0)
+
+    def next_trial(self) -> Phase | None:
+        """The first trial still to come (None during or after the last one)."""
+        start = 0
+        for phase in self.phases:
+            if phase.is_trial and self.position < start:
+                return phase
+            start += phase.samples
+        return None
 
     @property
     def position(self) -> int:

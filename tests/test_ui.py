@@ -44,8 +44,11 @@ async def _wait(pilot, condition, seconds=20.0):
 
 
 async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen_showed(app_and_repo):
+    from coach_tui.domain.muscles import MUSCLES
+    from coach_tui.set_recorder import reanalyze
+
     app, repo = app_and_repo
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         # A demo client is seeded on first run; add a real one.
         await pilot.press("n")
         await pilot.press(*"Ana Díaz")
@@ -53,22 +56,23 @@ async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen
         await pilot.pause(0.2)
         ana = repo.find_client("ana díaz")
         assert ana is not None and len(repo.clients()) == 2
+        await pilot.press("slash", *"ana", "down")  # search, then back to the table
         table = app.screen.query_one("DataTable")
-        table.move_cursor(row=[c.name for c in repo.clients()].index("Ana Díaz"))
+        assert table.row_count == 1
+        table.focus()
 
-        # Placement: move the first sensor to the gluteus medius, left.
+        # Placement: move the first sensor to the gluteus medius, left, then back to the glute max.
         await pilot.press("p")
         await pilot.pause(0.3)
         assert app.screen.__class__.__name__ == "PlacementScreen"
-        await pilot.press("enter")
-        await pilot.pause(0.2)
-        app.screen.query_one("OptionList").highlighted = list(__import__("coach_tui.domain.muscles").domain.muscles.MUSCLES).index("glute_med")
-        await pilot.press("enter", "enter")  # muscle, then side "left" (first)
-        await pilot.pause(0.2)
-        placed = repo.placements(ana.id)
-        assert placed[0].muscle == "glute_med" and placed[0].side == "L"
-        # Back to the hip-thrust layout for the rest of the flow.
-        repo.save_placements(ana.id, [replace(placed[0], muscle="glute_max")] + placed[1:])
+        for muscle in ("glute_med", "glute_max"):
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+            app.screen.query_one("OptionList").highlighted = list(MUSCLES).index(muscle)
+            await pilot.press("enter", "enter")  # muscle, then side "left" (first)
+            await pilot.pause(0.2)
+            placed = repo.placements(ana.id)
+            assert (placed[0].muscle, placed[0].side) == (muscle, "L")
         await pilot.press("escape")
 
         # Calibrate the glutes: the protocol runs to the end, then "a" saves both sides.
@@ -76,35 +80,51 @@ async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen
         await pilot.pause(0.2)
         await pilot.press("enter")
         await _wait(pilot, lambda: app.screen.protocol is not None and app.screen.protocol.done)
+        await pilot.pause(0.2)
         await pilot.press("a")
+        await pilot.pause(0.2)
+        calibration_text = str(app.screen.query_one("#calibration-trials").render())
         calibrations = repo.latest_calibrations(ana.id)
         assert set(calibrations) == {"glute_max:L", "glute_max:R"}
         assert all(200 < c.reference < 600 for c in calibrations.values())
+        for side, word in (("L", "left"), ("R", "right")):
+            assert f"{word}: reference {calibrations[f'glute_max:{side}'].reference:.0f} µV" in calibration_text
+        assert "saved ✓" in calibration_text
         await pilot.press("escape")
 
-        # Live: glutes in %MVC, hamstrings in µV; record a set.
+        # Live: glutes in %MVC, hamstrings in µV; enter the load, record a set.
         await pilot.press("enter")
         await pilot.pause(0.3)
         live = app.screen
         assert live.console.meter.units == ["%MVC", "%MVC", "µV", "µV"]
+        await pilot.press("k", "6", "2", ".", "5", "enter")
+        await pilot.pause(0.2)
+        assert "62.5 kg" in str(live.query_one("#live-header").render())
         await pilot.press("space")
         await _wait(pilot, lambda: len(live.console.view().reps) >= 3)
+        await pilot.pause(0.1)
+        shown_while_recording = str(live.query_one("#reps").render())
         await pilot.press("space")
         await pilot.pause(0.2)
-        shown = str(live.query_one("#reps").render())
         await pilot.press("8")  # perceived activation
         await pilot.pause(0.2)
         await pilot.press("escape")
         await pilot.pause(0.3)
+        clients_text = " ".join(str(c) for c in app.screen.query_one("DataTable").get_row(ana.id))
+        assert "glute max LR" in clients_text  # the clients table caught up on return
 
     sessions = repo.sessions(ana.id)
     assert [s.status for s in sessions] == ["complete"]
     (stored,) = repo.sets(sessions[0].id)
-    assert stored.perceived_activation == 8
+    assert stored.perceived_activation == 8 and stored.load_kg == 62.5
     assert stored.calibration_ids and set(stored.calibration_ids) == {c.id for c in calibrations.values()}
-    last = stored.reps[-1]
-    assert f"reps: {len(stored.reps)}" in shown
-    assert f"peak {last.peak:.0f} %MVC" in shown and f"mean {last.mean:.0f}" in shown
+    # The rep the screen showed while recording is the stored one, field by field as shown …
+    count = int(shown_while_recording.split("reps: ")[1].split()[0])
+    rep = stored.reps[count - 1]
+    assert (f"peak {rep.peak:.0f} %MVC" in shown_while_recording and f"mean {rep.mean:.0f}" in shown_while_recording
+            and f"to peak {rep.time_to_peak_s:.2f} s" in shown_while_recording)
+    # … and every stored rep is what the stored raw samples give again, bit for bit.
+    assert reanalyze(app.config.sessions_dir / sessions[0].folder / stored.recording).reps == list(stored.reps)
 
 
 async def test_asymmetry_alert_and_a_lost_sensor_during_a_set(app_and_repo):
@@ -135,6 +155,70 @@ async def test_asymmetry_alert_and_a_lost_sensor_during_a_set(app_and_repo):
     gaps = recording.gaps(recording.sensors[0].sensor_id)
     assert gaps and gaps[0].length > 0  # the gap is marked in the stored set
     assert len(record.reps) >= 2
+
+
+async def test_cocontraction_alert_can_be_steered_with_an_antagonist_placed(tmp_path):
+    config = _config(tmp_path)
+    config = replace(config, simulation=replace(config.simulation, sensors=8))  # rectus femoris is placed too
+    with Database(config.sessions_dir) as database:
+        app = make_app(config, Repository(database))
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.press("enter")
+            await pilot.pause(0.3)
+            live = app.screen
+            await pilot.press("space")
+            await _wait(pilot, lambda: len(live.console.view().reps) >= 3)
+            assert not any("co-contraction" in a for a in live.console.view().alerts)
+            await pilot.press("f4")
+            await _wait(pilot, lambda: any("co-contraction with the rectus femoris" in a for a in live.console.view().alerts))
+            await pilot.pause(0.2)
+            assert "Winter index" in str(live.query_one("#alerts").render())
+
+
+async def test_cocontraction_steer_without_an_antagonist_says_what_to_place(app_and_repo):
+    app, _ = app_and_repo
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        messages = []
+        app.notify = lambda message, **kw: messages.append(message)
+        await pilot.press("f4")
+        assert messages and "no antagonist sensor placed (rectus femoris)" in messages[0]
+        assert not app.screen.console.source.flags.cocontract
+
+
+async def test_bell_rings_once_each_time_the_target_reaches_the_line(tmp_path):
+    config = _config(tmp_path, realtime=True)  # frames at the pace of the reps, as at the rack
+    with Database(config.sessions_dir) as database:
+        repo = Repository(database)
+        app = make_app(config, repo)
+        await _ring_for_reps(app, repo)
+
+
+async def _ring_for_reps(app, repo):
+    from coach_tui.domain.calibration import Calibration
+    from coach_tui.domain.ids import now_utc
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        client = repo.clients()[0]
+        placed = {p.assignment.key: p for p in app.placements_for(client)}
+        for side in "LR":  # a low reference: every rep crosses the 70 %MVC line
+            repo.add_calibration(Calibration(f"cal-{side}", client.id, "glute_max", side, 150.0, "µV", (150.0,), 2.0, 1.0,
+                                             now_utc(), placed[f"glute_max:{side}"]))
+        rings = []
+        app.bell = lambda: rings.append(1)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        live = app.screen
+        await pilot.press("space")
+        await _wait(pilot, lambda: len(live.console.view().reps) >= 1)
+        assert rings == []  # off until b
+        await pilot.press("b")
+        reps = len(live.console.view().reps)
+        await _wait(pilot, lambda: len(live.console.view().reps) >= reps + 2)
+        # once per rep (the bars fall below the line between reps), never once per frame above it
+        assert 1 <= len(rings) <= 3
 
 
 async def test_help_lists_the_keys_of_the_screen_underneath(app_and_repo):
@@ -210,7 +294,7 @@ class FixedConsole:
         self._view = LiveView(channels, [PairView("glute_max", 32.0, "L", True), PairView("hamstrings", None, None, False)],
                               True, 14.6, [rep] * 4, ["glute max: 32 % asymmetry, left weaker",
                                                        "right hamstrings: sensor lost — reconnecting"])
-        self.meter = type("Meter", (), {"units": ["%MVC"] * 4})()
+        self.meter = type("Meter", (), {"units": ["%MVC"] * 4, "channels": [(f"s{i}", c.assignment) for i, c in enumerate(channels)]})()
 
     def start(self):
         pass
@@ -248,6 +332,74 @@ def test_snapshot_help(snap_compare, snapshot_app, size):
 
 def test_snapshot_too_small(snap_compare, snapshot_app):
     assert snap_compare(snapshot_app, terminal_size=(60, 20), press=["_"])
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_snapshot_focus_view(snap_compare, snapshot_app, size):
+    assert snap_compare(snapshot_app, terminal_size=size, press=["enter", "_", "f", "_"])
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_snapshot_new_client_dialog(snap_compare, snapshot_app, size):
+    assert snap_compare(snapshot_app, terminal_size=size, press=["n", *"Ana Díaz", "_"])
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_snapshot_load_dialog(snap_compare, snapshot_app, size):
+    async def between_sets(pilot):
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        pilot.app.screen.console.recording = False
+        await pilot.press("k", "6", "0")
+        await pilot.pause(0.1)
+
+    assert snap_compare(snapshot_app, terminal_size=size, run_before=between_sets)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_snapshot_rating_dialog(snap_compare, snapshot_app, size):
+    from coach_tui.ui.dialogs.rating_dialog import RatingDialog
+
+    async def rate(pilot):
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        pilot.app.push_screen(RatingDialog("glute max"))
+        await pilot.pause(0.1)
+
+    assert snap_compare(snapshot_app, terminal_size=size, run_before=rate)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_snapshot_stale_calibration_offer(snap_compare, snapshot_app, size, monkeypatch):
+    monkeypatch.setattr(CoachApp, "stale_calibrations", lambda self, client: {
+        "glute_max": ["left glute max: calibrated 40 days ago (limit 28)",
+                      "right glute max: placement changed since calibration (sensor moved from s2 to s3)"]})
+    assert snap_compare(snapshot_app, terminal_size=size, press=["enter", "_"])
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_snapshot_calibration_during_the_first_trial(snap_compare, snapshot_app, size, monkeypatch):
+    run = CoachApp.calibration_run
+
+    def first_trial(self, client, muscle):  # the kit stops 2.5 s into trial 1 (after the 3 s baseline)
+        source, protocol = run(self, client, muscle)
+        source.duration_s = 5.5
+        return source, protocol
+
+    monkeypatch.setattr(CoachApp, "calibration_run", first_trial)
+
+    async def calibrate(pilot):
+        await pilot.press("c")
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        for _ in range(200):
+            if pilot.app.screen.protocol is not None and pilot.app.screen.protocol.position >= 5.5 * 2000:
+                break
+            await pilot.pause(0.05)
+        pilot.app.screen.refresh_view()
+        await pilot.pause(0.1)
+
+    assert snap_compare(snapshot_app, terminal_size=size, run_before=calibrate)
 
 
 async def test_calibrating_from_the_live_screen_switches_its_bars_to_percent_mvc(app_and_repo):

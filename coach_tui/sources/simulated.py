@@ -123,6 +123,8 @@ class RepProfile:
     compensated_onset_ms: Mapping[str, float] = field(
         default_factory=lambda: {"target": 0.0, "synergist": -60.0, "antagonist": 0.0}
     )
+    #: Antagonist level while the client co-contracts (bracing against the movement).
+    cocontracting_antagonist: float = 0.55
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +150,7 @@ class Steering:
 
     - ``scenario``: "rest" | "mvc" | "reps"; requesting "mvc" (re)starts the protocol.
     - ``compensate``: target share drops (target 40 % MVC, synergists 65 % and leading by 60 ms).
+    - ``cocontract``: antagonists work with the target (``RepProfile.cocontracting_antagonist``).
     - ``left_deficit_pct``: activation of every left-side sensor scaled by ``1 - pct/100``.
     - ``fatigue``: fatigue builds over ``fatigue_time_s`` (amplitude ×1.25, spectrum ×0.7 at
       full fatigue) and recovers twice as fast when switched off.
@@ -162,6 +165,7 @@ class Steering:
 
     scenario: str = "rest"
     compensate: bool = False
+    cocontract: bool = False
     left_deficit_pct: float = 0.0
     fatigue: bool = False
     mains_hz: int = 0
@@ -390,7 +394,7 @@ class SimulatedKit:
             if value not in SCENARIOS:
                 raise bad(str(SCENARIOS))
             return value
-        if name in ("compensate", "fatigue"):
+        if name in ("compensate", "cocontract", "fatigue"):
             if not isinstance(value, bool | np.bool_):
                 raise bad("True or False")
             return bool(value)
@@ -458,6 +462,8 @@ class SimulatedKit:
             prof = self.rep_profile
             comp = self._flags.compensate
             levels = prof.compensated_levels if comp else prof.levels
+            if self._flags.cocontract:
+                levels = {**levels, "antagonist": prof.cocontracting_antagonist}
             onsets = prof.compensated_onset_ms if comp else prof.onset_ms
             self._schedule_reps(i0 + n + fs)
             lengths = [length / fs for _, length, _ in self._reps]

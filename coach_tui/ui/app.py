@@ -66,6 +66,8 @@ class CoachApp(App):
 
     CSS_PATH = "coach.tcss"
     TITLE = "coach-tui"
+    # Every action has a key (listed by ? and F1); the palette's footer entry would crowd out keys at 80 columns.
+    ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("f1,question_mark", "help", "Help", id="app.help"),
@@ -89,6 +91,7 @@ class CoachApp(App):
         if not self.repo.clients():
             self.repo.add_client(Client(new_id("c"), DEMO_CLIENT, "R", "seeded on first run to try the console",
                                         created=now_utc()))
+        self._label_source()
         self.push_screen(ClientsScreen())
         self._screens_up = True
         self._check_size(self.size)
@@ -104,6 +107,7 @@ class CoachApp(App):
             await check_bluetooth(self._backends["scanner_backend"])
         except BluetoothUnavailable as error:
             self.simulated = True
+            self._label_source()
 
             def chosen(choice: str | None) -> None:
                 if choice != "simulate":
@@ -114,6 +118,10 @@ class CoachApp(App):
             return
         self._hub = SourceHub(bluetooth_source(self.config, configured_placements(self.config), **self._backends))
         self._hub.start()
+
+    def _label_source(self) -> None:
+        """Every screen's header says when the numbers come from the simulated kit."""
+        self.sub_title = "SIMULATED sensor kit" if self.simulated else ""
 
     async def on_unmount(self) -> None:
         if self._hub is not None:
@@ -321,10 +329,11 @@ def make_app(config: Config, repo: Repository, *, simulated: bool = True, **back
 def binding_ids() -> set[str]:
     """Every binding id of the console, for checking ``[keymap]``."""
     from coach_tui.ui.dialogs.client_dialog import ClientDialog
+    from coach_tui.ui.dialogs.load_dialog import LoadDialog
     from coach_tui.ui.dialogs.rating_dialog import RatingDialog
     from coach_tui.ui.screens.focus_screen import FocusScreen
 
-    classes = (CoachApp, ClientsScreen, LiveScreen, HelpScreen, FocusScreen, ClientDialog, ChoiceDialog, RatingDialog,
+    classes = (CoachApp, ClientsScreen, LiveScreen, HelpScreen, FocusScreen, ClientDialog, ChoiceDialog, RatingDialog, LoadDialog,
                PlacementScreen, CalibrationScreen, HistoryScreen, ABTestScreen, ABTestPlanDialog)
     return {b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
 

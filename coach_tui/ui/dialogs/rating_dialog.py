@@ -23,7 +23,8 @@ class RatingDialog(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(f"How hard did the client feel the {self.muscle} work?", id="dialog-title")
-            yield Label("1 barely … 10 as hard as possible — press 1–9, 0 for 10, Esc to skip")
+            yield Label("1 barely … 10 as hard as possible")
+            yield Label("press 1–9, or 0 for 10 · Esc skips", classes="hint")
 
     def action_rate(self, value: int) -> None:
         self.dismiss(value)

@@ -16,13 +16,14 @@ class ClientsScreen(Screen):
 
     TITLE = "Clients"
     BINDINGS = [
-        Binding("n", "new_client", "New client", id="clients.new"),
+        Binding("n", "new_client", "New", id="clients.new"),
         Binding("e", "edit_client", "Edit", id="clients.edit"),
-        Binding("enter", "open_client", "Open", id="clients.open", show=True),
+        # priority: the table's own Enter (and the search box's) would otherwise take it, unlisted
+        Binding("enter", "open_client", "Open", id="clients.open", priority=True),
         Binding("l", "open_client", "Live", id="clients.live"),
         Binding("p", "placement", "Placement", id="clients.placement"),
         Binding("c", "calibrate", "Calibrate", id="clients.calibrate"),
-        Binding("slash", "search", "Search", id="clients.search"),
+        Binding("slash", "search", "Search", id="clients.search", show=False),  # the box says "(/)"
         Binding("a", "abtest", "A/B test", id="clients.abtest"),
         Binding("h", "history", "History", id="clients.history"),
     ]
@@ -32,7 +33,7 @@ class ClientsScreen(Screen):
         yield Input(placeholder="search clients (/)", id="search")
         yield DataTable(id="clients", cursor_type="row", zebra_stripes=True)
         yield Static("", id="status-line")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -41,31 +42,41 @@ class ClientsScreen(Screen):
         table.focus()
 
     def refresh_clients(self) -> None:
-        """Reload the table from the store, keeping the search filter."""
+        """Reload the table from the store, keeping the search filter and the selected client."""
         repo = self.app.repo
         wanted = self.query_one("#search", Input).value.strip().casefold()
         table = self.query_one(DataTable)
+        selected = self._selected()
         table.clear()
         for client in repo.clients():
             if wanted and wanted not in client.name.casefold():
                 continue
             sessions = repo.sessions(client.id)
             last = f"{sessions[-1].started:%Y-%m-%d %H:%M}" if sessions else "—"
-            calibrated = ", ".join(k.replace("_", " ") for k in sorted(repo.latest_calibrations(client.id))) or "not yet"
+            calibrated = self._calibration_status(client)
             table.add_row(client.name, client.dominant_side or "—", last, calibrated, key=client.id)
+            if selected is not None and client.id == selected.id:
+                table.move_cursor(row=table.row_count - 1)
+        count = f"{table.row_count} client{'' if table.row_count == 1 else 's'}"
         self.query_one("#status-line", Static).update(
-            f"{table.row_count} client(s) · n new · Enter live · p placement · c calibrate · a A/B test · h history · ? help"
-            + (" · SIMULATED sensor kit" if self.app.simulated else "")
-        )
+            f"{count} · Enter: live screen · ?: every key")
+
+    def _calibration_status(self, client: Client) -> str:
+        """The calibrated muscles with their sides, each marked stale when it should be redone."""
+        sides: dict[str, list[str]] = {}
+        for calibration in self.app.repo.latest_calibrations(client.id).values():
+            sides.setdefault(calibration.muscle, []).append(calibration.side or "")
+        stale = self.app.stale_calibrations(client)
+        parts = [f"{muscle.replace('_', ' ')} {''.join(sorted(sides[muscle]))}".rstrip() + (" STALE" if muscle in stale else "")
+                 for muscle in sorted(sides)]
+        return ", ".join(parts) or "not yet"
+
+    def on_screen_resume(self) -> None:
+        # Back from live, calibration or history: sessions and calibrations may have changed.
+        self.refresh_clients()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.refresh_clients()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one(DataTable).focus()
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.action_open_client()
 
     def _selected(self) -> Client | None:
         table = self.query_one(DataTable)

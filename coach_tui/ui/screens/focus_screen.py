@@ -9,39 +9,55 @@ from textual.screen import ModalScreen
 from textual.widgets import Digits, Label
 
 REFRESH_HZ = 10.0
+SIDES = (("L", "left"), ("R", "right"))
 
 
 class FocusScreen(ModalScreen[None]):
-    """Left and right of the target muscle, read from the live console on its own timer."""
+    """Left and right of the target muscle (green at or above the target line), the set's state and
+    the first alert, read from the live console on its own timer."""
 
     BINDINGS = [Binding("escape,f", "close", "Back", id="focus.close")]
 
-    def __init__(self, console):
+    def __init__(self, console, target_pct: float):
         super().__init__()
         self.console = console
+        self.target_pct = target_pct
         self.muscle = console.exercise.target
+        meter = console.meter
+        self.calibrated = {u for (_, a), u in zip(meter.channels, meter.units) if a.muscle == self.muscle} == {"%MVC"}
+        self._shown: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
-        target_units = {u for (_, a), u in zip(self.console.meter.channels, self.console.meter.units) if a.muscle == self.muscle}
-        units = "%MVC" if target_units == {"%MVC"} else "µV"
+        units = f"%MVC · target {self.target_pct:.0f}" if self.calibrated else "µV · calibrate for %MVC"
         with Vertical(id="focus"):
-            yield Label(f"{self.muscle.replace('_', ' ')} ({units})", id="focus-title")
+            yield Label(f"{self.muscle.replace('_', ' ').upper()}  ({units})", id="focus-title")
             with Horizontal(id="focus-digits"):
-                yield Digits("--", id="focus-L")
-                yield Digits("--", id="focus-R")
-            yield Label("left            right", id="focus-sides")
+                for side, word in SIDES:
+                    with Vertical(classes="focus-side"):
+                        yield Label(word, classes="focus-side-label")
+                        yield Digits("--", id=f"focus-{side}")
+            yield Label("", id="focus-status")
 
     def on_mount(self) -> None:
+        self.refresh_digits()
         self.set_interval(1 / REFRESH_HZ, self.refresh_digits)
 
     def refresh_digits(self) -> None:
-        """Update the digits (only when the whole number changed)."""
-        values = {c.assignment.side: c.value for c in self.console.view().channels if c.assignment.muscle == self.muscle}
-        for side in ("L", "R"):
-            digits = self.query_one(f"#focus-{side}", Digits)
+        """Update what changed: each side's whole number and colour, and the status line."""
+        view = self.console.view()
+        values = {c.assignment.side: c.value for c in view.channels if c.assignment.muscle == self.muscle and c.streaming}
+        for side, _ in SIDES:
             text = f"{values[side]:.0f}" if side in values else "--"
-            if digits.value != text:
+            if self._shown.get(side) != text:
+                self._shown[side] = text
+                digits = self.query_one(f"#focus-{side}", Digits)
                 digits.update(text)
+                digits.set_class(self.calibrated and side in values and values[side] >= self.target_pct, "-above")
+        state = f"● REC {view.set_seconds:.0f} s · reps {len(view.reps)}" if view.recording else "○ no set running (space on the live screen)"
+        status = state + (f"  ⚠ {view.alerts[0]}" if view.alerts else "")
+        if self._shown.get("status") != status:
+            self._shown["status"] = status
+            self.query_one("#focus-status", Label).update(status)
 
     def action_close(self) -> None:
         self.dismiss(None)

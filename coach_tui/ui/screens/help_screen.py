@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
 
-def key_lines(screen: Screen) -> list[tuple[str, str]]:
-    """(keys, description) of the console's bindings active on ``screen`` (those with an id, i.e.
-    remappable), in order, app keys last; each action once with all its keys."""
-    rows: dict[str, list[str]] = {}
+def key_lines(screen: Screen) -> list[tuple[str, str, str]]:
+    """(keys, description, binding id) of the console's bindings active on ``screen`` (those with an
+    id, i.e. remappable), in order, app keys last; each action once with all its keys."""
+    rows: dict[str, tuple[list[str], str]] = {}
     for active in screen.active_bindings.values():
         binding = active.binding
         if binding.id and binding.description:
-            rows.setdefault(binding.description, []).append(screen.app.get_key_display(binding))
-    return [(", ".join(keys), description) for description, keys in rows.items()]
+            rows.setdefault(binding.description, ([], binding.id))[0].append(screen.app.get_key_display(binding))
+    return [(", ".join(keys), description, binding_id) for description, (keys, binding_id) in rows.items()]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -31,11 +31,13 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         rows = key_lines(self.under)
-        text = "\n".join(f"{keys:>12}  {description}" for keys, description in rows)
+        text = "\n".join(f"{keys:>12}  {description:<20} [dim]{binding_id}[/]" for keys, description, binding_id in rows)
         with Vertical(id="dialog"):
             yield Label(f"Keys — {self.under.title or self.under.__class__.__name__}", id="dialog-title")
-            yield Static(text or "no keys here", id="help-keys")
-            yield Label("Esc closes · keys can be changed under \\[keymap] in config.toml", classes="hint")
+            with VerticalScroll(id="help-scroll"):
+                yield Static(text or "no keys here", id="help-keys")
+            yield Label("Esc closes · ↑/↓ scroll · remap by id under \\[keymap] in config.toml",
+                        classes="hint")
 
     def action_close(self) -> None:
         self.dismiss(None)

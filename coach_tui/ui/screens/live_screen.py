@@ -13,9 +13,11 @@ from textual.widgets import Footer, Header, Static
 
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
+from coach_tui.domain.hysteresis_alert import AlertRule, HysteresisAlert
 from coach_tui.domain.session import SetRecord
 from coach_tui.live_console import LiveConsole, LiveView
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
+from coach_tui.ui.dialogs.load_dialog import LoadDialog
 from coach_tui.ui.dialogs.rating_dialog import RatingDialog
 from coach_tui.ui.screens.calibration_screen import CalibrationScreen
 from coach_tui.ui.screens.focus_screen import FocusScreen
@@ -23,7 +25,14 @@ from coach_tui.ui.sensors_not_ready import SensorsNotReady
 from coach_tui.ui.widgets.activation_bars import ActivationBars
 
 REFRESH_HZ = 20.0
+BELL_REARM_PCT = 20.0  # %MVC below the target line before the bell can ring again
 LATER = "later"  # the recalibration offer's "not now"
+
+
+def _short_side(label: str) -> str:
+    """"left glute max" → "L glute max", so a rep's onset order fits one line at 80 columns."""
+    side, _, muscle = label.partition(" ")
+    return f"{side[0].upper()} {muscle}" if side in ("left", "right") else label
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +54,13 @@ class LiveScreen(Screen[SetRecord | None]):
     BINDINGS = [
         Binding("space", "toggle_set", "Start/stop set", id="live.set"),
         Binding("x", "pick_exercise", "Exercise", id="live.exercise"),
+        Binding("k", "enter_load", "Load (kg)", id="live.load"),
         Binding("f", "focus_view", "Focus view", id="live.focus"),
         Binding("p", "placement", "Placement", id="live.placement"),
         Binding("c", "calibrate", "Calibrate", id="live.calibrate"),
         Binding("b", "toggle_bell", "Bell at target", id="live.bell"),
         Binding("escape", "back", "Back", id="live.back"),
+        Binding("f4", "steer('cocontract')", "Sim: co-contract", id="live.sim.cocontract"),
         Binding("f5", "steer('compensate')", "Sim: compensate", id="live.sim.compensate"),
         Binding("f6", "steer('left_deficit')", "Sim: left deficit", id="live.sim.deficit"),
         Binding("f7", "steer('fatigue')", "Sim: fatigue", id="live.sim.fatigue"),
@@ -66,8 +77,11 @@ class LiveScreen(Screen[SetRecord | None]):
         self.planned = planned
         self.console: LiveConsole | None = None
         self.bell = False
+        self.load_kg: float | None = None  # of the next sets (None: bodyweight or not entered)
         self._shown: dict[str, str] = {}
-        self._was_above = False
+        target = self.app.config.progression.target_pct
+        # Rings on reaching the target line; re-arms once the target falls well below it (between reps).
+        self._target_reached = HysteresisAlert(AlertRule(target, target - BELL_REARM_PCT, consecutive=1))
         self._built_from: tuple = ()
 
     def compose(self) -> ComposeResult:
@@ -78,7 +92,7 @@ class LiveScreen(Screen[SetRecord | None]):
         yield ActivationBars(self.app.config.progression.target_pct, id="bars")
         yield Static("", id="reps")
         yield Static("", id="alerts")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._start_console()
@@ -165,8 +179,8 @@ class LiveScreen(Screen[SetRecord | None]):
     def _header(self, view: LiveView) -> str:
         console = self.console
         state = f"● REC {view.set_seconds:3.0f} s" if view.recording else "○ ready (space: set)"
-        source = " · SIMULATED" if self.app.simulated else ""
-        return f"{self.client.name} · {console.exercise.name}{source} · {state}"
+        load = f" · {self.load_kg:g} kg" if self.load_kg is not None else ""
+        return f"{self.client.name} · {console.exercise.name}{load} · {state}"
 
     def _reps(self, view: LiveView) -> str:
         if not view.recording and not view.reps:
@@ -175,13 +189,12 @@ class LiveScreen(Screen[SetRecord | None]):
         if not view.reps:
             return count
         last = view.reps[-1]
-        unit = "%MVC" if last.units == "%MVC" else last.units
-        parts = [count, f"last: peak {last.peak:.0f} {unit}", f"mean {last.mean:.0f}",
-                 f"time to peak {last.time_to_peak_s:.2f} s"]
+        parts = [count, f"last: peak {last.peak:.0f} {last.units}", f"mean {last.mean:.0f}",
+                 f"to peak {last.time_to_peak_s:.2f} s"]
         if last.target_share is not None:
             parts.append(f"target share {last.target_share:.0%}")
-        order = " → ".join(f"{name} +{ms:.0f}ms" for name, ms in last.onset_order[:4])
-        return " · ".join(parts) + (f"\nonset order: {order}" if order else "")
+        order = " → ".join(f"{_short_side(name)} {ms:+.0f}" for name, ms in last.onset_order[:4])
+        return " · ".join(parts) + (f"\nonset (ms): {order}" if order else "")
 
     def _target_values(self, view: LiveView) -> tuple[float | None, float | None]:
         target = self.console.exercise.target
@@ -193,10 +206,9 @@ class LiveScreen(Screen[SetRecord | None]):
             return
         values = [v for v in self._target_values(view) if v is not None]
         calibrated = any(c.units == "%MVC" for c in view.channels)
-        above = calibrated and bool(values) and max(values) >= self.app.config.progression.target_pct
-        if above and not self._was_above:
+        was_on = self._target_reached.active
+        if self._target_reached.update(max(values) if calibrated and values else None) and not was_on:
             self.app.bell()
-        self._was_above = above
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -205,7 +217,7 @@ class LiveScreen(Screen[SetRecord | None]):
         if console is None:
             return
         if not console.recording:
-            console.start_set()
+            console.start_set(load_kg=self.load_kg)
             self.notify(f"recording set — {console.exercise.name}")
             return
         record = console.stop_set()
@@ -240,9 +252,21 @@ class LiveScreen(Screen[SetRecord | None]):
         options = [(key, f"{e.name}  (target: {e.target.replace('_', ' ')})") for key, e in self.app.exercises.items()]
         self.app.push_screen(ChoiceDialog("Exercise for the next set", options, self.exercise_key), chosen)
 
+    def action_enter_load(self) -> None:
+        if self.console is not None and self.console.recording:
+            self.notify("stop the set first (space); the load applies to the next sets", severity="warning")
+            return
+
+        def entered(result: tuple[float | None] | None) -> None:
+            if result is not None:
+                (self.load_kg,) = result
+                self.refresh_view()
+
+        self.app.push_screen(LoadDialog(self.load_kg), entered)
+
     def action_focus_view(self) -> None:
         if self.console is not None:
-            self.app.push_screen(FocusScreen(self.console))
+            self.app.push_screen(FocusScreen(self.console, self.app.config.progression.target_pct))
 
     def action_toggle_bell(self) -> None:
         self.bell = not self.bell
