@@ -27,7 +27,7 @@ class PlacementScreen(Screen):
 
     TITLE = "Placement and check"
     BINDINGS = [
-        Binding("enter", "assign", "Assign muscle", id="placement.assign"),
+        Binding("enter", "assign", "Assign muscle", id="placement.assign", priority=True),  # over the table's own
         Binding("escape", "back", "Back", id="placement.back"),
     ]
 
@@ -44,7 +44,7 @@ class PlacementScreen(Screen):
         yield Static(f"{self.client.name}: sensors and where they sit · Enter assigns a muscle", id="placement-title")
         yield DataTable(id="placements", cursor_type="row")
         yield Static("", id="placement-reasons")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -102,9 +102,6 @@ class PlacementScreen(Screen):
         lines = [f"electrode site ({selected.label}): {hint}"] if hint else []
         lines += [f"⚠ {r}" for r in reasons] or ["all sensors ok"]
         self.query_one("#placement-reasons", Static).update("\n".join(lines))
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.action_assign()
 
     def action_assign(self) -> None:
         if not self.placements:
