@@ -12,7 +12,7 @@ from itertools import pairwise
 
 import pytest
 
-from coach_tui.domain.abtest import ABRep, ABTest, counterbalanced_order
+from coach_tui.domain.abtest import ABRep, ABTest, counterbalanced_order, order_notes, williams_blocks
 from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.channels import SIDES, ChannelAssignment
 from coach_tui.domain.client import Client
@@ -581,6 +581,26 @@ def test_a_whole_williams_design_balances_positions_and_first_order_carryover(n,
         assert Counter(row[position] for row in rows) == {v: blocks // n for v in range(n)}
     within = Counter(pair for row in rows for pair in pairwise(row))
     assert within == {(a, b): pair_count for a in range(n) for b in range(n) if a != b}
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+@pytest.mark.parametrize("blocks", [1, 2, 3, 4, 5, 6, 7, 8])
+def test_order_notes_are_empty_exactly_when_the_order_is_a_whole_williams_design(n, blocks):
+    order = counterbalanced_order(n, blocks)
+    rows = [order[b * n:(b + 1) * n] for b in range(blocks)]
+    positions_balanced = all(len({Counter(row[p] for row in rows)[v] for v in range(n)}) == 1 for p in range(n))
+    assert (order_notes(n, blocks) == ()) == (blocks > 1 and positions_balanced)
+
+
+def test_order_notes_in_words():
+    assert (williams_blocks(2), williams_blocks(3), williams_blocks(4)) == (2, 6, 4)
+    assert order_notes(2, 1) == (
+        "1 set per variation: drift between first and last sets cannot be checked — use 2 or more",)
+    assert order_notes(2, 3) == ("3 sets per variation: an odd number leaves the order unbalanced by position, so a "
+                                 "drift over the test can favour one variation — use 2 or 4",)
+    assert order_notes(3, 2) == ("6 sets per variation give a fully balanced (Williams) order of 3 variations: each in "
+                                 "every position and after every other equally often",)
+    assert len(order_notes(4, 3)) == 2 and order_notes(4, 8) == order_notes(2, 4) == ()
 
 
 def test_counterbalanced_order_refuses_nonsense():

@@ -76,6 +76,31 @@ def counterbalanced_order(n_variations: int, blocks_per_variation: int = 2) -> t
     return tuple(order)
 
 
+def williams_blocks(n_variations: int) -> int:
+    """The blocks (sets per variation) of one whole Williams design: ``n`` for even ``n``, ``2n`` for odd."""
+    require_int("williams_blocks", "n_variations", n_variations, low=MIN_VARIATIONS)
+    return len(_williams_rows(n_variations))
+
+
+def order_notes(n_variations: int, blocks_per_variation: int) -> tuple[str, ...]:
+    """What the trainer should know about :func:`counterbalanced_order` with these counts, in words:
+    no drift check with 1 set per variation, no position balance with an odd number, and (3–4
+    variations) how many sets per variation make a whole Williams design. Empty when fully balanced."""
+    require_int("order_notes", "blocks_per_variation", blocks_per_variation, low=1)
+    whole = williams_blocks(n_variations)
+    blocks = blocks_per_variation
+    notes = []
+    if blocks == 1:
+        notes.append("1 set per variation: drift between first and last sets cannot be checked — use 2 or more")
+    elif blocks % 2:
+        notes.append(f"{blocks} sets per variation: an odd number leaves the order unbalanced by position, so a drift "
+                     f"over the test can favour one variation — use {blocks - 1} or {blocks + 1}")
+    if n_variations > 2 and blocks % whole:
+        notes.append(f"{whole} sets per variation give a fully balanced (Williams) order of {n_variations} "
+                     "variations: each in every position and after every other equally often")
+    return tuple(notes)
+
+
 @dataclass(frozen=True, slots=True)
 class ABPlanSettings:
     """What the console proposes for a new A/B test: sets per variation, reps per set, rest between sets."""

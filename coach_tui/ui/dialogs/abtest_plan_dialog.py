@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
 from coach_tui.domain.ab_variations import typed_variation, variation_exercise, variation_origin
-from coach_tui.domain.abtest import MAX_VARIATIONS, MIN_VARIATIONS, ABPlanSettings, counterbalanced_order
+from coach_tui.domain.abtest import MAX_VARIATIONS, MIN_VARIATIONS, ABPlanSettings, counterbalanced_order, order_notes
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
 
@@ -133,7 +133,7 @@ class ABTestPlanDialog(ModalScreen[PlannedTest | None]):
     # -- showing what it gives --------------------------------------------------------------
 
     def _update(self) -> None:
-        """The typed-in variations explained, and the proposed order."""
+        """The typed-in variations explained, and the proposed order with what its counts cannot balance."""
         notes: list[str] = []
         try:
             chosen = self._variations()
@@ -152,7 +152,8 @@ class ABTestPlanDialog(ModalScreen[PlannedTest | None]):
             order = f"order: — {problem or error}"
         else:
             names = "  ".join(f"{LETTERS[i]} {e.name}" for i, e in enumerate(chosen))
-            order = f"order: {order_letters(plan.order)}  ·  {names}"
+            warnings = order_notes(len(plan.variations), plan.settings.sets_per_variation)
+            order = "\n".join([f"order: {order_letters(plan.order)}  ·  {names}", *(f"⚠ {w}" for w in warnings)])
         self.query_one("#abplan-order", Static).update(order)
         self.query_one("#dialog-error", Label).update("")
 
