@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from coach_tui.domain.abtest import ABTest
 from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.client import Client
@@ -15,6 +17,18 @@ ABTESTS = "abtests"
 
 class UnknownRecord(LookupError):
     """A client or session that is not in the database; the message says how to find one."""
+
+
+def _close_names(wanted: str, names: list[str], limit: int = 3) -> list[str]:
+    """``names`` that ``wanted`` may have meant, ignoring case: those with a word starting with it
+    ("Ana" → "Ana Díaz"), then those spelled alike (difflib ratio ≥ 0.6: "Ana Diaz" → "Ana Díaz")."""
+    key = wanted.strip().casefold()
+    if not key:
+        return []
+    by_key = {n.casefold(): n for n in names}
+    starts = [n for k, n in by_key.items() if any(word.startswith(key) for word in k.split()) or k.startswith(key)]
+    alike = [by_key[k] for k in difflib.get_close_matches(key, list(by_key), n=limit, cutoff=0.6)]
+    return list(dict.fromkeys(starts + alike))[:limit]
 
 
 class Repository:
@@ -49,10 +63,16 @@ class Repository:
         return next((c for c in self.clients() if c.name.casefold() == wanted), None)
 
     def client(self, name: str) -> Client:
-        """The client with this name, or ``UnknownRecord`` saying how to add one."""
+        """The client with this name, or ``UnknownRecord`` naming the close matches (else every client)
+        and how to add one. Every command that takes a client name looks it up here."""
         found = self.find_client(name)
         if found is None:
-            known = ", ".join(c.name for c in self.clients()) or "none yet"
+            names = [c.name for c in self.clients()]
+            close = _close_names(name, names)
+            if close:
+                raise UnknownRecord(f"no client named {name!r}; did you mean {' or '.join(map(repr, close))}? "
+                                    f"(a new client: coach clients add {name!r})")
+            known = ", ".join(names) or "none yet"
             raise UnknownRecord(f"no client named {name!r} (clients: {known}); add one with: coach clients add {name!r}")
         return found
 
