@@ -1,9 +1,11 @@
 """A line chart drawn by plotext 6 inside a Textual widget, redrawn only when its data or its size change.
 
 plotext is imported on the first draw (it takes about a quarter of a second to import). Each series
-is decimated to the plot's width first (min and max per column, :func:`decimate`): drawing 5000
-points costs ~70 ms, a few hundred ~9 ms, and a terminal column cannot show more anyway. The
-legend is our own line under the plot (plotext's legend box would cover the data at 80×24).
+is decimated to the plot area's columns first (:func:`plot_columns`: the width less the y axes; the
+lowest and highest point per column, :func:`decimate`): drawing 5000 points costs ~70 ms, a few
+hundred ~9 ms, and plotext's "hd" marker (2 × 2 pixels a cell) cannot show more than two points a
+column anyway. The legend is our own line under the plot (plotext's legend box would cover the data
+at 80×24).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from textual.widget import Widget
 #: Series colours: the 16-colour palette's bright blue, green, yellow, magenta, cyan, red (safe over SSH).
 PALETTE = (12, 10, 11, 13, 14, 9)
 TICK_GAP = 3
-#: Columns the y tick labels and frame take from the width, for fitting x tick labels.
+#: Columns (at most) that one y axis, its tick labels and the frame take from the width.
 Y_AXIS_COLUMNS = 10
 
 
@@ -87,6 +89,13 @@ def _ticks(candidates: Sequence[tuple[float, str]], width: int) -> tuple[list[fl
     return [p for p, _ in chosen], [label for _, label in chosen]
 
 
+def plot_columns(data: ChartData, width: int) -> int:
+    """The columns of a ``width``-wide chart that hold data: the width less a y axis, or two when a
+    series is on the right axis."""
+    axes = 2 if any(s.right_axis for s in data.series) else 1
+    return max(1, width - axes * Y_AXIS_COLUMNS)
+
+
 def chart_ansi(data: ChartData, width: int, height: int) -> str:
     """The chart as ANSI text, ``width`` × ``height`` cells (the same input gives the same text)."""
     import plotext
@@ -97,13 +106,14 @@ def chart_ansi(data: ChartData, width: int, height: int) -> str:
     fig.legend(False)
     fig.plot_size(width, height)
     fig.title(data.title)
+    columns = plot_columns(data, width)
     for colour, series in zip(cycle(PALETTE), data.series):
         if not series.x:
             continue
-        x, y = decimate(series.x, series.y, width)
+        x, y = decimate(series.x, series.y, columns)
         marker = plotext.marker("hd", plotext.pixel(foreground=colour))
         fig.draw(fig.signal(x, y, marker=marker, yside=int(series.right_axis)).lines(True))
-    positions, labels = _ticks(data.x_labels, width - Y_AXIS_COLUMNS)
+    positions, labels = _ticks(data.x_labels, columns)
     if positions:
         fig.ruler(0).ticks(positions, labels)
     if data.y_floor is not None:
