@@ -20,8 +20,17 @@ from pathlib import Path
 from coach_tui.config import Config
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import exercise_library
-from coach_tui.domain.progress import ActivationSeries, ClientProgress, client_progress
+from coach_tui.domain.progress import ABSummary, ActivationSeries, ClientProgress, client_progress
 from coach_tui.dsp import asymmetry, target_share
+from coach_tui.dsp.ab_statistics import (
+    ACTIVATION_CAVEAT,
+    ABReport,
+    ABSettings,
+    analyze_named,
+    estimate_text,
+    level_text,
+    pairwise_confidence,
+)
 from coach_tui.store.private_files import atomic_write, private_dir
 
 FORMATS = ("md", "html")
@@ -42,9 +51,13 @@ FORMULAS = {
     "target_share": target_share.FORMULA + ", per rep; the session value is the mean over its reps",
     "spearman": "agreement = Spearman's ρ: correlation of the ranks of perceived (1–10) and measured peak %MVC "
                 "per set, ties sharing their mean rank (1: same order, 0: no relation)",
-    "ab": "A/B mean = plain mean of each variation's per-rep peak %MVC; a variation is named best only when its "
-          "95 % intervals against every other variation exclude zero (the A/B test's statistics), otherwise "
-          "\"no clear difference\"",
+    "ab": "A/B test: per variation the mean of its reps' peak %MVC with its interval (Student t, allowing for "
+          "set-to-set offsets); each difference between two variations with its Welch interval and Hedges' g "
+          "(difference ÷ pooled SD of the reps); a variation is named best only when its interval against every other "
+          "variation lies above zero, else \"no clear difference\". With k variations the difference intervals are at "
+          "1 − 2α/k (Bonferroni; at the default α = 5 %: "
+          f"{level_text(pairwise_confidence(2))} for 2, {level_text(pairwise_confidence(3))} for 3, "
+          f"{level_text(pairwise_confidence(4))} for 4), so the chance of naming a wrong best stays at most α",
 }
 
 
@@ -144,21 +157,42 @@ def _progression(progress: ClientProgress) -> _Section:
     return _Section("Progression", (f"Rule: {progress.settings.formula}.",), bullets=tuple(bullets))
 
 
-def _ab_tests(progress: ClientProgress) -> _Section:
+def ab_heading(summary: ABSummary) -> str:
+    """"2025-03-15, glute max" — with how far it got when the test is not finished."""
+    test = summary.test
+    heading = f"{day(test.created)}, {test.target_muscle.replace('_', ' ')}"
+    return heading if summary.finished else f"{heading} (not finished: {summary.sets_done} of {len(test.order)} sets)"
+
+
+def ab_outcome(summary: ABSummary, report: ABReport) -> str:
+    """The verdict, or that an unfinished test has none yet (its numbers so far are interim)."""
+    if summary.finished:
+        return report.verdict
+    return f"no verdict yet — interim numbers, {len(summary.test.order) - summary.sets_done} sets to go"
+
+
+def ab_reports(progress: ClientProgress, settings: ABSettings) -> list[tuple[ABSummary, ABReport]]:
+    """Each saved A/B test with its statistics, computed from its reps as on the A/B screen."""
+    return [(summary, analyze_named(summary.test, summary.names, settings)) for summary in progress.ab_tests]
+
+
+def _ab_tests(progress: ClientProgress, settings: ABSettings) -> _Section:
     missing = progress.missing("ab_tests")
     if missing:
         return _Section("Best exercises from A/B tests", (missing,))
+    level = level_text(settings.confidence)
+    rows = [("A/B test", "variation", "reps", f"peak %MVC [{level} CI]", f"mean %MVC [{level} CI]")]
     bullets = []
-    for test in progress.ab_tests:
-        variations = " · ".join(f"{v.exercise_name} {number(v.mean_peak_pct, '%MVC')} ({v.reps} reps)"
-                                for v in test.variations)
-        if not test.verdict:
-            outcome = "no verdict yet (test not finished)"
-        else:
-            best = progress.exercise_names.get(test.winner, test.winner) if test.winner else "no clear difference"
-            outcome = f"best: {best}; {test.verdict}" + "".join(f"; ⚠ {w}" for w in test.warnings)
-        bullets.append(f"{day(test.created)}, {test.target_muscle.replace('_', ' ')}: {variations} — {outcome}")
-    return _Section("Best exercises from A/B tests", ("Highest mean peak first. " + NOT_FORCE,), bullets=tuple(bullets))
+    for summary, report in ab_reports(progress, settings):
+        heading = ab_heading(summary)
+        rows += [(heading, s.variation, str(s.reps), estimate_text(s.peak), estimate_text(s.mean))
+                 for s in report.summaries]
+        lines = [heading, *(c.words() for c in report.comparisons), f"Verdict: {ab_outcome(summary, report)}",
+                 *(f"⚠ {w}" for w in report.warnings)]
+        bullets.append(". ".join(lines) + ".")
+    text = ("Per variation the mean of its reps' peak and mean %MVC of the target; the differences with their "
+            "interval and Hedges' g, and the verdict. " + ACTIVATION_CAVEAT,)
+    return _Section("Best exercises from A/B tests", text, tuple(rows), tuple(bullets))
 
 
 def _perceived(progress: ClientProgress) -> _Section:
@@ -199,7 +233,8 @@ def _formulas(progress: ClientProgress) -> _Section:
     return _Section("How the numbers are made", bullets=(*FORMULAS.values(), rolling, progress.settings.formula))
 
 
-def _document(progress: ClientProgress, generated: datetime) -> tuple[str, tuple[str, ...], tuple[_Section, ...]]:
+def _document(progress: ClientProgress, generated: datetime,
+              ab_settings: ABSettings) -> tuple[str, tuple[str, ...], tuple[_Section, ...]]:
     client = progress.client
     sessions = progress.sessions
     reps = sum(p.summary.reps for s in progress.series for p in s.points)
@@ -210,7 +245,7 @@ def _document(progress: ClientProgress, generated: datetime) -> tuple[str, tuple
         "Nothing in this file was sent anywhere; it leaves the computer only if the trainer sends it.",
         *([progress.left_out] if progress.left_out else []),
     )
-    sections = (_activation(progress), _progression(progress), _ab_tests(progress), _perceived(progress),
+    sections = (_activation(progress), _progression(progress), _ab_tests(progress, ab_settings), _perceived(progress),
                 _calibrations(progress), _formulas(progress))
     return f"Activation report — {client.name}", intro, sections
 
@@ -332,11 +367,12 @@ def _html(title: str, intro: Sequence[str], sections: Sequence[_Section]) -> str
 # -- output -------------------------------------------------------------------------------------
 
 
-def report_text(progress: ClientProgress, fmt: str, generated: datetime) -> str:
-    """The report of ``progress`` in ``fmt`` ("md" or "html"), dated ``generated``."""
+def report_text(progress: ClientProgress, fmt: str, generated: datetime, ab_settings: ABSettings | None = None) -> str:
+    """The report of ``progress`` in ``fmt`` ("md" or "html"), dated ``generated``; A/B tests analysed
+    with ``ab_settings`` (default: :class:`ABSettings`' defaults, as the config's ``[ab_statistics]``)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r}; allowed: {', '.join(FORMATS)}")
-    document = _document(progress, generated)
+    document = _document(progress, generated, ab_settings or ABSettings())
     return _markdown(*document) if fmt == "md" else _html(*document)
 
 

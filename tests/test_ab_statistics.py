@@ -19,9 +19,13 @@ from coach_tui.dsp.ab_statistics import (
     NO_CLEAR_DIFFERENCE,
     ABSettings,
     analyze_ab_test,
+    analyze_named,
+    estimate_text,
     hedges_g,
+    level_text,
     mean_stats,
     pairwise_confidence,
+    record_verdict,
     set_offset_coefficient,
     t_interval,
     welch_difference,
@@ -129,6 +133,37 @@ def test_a_clear_difference_names_the_winner():
     assert report.needs_reps == {} and report.warnings == ()
 
 
+def test_a_saved_test_is_reported_by_exercise_name_and_stores_the_winner_by_key():
+    order = counterbalanced_order(2)
+    peaks = [[80, 82, 78, 81], [60, 62, 59, 61], [61, 58, 60, 63], [79, 83, 80, 78]]
+    test = ABTest("ab-1", "c-1", "glute_max", PAIR, order, T0, tuple(_reps(PAIR, order, peaks)))
+    report = analyze_named(test, ("Hip thrust", "Glute bridge"))
+    assert report.variations == ("Hip thrust", "Glute bridge") and report.winner == "Hip thrust"
+    assert report.verdict == "Hip thrust wins — higher peak %MVC of the target than Glute bridge"
+    by_key = analyze_ab_test(PAIR, test.reps)
+    assert [s.peak for s in report.summaries] == [s.peak for s in by_key.summaries]  # only the names differ
+    stored = record_verdict(test, report)
+    assert (stored.verdict, stored.winner, stored.warnings) == (report.verdict, "hip_thrust", ())
+    (comparison,) = report.comparisons
+    # Means 641/8 = 80.125 and 484/8 = 60.5: a difference of 19.625.
+    assert comparison.words({"Hip thrust": "A", "Glute bridge": "B"}) == (
+        f"A − B: +19.6 %MVC, 95 % CI [{comparison.low:+.1f}, {comparison.high:+.1f}], "
+        f"Hedges' g {comparison.hedges_g:.2f}")
+    assert comparison.words().startswith("Hip thrust − Glute bridge: +19.6 %MVC")
+    assert comparison.interval_text == f"+19.6 [{comparison.low:+.1f}, {comparison.high:+.1f}]"
+
+
+def test_estimates_and_levels_in_words():
+    hip, bridge = analyze_ab_test(PAIR, _reps(PAIR, (0, 1), [[60, 64], [70]]), NO_OFFSETS).summaries
+    # Student: 62 ± t(0.975, 1) · √(8/2) = 62 ± 25.4.
+    half = stats.t.ppf(0.975, 1) * 2.0
+    assert estimate_text(hip.peak) == f"62.0 [{62 - half:.1f}, {62 + half:.1f}]" == "62.0 [36.6, 87.4]"
+    assert estimate_text(hip.peak, ".0f") == "62 [37, 87]"
+    assert estimate_text(bridge.peak) == "70.0" and estimate_text(None) == "—"
+    assert estimate_text(bridge.target_share) == "—"
+    assert [level_text(pairwise_confidence(k)) for k in (2, 3, 4)] == ["95 %", "96.7 %", "97.5 %"]
+
+
 def test_overlapping_variations_give_no_clear_difference():
     order = counterbalanced_order(2)
     report = analyze_ab_test(PAIR, _reps(PAIR, order, [[70, 62, 78, 66], [60, 72, 65, 69], [71, 58, 66, 63], [64, 75, 69, 61]]))
@@ -222,11 +257,12 @@ def _simulate(order, means, seed, n_tests=N_TESTS) -> np.ndarray:
 
         μ_v + b_p + 1.5 · p + 1.0 · r + ε,   ε ~ N(0, 8²),   b_p ~ N(0, 3²)
 
-    * ε, rep-to-rep noise, SD 8 %MVC: the per-rep peak is the best 500 ms mean of the RMS
-      envelope, which scatters ~6 % around its true value (≈4 %MVC at 60–70 %MVC), on top of the
-      client's own rep-to-rep effort variation (CV 8–10 % at a controlled tempo, ≈6 %MVC):
-      √(4² + 6²) ≈ 7–8. 8 is the low end of a plausible 8–12 range; see the power test
-      for what 10 and 12 mean.
+    * ε, rep-to-rep noise, SD 8 %MVC: the per-rep peak is the maximum of the target's 100 ms RMS
+      envelope over the rep (left and right averaged), which at a constant effort scatters ~5 %
+      around its true value (the simulated kit without peak jitter: SD 3.6 %MVC at 76 %MVC over 117
+      reps), on top of the client's own rep-to-rep effort variation (CV 8–10 % at a controlled
+      tempo, ≈6 %MVC): √(3.6² + 6²) ≈ 7. 8 allows a little for real electrodes and sits at the low
+      end of a plausible 8–12 range; see the power test for what 10 and 12 mean.
     * b_p, an offset shared by the reps of one set, SD 3 %MVC (≈5 % of a 60 %MVC peak: setup,
       stance, sweat under the electrodes). It makes reps of a set correlated; the analysis assumes
       exactly this size (``ABSettings.set_offset_sd``).

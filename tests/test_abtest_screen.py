@@ -16,7 +16,7 @@ from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.exercises import Exercise
 from coach_tui.domain.ids import now_utc
 from coach_tui.domain.session import RepMetrics, SetRecord
-from coach_tui.dsp.ab_statistics import ACTIVATION_CAVEAT, NO_CLEAR_DIFFERENCE, analyze_ab_test, winner_verdict
+from coach_tui.dsp.ab_statistics import ACTIVATION_CAVEAT, NO_CLEAR_DIFFERENCE, analyze_named, estimate_text
 from coach_tui.store.database import Database
 from coach_tui.store.repository import Repository
 from coach_tui.ui.app import make_app
@@ -128,29 +128,34 @@ async def test_plan_run_four_sets_and_the_report_matches_the_store(app_and_repo)
             assert [r.peak for r in reps] == [m.peak for m in record.reps]
             assert all(20.0 < r.median_frequency_hz < 450.0 for r in reps)
 
-        # The verdict analyze_ab_test gives for the stored reps; the screen names exercises, not keys.
-        expected = analyze_ab_test(test.variations, test.reps, app.config.ab_statistics)
-        names = {"hip_thrust": "Hip thrust", "cable_pull_through": "Cable pull-through"}
-        verdict = expected.verdict if expected.winner is None else winner_verdict(
-            names[expected.winner], [n for k, n in names.items() if k != expected.winner])
-        assert test.verdict == verdict and test.winner == expected.winner
-        assert f"verdict: {verdict}" in text(ab, "#ab-verdict")
+        # The statistics of the stored reps, variations called by their exercises' names.
+        expected = analyze_named(test, ("Hip thrust", "Cable pull-through"), app.config.ab_statistics)
+        winner = None if expected.winner is None else test.variations[expected.variations.index(expected.winner)]
+        assert test.verdict == expected.verdict and test.winner == winner
+        assert expected.verdict == NO_CLEAR_DIFFERENCE or expected.verdict.startswith(f"{expected.winner} wins")
+        assert f"verdict: {expected.verdict}" in text(ab, "#ab-verdict")
         assert ACTIVATION_CAVEAT in text(ab, "#ab-caveat")
         table = text(ab, "#ab-table")
         for summary in expected.summaries:
-            assert f"{summary.peak.mean:.1f} [{summary.peak.low:.1f}, {summary.peak.high:.1f}]" in table
-        assert "Hedges g" in text(ab, "#ab-comparisons")
+            assert estimate_text(summary.peak) in table and estimate_text(summary.mean) in table
+        (comparison,) = expected.comparisons
+        assert text(ab, "#ab-comparisons") == comparison.words({"Hip thrust": "A", "Cable pull-through": "B"})
 
-        # History lists the test with its verdict.
+        # History shows the same numbers and verdict, recomputed from the stored reps.
         await pilot.press("h")
         await _wait(pilot, lambda: isinstance(app.screen, HistoryScreen))
         history = app.screen
         picker = history.query_one(OptionList)
         picker.highlighted = picker.option_count - 1  # "A/B tests", the last entry
         await pilot.pause(0.2)
-        assert verdict in text(history, "#history-note")
+        assert expected.verdict in text(history, "#history-note")
         rows = history.query_one(DataTable)
-        assert {rows.get_row_at(i)[2] for i in range(rows.row_count)} == {"Hip thrust", "Cable pull-through"}
+        shown = [rows.get_row_at(i) for i in range(1, 4)]
+        assert shown == [*([f"{letter} {s.variation}", estimate_text(s.peak), "", estimate_text(s.mean), str(s.reps)]
+                           for letter, s in zip("AB", expected.summaries)),
+                         [f"{'AB'[expected.variations.index(comparison.better)]} − "
+                          f"{'AB'[expected.variations.index(comparison.worse)]}",
+                          comparison.interval_text, comparison.hedges_g_text, "", ""]]
 
 
 async def test_an_uncalibrated_target_is_named_and_no_set_starts(app_and_repo):
@@ -218,6 +223,34 @@ async def test_a_plan_needs_two_to_four_variations(app_and_repo):
         await pilot.pause(0.1)
         assert isinstance(app.screen, ABTestPlanDialog)
         assert "pick 2–4 variations" in str(app.screen.query_one("#dialog-error").render())
+
+
+async def test_the_plan_says_what_its_number_of_sets_cannot_balance(app_and_repo):
+    app, _ = app_and_repo
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        await _wait(pilot, lambda: isinstance(app.screen, ABTestPlanDialog))
+        plan = app.screen
+        await pilot.press("space", "down", "space")
+
+        async def sets_each(count: str) -> str:
+            plan.query_one("#abplan-sets").focus()
+            await pilot.press("end", "backspace", "backspace", *count)
+            await pilot.pause(0.1)
+            return text(plan, "#abplan-order")
+
+        assert "⚠" not in await sets_each("2")  # A B B A: balanced
+        shown = await sets_each("1")
+        assert shown.startswith("order: A B  ·")
+        assert "⚠ 1 set per variation: drift between first and last sets cannot be checked" in shown
+        assert "⚠ 3 sets per variation: an odd number leaves the order unbalanced by position" in await sets_each("3")
+
+        plan.query_one("#abplan-typed").focus()
+        await pilot.press(*"cable pull-through")
+        shown = await sets_each("2")  # A B C C B A cancels a linear drift, but is not a whole Williams design
+        assert shown.count("⚠") == 1
+        assert "⚠ 6 sets per variation give a fully balanced (Williams) order of 3 variations" in shown
+        assert "⚠" not in await sets_each("6")
 
 
 async def test_an_unfinished_test_is_continued_at_its_next_set(app_and_repo):

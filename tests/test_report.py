@@ -8,11 +8,12 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from conftest import ROOT
-from test_progress import CLIENT, ana_history, store_history
+from test_progress import CLIENT, ab_test, ana_history, store_history
 
 from coach_tui.cli import main
 from coach_tui.domain.client import Client
@@ -59,9 +60,15 @@ def test_markdown_names_dates_numbers_and_formulas(progress):
         # progression
         "- Hip thrust: ready to progress (last 3 sets: 74, 77, 78 %MVC, target 70; asymmetry 7, 6, — %, limit 15)",
         "- Back squat: not yet: 1 of 3 sets recorded — 2 more sets needed",
-        # A/B tests
-        "- 2025-03-15, glute max: Hip thrust 78 %MVC (2 reps) · Glute bridge 62 %MVC (2 reps) — best: Hip thrust; "
-        "hip thrust higher by 16 %MVC (95 % interval 8 to 24); ⚠ activation drifted 5 % over the test",
+        # A/B tests: t intervals with set offsets (τ = 3 %MVC), by hand in test_progress.AB_PEAKS' terms:
+        # se² = s²/4 + 9/3, e.g. glute bridge 13.3/4 + 3 = 6.33, df 10.8, 62 ± 2.22 · 2.52.
+        "| A/B test | variation | reps | peak %MVC [95 % CI] | mean %MVC [95 % CI] |",
+        "| 2025-03-15, glute max | Glute bridge | 4 | 62.0 [56.5, 67.5] | 37.2 [33.7, 40.7] |",
+        "| 2025-03-15, glute max | Hip thrust | 4 | 78.0 [71.0, 85.0] | 46.8 [42.3, 51.3] |",
+        "- 2025-03-15, glute max. Hip thrust − Glute bridge: +16.0 %MVC, 95 % CI [+7.8, +24.2], Hedges' g 3.28. "
+        "Verdict: Hip thrust wins — higher peak %MVC of the target than Glute bridge. ⚠ fatigue: median frequency "
+        "fell 20% across the test — fatigue could explain the result.",
+        "Activation is not force or growth stimulus",
         # perceived vs measured
         "5 rated sets, 2025-03-01 → 2025-03-15: ρ = 0.90 over 5 rated sets.",
         "Last 3 rated sets: ρ = 0.50 over 3 rated sets.",
@@ -74,11 +81,32 @@ def test_markdown_names_dates_numbers_and_formulas(progress):
         asymmetry.FORMULA,
         target_share.FORMULA,
         "Spearman's ρ",
+        "1 − 2α/k (Bonferroni; at the default α = 5 %: 95 % for 2, 96.7 % for 3, 97.5 % for 4)",
         "rolling agreement = ρ over the last 3 rated sets",
         progress.settings.formula,
     ]
     for text in expected:
         assert text in md, text
+
+
+def test_three_variations_name_their_adjusted_level_and_an_unfinished_test_has_no_verdict():
+    h = ana_history()
+    s3 = h["sessions"][-1]
+    trio = ab_test(s3, ("glute_bridge", "hip_thrust", "cable_pull_through"),
+                   ((60, 64), (80, 76), (61, 63), (62, 60), (76, 80), (63, 61)), "ab-2")
+    finished = ab_test(s3, test_id="ab-3")
+    unfinished = replace(finished, reps=tuple(r for r in finished.reps if r.set_position < 2), verdict="", winner=None,
+                         warnings=())
+    progress = client_progress(h["client"], h["sessions"], h["sets"], ab_tests=[trio, unfinished])
+    md = report_text(progress, "md", GENERATED)
+    (trio_line, unfinished_line) = [line for line in md.splitlines() if line.startswith("- 2025-03-15, glute max")]
+    # Three pairwise differences, each at 1 − 2 · 5 %/3 = 96.7 %; hip thrust beats both others.
+    assert trio_line.count("96.7 % CI [") == 3 and "95 % CI" not in trio_line
+    assert "Hip thrust − Glute bridge: +16.0 %MVC" in trio_line and "Hip thrust − Cable pull-through:" in trio_line
+    assert trio.verdict == "Hip thrust wins — higher peak %MVC of the target than Glute bridge, Cable pull-through"
+    assert f"Verdict: {trio.verdict}." in trio_line
+    assert unfinished_line.startswith("- 2025-03-15, glute max (not finished: 2 of 4 sets). Hip thrust − Glute bridge:")
+    assert "Verdict: no verdict yet — interim numbers, 2 sets to go." in unfinished_line
 
 
 def test_html_is_self_contained_with_inline_svg_charts(progress):
@@ -153,7 +181,8 @@ def test_coach_report_writes_owner_only_files(capsys, config, tmp_path):
     text = out.read_text(encoding="utf-8")
     assert text.startswith("# Activation report — Ana Díaz") and "58 → 77 %MVC" in text
     assert "| left glute max | 2025-03-01, 2025-03-15 | 328 µV | -18 % |" in text
-    assert "Hip thrust 78 %MVC (2 reps) · Glute bridge 62 %MVC (2 reps) — best: Hip thrust" in text
+    assert "| 2025-03-15, glute max | Hip thrust | 4 | 78.0 [71.0, 85.0] | 46.8 [42.3, 51.3] |" in text
+    assert "Verdict: Hip thrust wins — higher peak %MVC of the target than Glute bridge." in text
 
     page = tmp_path / "ana.html"
     rc, _, _ = coach(capsys, "--config", config, "report", "Ana Díaz", "--out", page)
@@ -175,3 +204,14 @@ def test_coach_report_refuses_unknown_client_and_missing_folder(capsys, config, 
     assert line.startswith("coach report: no client named 'Zoe' (clients: Ana Díaz)")
     rc, _, err = coach(capsys, "--config", config, "report", "Ana Díaz", "--out", tmp_path / "nowhere" / "a.md")
     assert rc == 2 and "does not exist" in err and not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.parametrize("typed", ["Ana", "díaz", "ana diaz"])
+def test_a_near_miss_client_name_suggests_the_close_match_first(capsys, config, typed):
+    # The lookup is the repository's, shared by every command that takes a client name.
+    for command in (["report", typed], ["sessions", "--client", typed]):
+        rc, out, err = coach(capsys, "--config", config, *command)
+        assert rc == 2 and out == ""
+        (line,) = err.strip().splitlines()
+        assert line == (f"coach {command[0]}: no client named {typed!r}; did you mean 'Ana Díaz'? "
+                        f"(a new client: coach clients add {typed!r})")

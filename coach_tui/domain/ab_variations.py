@@ -20,7 +20,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from coach_tui.domain.errors import UnknownNameError
@@ -55,6 +55,13 @@ def variation_exercise(key: str, target: str, library: Mapping[str, Exercise]) -
     if like is None:
         return Exercise(key, name, target)
     return Exercise(key, name, target, like.synergists, like.antagonists, like.expected_target_share)
+
+
+def variation_names(keys: Sequence[str], target: str, library: Mapping[str, Exercise]) -> tuple[str, ...]:
+    """What an A/B test calls its variations: each one's exercise name (:func:`variation_exercise`),
+    or every key when two names are alike (so verdicts and warnings never confuse two variations)."""
+    names = tuple(variation_exercise(key, target, library).name for key in keys)
+    return names if len(set(names)) == len(names) else tuple(keys)
 
 
 def typed_variation(text: str, target: str, library: Mapping[str, Exercise]) -> Exercise:

@@ -14,6 +14,9 @@ those of the set's exercise's target muscle (the stored per-rep metrics). Defini
 - **calibrations**: every MVC reference per ``muscle:side``, with its change from the previous one, so
   a jump in %MVC can be told apart from a new reference. A session point is marked
   ``reference_changed`` when its sets used other calibrations of the muscle than the previous session.
+- **A/B tests**: each saved test with its variations' names; its numbers (intervals, differences,
+  Hedges' g, verdict, warnings) are those of the A/B screen, ``coach_tui.dsp.ab_statistics.analyze_named``
+  over the stored reps, so a test saved by any version reads the same.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from statistics import fmean
 
+from coach_tui.domain.ab_variations import variation_names
 from coach_tui.domain.abtest import ABTest
 from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.channels import ChannelAssignment
@@ -165,27 +169,22 @@ class CalibrationHistory:
 
 
 @dataclass(frozen=True, slots=True)
-class VariationResult:
-    """One variation of an A/B test: reps so far and the plain mean of their peak %MVC."""
-
-    exercise: str
-    exercise_name: str
-    reps: int
-    mean_peak_pct: float | None
-
-
-@dataclass(frozen=True, slots=True)
 class ABSummary:
-    """An A/B test's variations, highest mean peak first, and what its statistics reported: the verdict
-    ("" until computed), the winner (None: no clear difference) and drift warnings."""
+    """A saved A/B test and what its variations are called (``names[i]`` for ``test.variations[i]``,
+    as on the A/B screen)."""
 
-    test_id: str
-    created: datetime
-    target_muscle: str
-    variations: tuple[VariationResult, ...]
-    verdict: str
-    winner: str | None
-    warnings: tuple[str, ...]
+    test: ABTest
+    names: tuple[str, ...]
+
+    @property
+    def sets_done(self) -> int:
+        """How many of the planned sets have reps."""
+        return len({rep.set_position for rep in self.test.reps})
+
+    @property
+    def finished(self) -> bool:
+        """Whether every planned set has reps."""
+        return self.test.next_position is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,16 +313,6 @@ def _series(sets: Sequence[SetRecord], started: Mapping[str, datetime], library:
     return tuple(sorted(series, key=lambda s: (s.exercise_name.casefold(), s.muscle, s.side or "")))
 
 
-def _ab_summary(test: ABTest, library: Mapping[str, Exercise]) -> ABSummary:
-    variations = [
-        VariationResult(v, exercise_name(library, v), len(peaks), fmean(peaks) if peaks else None)
-        for v, peaks in test.peaks_by_variation.items()
-    ]
-    variations.sort(key=lambda v: (v.mean_peak_pct is None, -(v.mean_peak_pct or 0.0)))
-    return ABSummary(test.id, test.created, test.target_muscle, tuple(variations), test.verdict, test.winner,
-                     test.warnings)
-
-
 def client_progress(
     client: Client,
     sessions: Iterable[Session],
@@ -380,8 +369,8 @@ def client_progress(
         window=window,
         calibrations=_calibration_histories(calibrations),
         gates=gates,
-        ab_tests=tuple(sorted((_ab_summary(t, library) for t in ab_tests if t.client_id == client.id),
-                              key=lambda t: t.created)),
+        ab_tests=tuple(ABSummary(t, variation_names(t.variations, t.target_muscle, library))
+                       for t in sorted((t for t in ab_tests if t.client_id == client.id), key=lambda t: t.created)),
         settings=settings,
         exercise_names={s.exercise: exercise_name(library, s.exercise) for s in sets},
     )

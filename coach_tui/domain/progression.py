@@ -16,7 +16,7 @@ from datetime import datetime
 from coach_tui.domain.hysteresis_alert import AlertRule
 from coach_tui.domain.validation import require_int, require_number
 
-FORMULA = ("ready to progress = in each of the last {sets} sets the target's peak %MVC (mean of per-rep peaks) "
+FORMULA = ("ready to progress = in {sets} the target's peak %MVC (mean of per-rep peaks) "
            "≥ {target:g} and asymmetry (mean of per-rep asymmetry) ≤ {asym:g} %")
 
 
@@ -36,7 +36,8 @@ class ProgressionSettings:
     @property
     def formula(self) -> str:
         """The rule in words, with these thresholds."""
-        return FORMULA.format(sets=self.sets, target=self.target_pct, asym=self.max_asymmetry_pct)
+        sets = "the last set" if self.sets == 1 else f"each of the last {self.sets} sets"
+        return FORMULA.format(sets=sets, target=self.target_pct, asym=self.max_asymmetry_pct)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,8 @@ class Gate:
         if self.ready:
             peaks = ", ".join(f"{e.peak_pct:.0f}" for e in self.evidence)
             asymmetry = ", ".join("—" if e.asymmetry_pct is None else f"{e.asymmetry_pct:.0f}" for e in self.evidence)
-            return (f"ready to progress (last {len(self.evidence)} sets: {peaks} %MVC, "
+            judged = "last set" if len(self.evidence) == 1 else f"last {len(self.evidence)} sets"
+            return (f"ready to progress ({judged}: {peaks} %MVC, "
                     f"target {self.settings.target_pct:g}; asymmetry {asymmetry} %, limit {self.settings.max_asymmetry_pct:g})")
         return "not yet: " + "; ".join(self.missing)
 
@@ -74,6 +76,11 @@ class Gate:
 def _numbers(values: Sequence[float], unit: str, threshold: float) -> str:
     """Whole numbers, one decimal where rounding would show the threshold itself (69.6 → "69.6", not "70")."""
     return ", ".join(f"{v:.1f}" if round(v) == threshold else f"{v:.0f}" for v in values) + f" {unit}"
+
+
+def _of_last(count: int, total: int) -> str:
+    """"2 of the last 3 sets", or "the last set" when there is one."""
+    return "the last set" if total == 1 else f"{count} of the last {total} sets"
 
 
 def progression_gate(exercise: str, sets: Sequence[SetEvidence], settings: ProgressionSettings) -> Gate:
@@ -87,17 +94,17 @@ def progression_gate(exercise: str, sets: Sequence[SetEvidence], settings: Progr
         missing.append(f"{len(last)} of {n} sets recorded — {more} more set{'s' if more > 1 else ''} needed")
     uncalibrated = [e for e in last if e.peak_pct is None]
     if uncalibrated:
-        missing.append(f"{len(uncalibrated)} of the last {len(last)} sets not in %MVC (calibrate the target muscle)")
+        missing.append(f"{_of_last(len(uncalibrated), len(last))} not in %MVC (calibrate the target muscle)")
     low = [e.peak_pct for e in last if e.peak_pct is not None and e.peak_pct < target]
     if low:
-        missing.append(f"target {target:g} %MVC not reached in {len(low)} of the last {len(last)} sets "
+        missing.append(f"target {target:g} %MVC not reached in {_of_last(len(low), len(last))} "
                        f"({_numbers(low, '%MVC', target)})")
     uneven = [e.asymmetry_pct for e in last if e.asymmetry_pct is not None and e.asymmetry_pct > limit]
     if uneven:
-        missing.append(f"asymmetry above {limit:g} % in {len(uneven)} of the last {len(last)} sets "
+        missing.append(f"asymmetry above {limit:g} % in {_of_last(len(uneven), len(last))} "
                        f"({_numbers(uneven, '%', limit)})")
     unmeasured = sum(e.asymmetry_pct is None and e.peak_pct is not None for e in last)
     if unmeasured:
-        notes.append(f"asymmetry not measured in {unmeasured} of the last {len(last)} sets "
+        notes.append(f"asymmetry not measured in {_of_last(unmeasured, len(last))} "
                      "(one side, or below the noise floor)")
     return Gate(exercise, not missing, tuple(missing), tuple(notes), last, settings)

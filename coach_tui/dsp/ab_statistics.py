@@ -57,14 +57,14 @@ Activation is not force or growth stimulus: :data:`ACTIVATION_CAVEAT` goes with 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
 
-from coach_tui.domain.abtest import MAX_VARIATIONS, MIN_VARIATIONS, ABRep
+from coach_tui.domain.abtest import MAX_VARIATIONS, MIN_VARIATIONS, ABRep, ABTest
 
 NO_CLEAR_DIFFERENCE = "no clear difference — collect more reps"
 ACTIVATION_CAVEAT = (
@@ -275,6 +275,23 @@ class Comparison:
         """True when the interval lies above zero."""
         return self.low > 0
 
+    @property
+    def interval_text(self) -> str:
+        """"+14.5 [+8.3, +20.7]": the difference and its interval, %MVC."""
+        return f"{self.difference:+.1f} [{self.low:+.1f}, {self.high:+.1f}]"
+
+    @property
+    def hedges_g_text(self) -> str:
+        """Hedges' g to two decimals, "—" when there is none."""
+        return "—" if self.hedges_g is None else f"{self.hedges_g:.2f}"
+
+    def words(self, labels: Mapping[str, str] | None = None) -> str:
+        """"B − A: +14.5 %MVC, 95 % CI [+8.3, +20.7], Hedges' g 4.63", each variation called
+        ``labels[variation]`` (default: its own name)."""
+        better, worse = (self.better, self.worse) if labels is None else (labels[self.better], labels[self.worse])
+        return (f"{better} − {worse}: {self.difference:+.1f} %MVC, {level_text(self.confidence)} CI "
+                f"[{self.low:+.1f}, {self.high:+.1f}], Hedges' g {self.hedges_g_text}")
+
 
 @dataclass(frozen=True, slots=True)
 class BlockDrift:
@@ -329,6 +346,21 @@ class ABReport:
     caveat: str = ACTIVATION_CAVEAT
 
 
+def level_text(confidence: float) -> str:
+    """A confidence level as shown: "95 %", "96.7 %" (Bonferroni-adjusted for 3 variations)."""
+    return f"{confidence * 100:.3g} %"
+
+
+def estimate_text(value: Estimate | None, form: str = ".1f") -> str:
+    """"62.1 [55.0, 69.2]": the mean and its interval in format ``form``; the mean alone for one rep,
+    "—" for none."""
+    if value is None:
+        return "—"
+    if value.low is None:
+        return format(value.mean, form)
+    return f"{value.mean:{form}} [{value.low:{form}}, {value.high:{form}}]"
+
+
 def winner_verdict(winner: str, others: Sequence[str]) -> str:
     """The verdict naming ``winner``."""
     return f"{winner} wins — higher peak %MVC of the target than {', '.join(others)}"
@@ -372,6 +404,22 @@ def analyze_ab_test(
     if trend is not None and trend.warn:
         warnings += (_fatigue_warning(trend),)
     return ABReport(variations, summaries, comparisons, winner, verdict, needs_reps, drift, trend, warnings, settings)
+
+
+def analyze_named(test: ABTest, names: Sequence[str], settings: ABSettings | None = None) -> ABReport:
+    """:func:`analyze_ab_test` of a saved test's reps, variation ``i`` called ``names[i]`` (its
+    exercise's name, ``coach_tui.domain.ab_variations.variation_names``), so the verdict and warnings
+    read "Hip thrust", not ``hip_thrust``. The A/B screen, history and report all use this."""
+    named = dict(zip(test.variations, names, strict=True))
+    reps = [replace(rep, variation=named[rep.variation]) for rep in test.reps]
+    return analyze_ab_test(tuple(names), reps, settings)
+
+
+def record_verdict(test: ABTest, report: ABReport) -> ABTest:
+    """``test`` holding the verdict, warnings and winner (by exercise key) of ``report``, its
+    :func:`analyze_named` report: what is stored once every planned set has reps."""
+    winner = None if report.winner is None else test.variations[report.variations.index(report.winner)]
+    return test.with_verdict(report.verdict, winner, report.warnings)
 
 
 def _values(reps: Sequence[ABRep], name: str) -> np.ndarray:

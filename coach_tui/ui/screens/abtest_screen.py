@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 from functools import partial
 
 from rich.table import Table
@@ -21,7 +20,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from coach_tui.domain.ab_variations import variation_exercise, variation_origin
+from coach_tui.domain.ab_variations import variation_exercise, variation_names, variation_origin
 from coach_tui.domain.abtest import ABPlanSettings, ABTest
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
@@ -32,7 +31,10 @@ from coach_tui.dsp.ab_statistics import (
     PEAK_FORMULA,
     ABReport,
     Estimate,
-    analyze_ab_test,
+    analyze_named,
+    estimate_text,
+    level_text,
+    record_verdict,
 )
 from coach_tui.rep_frequencies import rep_median_frequencies
 from coach_tui.ui.dialogs.abtest_plan_dialog import LETTERS, words
@@ -47,15 +49,6 @@ def abtest_label(test: ABTest, library: Mapping[str, Exercise]) -> str:
     position = test.next_position
     status = f"next: set {position + 1} of {len(test.order)}" if position is not None else test.verdict or "done"
     return f"{test.created.astimezone():%Y-%m-%d} {words(test.target_muscle)}: {names} — {status}"
-
-
-def _with_interval(value: Estimate | None) -> str:
-    """"62.1 [55.0, 69.2]", the mean alone for one rep, "—" for none."""
-    if value is None:
-        return "—"
-    if value.low is None:
-        return f"{value.mean:.1f}"
-    return f"{value.mean:.1f} [{value.low:.1f}, {value.high:.1f}]"
 
 
 def _mean(value: Estimate | None, form: str) -> str:
@@ -94,7 +87,7 @@ class ABTestScreen(Screen):
             yield Static("", id="ab-warnings")
             yield Static("", id="ab-notes")
         yield Static("", id="ab-caveat")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.exercises = [variation_exercise(v, self.test.target_muscle, self.app.exercises) for v in self.test.variations]
@@ -113,14 +106,9 @@ class ABTestScreen(Screen):
     # -- statistics and names ---------------------------------------------------------------
 
     def _report(self) -> ABReport:
-        """The statistics of the test's reps, each variation called by its exercise's name so the verdict
-        and warnings read "Hip thrust", not ``hip_thrust`` (by key when two names are alike)."""
-        names = [e.name for e in self.exercises]
-        if len(set(names)) < len(names):
-            names = list(self.test.variations)
-        named = dict(zip(self.test.variations, names))
-        reps = [replace(rep, variation=named[rep.variation]) for rep in self.test.reps]
-        return analyze_ab_test(names, reps, self.app.config.ab_statistics)
+        """The statistics of the test's reps, each variation called by its exercise's name."""
+        names = variation_names(self.test.variations, self.test.target_muscle, self.app.exercises)
+        return analyze_named(self.test, names, self.app.config.ab_statistics)
 
     def _planned(self, position: int) -> tuple[str, Exercise]:
         index = self.test.order[position]
@@ -180,25 +168,25 @@ class ABTestScreen(Screen):
         self.query_one("#ab-progress", Static).update("\n".join(lines))
 
     def _table(self, report: ABReport) -> Table:
-        confidence = f"{report.settings.confidence * 100:g} % CI"
-        table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
-        table.add_column("variation", no_wrap=True)
-        for column in ("reps", f"peak %MVC\n[{confidence}]", "mean\n%MVC", "target\nshare", "asym\n%", "MDF\nHz"):
+        """Peak and mean %MVC with their intervals; target share, asymmetry and median frequency as means
+        (the caption says so). Names wrap rather than the numbers at 80 columns."""
+        interval = f"[{level_text(report.settings.confidence)} CI]"
+        table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False, header_style="bold",
+                      caption="target share, asymmetry and MDF (median frequency): means over the reps",
+                      caption_justify="left", caption_style="dim")
+        table.add_column("variation", min_width=12)
+        for column in ("reps", f"peak %MVC\n{interval}", f"mean %MVC\n{interval}", "target\nshare", "asym\n%",
+                       "MDF\nHz"):
             table.add_column(column, justify="right", no_wrap=True)
         for letter, summary in zip(LETTERS, report.summaries):
-            table.add_row(f"{letter} {summary.variation}", f"{summary.reps}", _with_interval(summary.peak),
-                          _mean(summary.mean, ".1f"), _mean(summary.target_share, ".0%"), _mean(summary.asymmetry, ".0f"),
-                          _mean(summary.median_frequency, ".0f"))
+            table.add_row(f"{letter} {summary.variation}", f"{summary.reps}", estimate_text(summary.peak),
+                          estimate_text(summary.mean), _mean(summary.target_share, ".0%"),
+                          _mean(summary.asymmetry, ".0f"), _mean(summary.median_frequency, ".0f"))
         return table
 
     def _comparisons(self, report: ABReport) -> str:
-        letter = dict(zip(report.variations, LETTERS))
-        lines = []
-        for c in report.comparisons:
-            g = "—" if c.hedges_g is None else f"{c.hedges_g:.2f}"
-            lines.append(f"{letter[c.better]} − {letter[c.worse]}: {c.difference:+.1f} %MVC, "
-                         f"{c.confidence * 100:.3g} % CI [{c.low:+.1f}, {c.high:+.1f}], Hedges g {g}")
-        return "\n".join(lines)
+        letters = dict(zip(report.variations, LETTERS))
+        return "\n".join(c.words(letters) for c in report.comparisons)
 
     def _verdict(self, report: ABReport) -> str:
         letter = dict(zip(report.variations, LETTERS))
@@ -292,9 +280,7 @@ class ABTestScreen(Screen):
     def _store_verdict_when_done(self) -> None:
         """Once every planned set has reps, store the verdict and warnings with the test."""
         if self.test.next_position is None and not self.test.verdict:
-            report = self._report()
-            winner = None if report.winner is None else self.test.variations[report.variations.index(report.winner)]
-            self.test = self.test.with_verdict(report.verdict, winner, report.warnings)
+            self.test = record_verdict(self.test, self._report())
             self.app.repo.save_abtest(self.test)
 
     # -- other screens ----------------------------------------------------------------------

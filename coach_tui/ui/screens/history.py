@@ -16,7 +16,20 @@ from coach_tui.config import Config
 from coach_tui.domain.client import Client
 from coach_tui.domain.ids import now_utc
 from coach_tui.domain.progress import ActivationSeries, ClientProgress
-from coach_tui.report import FORMULAS, day, load_progress, number, report_path, report_text, write_report
+from coach_tui.dsp.ab_statistics import ACTIVATION_CAVEAT, ABSettings, estimate_text, level_text
+from coach_tui.report import (
+    FORMULAS,
+    ab_heading,
+    ab_outcome,
+    ab_reports,
+    day,
+    load_progress,
+    number,
+    report_path,
+    report_text,
+    write_report,
+)
+from coach_tui.ui.dialogs.abtest_plan_dialog import LETTERS
 from coach_tui.ui.widgets.plotext_chart import ChartData, ChartSeries, PlotextChart
 
 REPORT_FORMAT = "html"
@@ -141,23 +154,30 @@ def _progression_item(progress: ClientProgress) -> HistoryItem:
     return HistoryItem("Progression", (), ("exercise", "status", "last %MVC", "asym %", "what is missing"), rows, note)
 
 
-def _ab_item(progress: ClientProgress) -> HistoryItem:
-    rows = []
-    for test in progress.ab_tests:
-        for v in test.variations:
-            best = "best" if v.exercise == test.winner else ""
-            rows.append((day(test.created), test.target_muscle.replace("_", " "), v.exercise_name, str(v.reps),
-                         number(v.mean_peak_pct), best))
-    verdicts = [f"{day(t.created)}: {t.verdict or 'no verdict yet'}" + "".join(f"; ⚠ {w}" for w in t.warnings)
-                for t in progress.ab_tests]
-    note = progress.missing("ab_tests") or "\n".join(verdicts)
-    columns = ("date", "muscle", "variation", "reps", "mean peak %MVC", "")
+def _ab_item(progress: ClientProgress, settings: ABSettings) -> HistoryItem:
+    """Newest test first: a heading row, a row per variation (letters as on the A/B screen) and per
+    difference; the note holds the activation caveat, then each verdict with its warnings."""
+    rows, notes = [], []
+    for summary, report in reversed(ab_reports(progress, settings)):
+        letters = dict(zip(report.variations, LETTERS))
+        rows.append((ab_heading(summary), "", "", "", ""))
+        rows += [(f"{letters[s.variation]} {s.variation}", estimate_text(s.peak), "", estimate_text(s.mean),
+                  str(s.reps)) for s in report.summaries]
+        for c in report.comparisons:
+            level = "" if c.confidence == settings.confidence else f" ({level_text(c.confidence)} CI)"
+            rows.append((f"{letters[c.better]} − {letters[c.worse]}{level}", c.interval_text, c.hedges_g_text, "", ""))
+        notes += [f"{day(summary.test.created)}: {ab_outcome(summary, report)}",
+                  *(f"⚠ {w}" for w in report.warnings)]
+    note = progress.missing("ab_tests") or "\n".join([ACTIVATION_CAVEAT, *notes])
+    interval = f"[{level_text(settings.confidence)} CI]"
+    columns = ("test · variation", f"peak %MVC {interval}", "Hedges' g", f"mean %MVC {interval}", "reps")
     return HistoryItem("A/B tests", (), columns, tuple(rows), note)
 
 
-def history_items(progress: ClientProgress) -> list[HistoryItem]:
+def history_items(progress: ClientProgress, ab_settings: ABSettings | None = None) -> list[HistoryItem]:
     """The picker's entries: one per exercise and muscle, then perceived vs measured, calibrations,
-    progression and A/B tests (each says what is missing when it has no data)."""
+    progression and A/B tests (each says what is missing when it has no data); A/B tests analysed
+    with ``ab_settings`` (default: :class:`ABSettings`' defaults)."""
     axis = _TimeAxis(progress.sessions[0].started if progress.sessions else None)
     missing = progress.missing("activation")
     if missing:
@@ -165,7 +185,7 @@ def history_items(progress: ClientProgress) -> list[HistoryItem]:
     else:
         activation = [_series_item(s, progress, axis) for s in progress.series]
     return [*activation, _perceived_item(progress, axis), _calibrations_item(progress),
-            _progression_item(progress), _ab_item(progress)]
+            _progression_item(progress), _ab_item(progress, ab_settings or ABSettings())]
 
 
 class HistoryScreen(Screen):
@@ -183,7 +203,7 @@ class HistoryScreen(Screen):
     #history-items { width: 28; height: 1fr; }
     #history-right { width: 1fr; }
     #history-view { height: 1fr; }
-    #history-note { height: auto; max-height: 5; padding: 0 1; color: $text-muted; }
+    #history-note { height: auto; max-height: 8; padding: 0 1; color: $text-muted; }
     """
 
     def __init__(self, client: Client, repo, config: Config):
@@ -208,11 +228,11 @@ class HistoryScreen(Screen):
                     yield PlotextChart(id="history-chart")
                     yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="history-note")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.progress = load_progress(self.repo, self.client, self.config)
-        self.items = history_items(self.progress)
+        self.items = history_items(self.progress, self.config.ab_statistics)
         picker = self.query_one(OptionList)
         picker.add_options([item.label for item in self.items])
         picker.highlighted = 0
@@ -265,7 +285,7 @@ class HistoryScreen(Screen):
         now = now_utc()
         try:
             path = write_report(report_path(self.config.sessions_dir, self.client, REPORT_FORMAT, now),
-                                report_text(self.progress, REPORT_FORMAT, now))
+                                report_text(self.progress, REPORT_FORMAT, now, self.config.ab_statistics))
         except OSError as error:
             self.notify(f"report not written: {error.strerror} ({error.filename})", severity="error")
             return
