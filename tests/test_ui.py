@@ -258,6 +258,19 @@ async def test_keymap_from_config_rebinds_a_key(tmp_path):
             assert app.screen.console.recording
 
 
+def test_every_binding_of_every_screen_and_dialog_has_its_own_id():
+    from textual.binding import Binding
+
+    from coach_tui.ui.app import console_bindings
+
+    found = console_bindings()
+    assert {"LiveScreen", "ClientsScreen", "HistoryScreen", "LoadDialog", "CoachApp"} <= {c.__name__ for c in found}
+    bindings = [b for declared in found.values() for b in declared]
+    assert all(isinstance(b, Binding) and b.id for b in bindings), [b for b in bindings if not getattr(b, "id", None)]
+    ids = [b.id for b in bindings]
+    assert len(ids) == len(set(ids))
+
+
 def test_unknown_keymap_binding_is_refused_naming_it(tmp_path):
     config = _config(tmp_path, keymap=(("live.sett", "enter"),))
     with pytest.raises(CommandError, match="keymap.live.sett: no such binding"):

@@ -326,16 +326,25 @@ def make_app(config: Config, repo: Repository, *, simulated: bool = True, **back
     return CoachApp(config, repo, simulated=simulated, **backends)
 
 
+def console_bindings() -> dict[type, list[Binding]]:
+    """Every class of the console (screens, dialogs, the app) with the bindings it declares."""
+    import importlib
+    import inspect
+    from pathlib import Path
+
+    here = Path(__file__).parent  # coach_tui/ui: screens, dialogs and widgets below it
+    found: dict[type, list[Binding]] = {}
+    for path in sorted(here.rglob("*.py")):
+        name = ".".join(("coach_tui", "ui", *path.relative_to(here).with_suffix("").parts))
+        for _, cls in inspect.getmembers(importlib.import_module(name), inspect.isclass):
+            if cls.__module__ == name and "BINDINGS" in cls.__dict__:
+                found[cls] = list(cls.BINDINGS)
+    return found
+
+
 def binding_ids() -> set[str]:
     """Every binding id of the console, for checking ``[keymap]``."""
-    from coach_tui.ui.dialogs.client_dialog import ClientDialog
-    from coach_tui.ui.dialogs.load_dialog import LoadDialog
-    from coach_tui.ui.dialogs.rating_dialog import RatingDialog
-    from coach_tui.ui.screens.focus_screen import FocusScreen
-
-    classes = (CoachApp, ClientsScreen, LiveScreen, HelpScreen, FocusScreen, ClientDialog, ChoiceDialog, RatingDialog, LoadDialog,
-               PlacementScreen, CalibrationScreen, HistoryScreen, ABTestScreen, ABTestPlanDialog)
-    return {b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
+    return {b.id for bindings in console_bindings().values() for b in bindings if isinstance(b, Binding) and b.id}
 
 
 def run_console(config: Config, simulate: bool = False) -> int:

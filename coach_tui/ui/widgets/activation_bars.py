@@ -12,6 +12,8 @@ from textual.widget import Widget
 from coach_tui.live_console import ChannelView, PairView
 
 FULL_SCALE_PCT = 120.0
+#: Least full scale of µV bars: a muscle at rest (a few µV) stays near the left instead of filling them.
+MIN_RAW_SCALE_UV = 20.0
 
 
 def _cells(value: float, peak: float, scale: float, width: int, target: float | None) -> tuple[int, int | None, int | None]:
@@ -62,8 +64,10 @@ class ActivationBars(Widget):
 
     def _scales(self, channels: list[ChannelView]) -> list[tuple[float, float | None]]:
         """Per bar: full scale and target line. %MVC bars share 0–120 %MVC with the target line;
-        bars of muscles not calibrated yet share a µV scale and have no target."""
-        raw_peak = max([c.peak for c in channels if c.units != "%MVC"] + [1.0]) * 1.1
+        bars of muscles not calibrated yet share a µV scale (at least ``MIN_RAW_SCALE_UV``) and have
+        no target."""
+        floor = MIN_RAW_SCALE_UV if any(c.units == "µV" for c in channels) else 1.0
+        raw_peak = max([c.peak * 1.1 for c in channels if c.units != "%MVC"] + [floor])
         return [(FULL_SCALE_PCT, self.target_pct) if c.units == "%MVC" else (raw_peak, None) for c in channels]
 
     def show(self, channels: list[ChannelView], pairs: list[PairView]) -> None:
@@ -159,8 +163,8 @@ class ActivationBars(Widget):
         if not calibrated:
             note = "┊ target: calibrate for %MVC"
         elif len(calibrated) < len(channels):
-            note = f"┊ target {self.target_pct:.0f} %MVC (µV: not calibrated)"
+            note = f"┊ target {self.target_pct:.0f} %MVC (µV: uncalibrated)"
         else:
             note = f"┊ target {self.target_pct:.0f} %MVC"
-        lines.append([("asym = (max − min) / max of per-rep peaks · ", "grey62"), (note, "cyan")])
+        lines.append([("asym = (max − min) / max of rep peaks · ", "grey62"), (note, "cyan")])
         return lines
