@@ -321,7 +321,12 @@ def test_ab_test_validation():
         _ab_rep(target_share=62.0)
     test = ABTest("ab-1", "c-1", "glute_max", pair, order, T0)
     assert test.planned_sets == ("hip_thrust", "glute_bridge", "glute_bridge", "hip_thrust")
-    assert test.next_position == 0 and test.peaks_by_variation == {"hip_thrust": [], "glute_bridge": []}
+    assert test.next_position == 0 and _peaks(test) == {"hip_thrust": [], "glute_bridge": []}
+
+
+def _peaks(test: ABTest) -> dict[str, list[float]]:
+    """Each variation's per-rep peaks, in the order collected."""
+    return {v: [rep.peak for rep in test.reps if rep.variation == v] for v in test.variations}
 
 
 def test_ab_test_collects_sets_and_keeps_the_verdict_until_reps_change():
@@ -329,7 +334,7 @@ def test_ab_test_collects_sets_and_keeps_the_verdict_until_reps_change():
     first = _set(exercise="hip_thrust", reps=(_rep(0, peak=70.0), _rep(1, peak=72.5)))
     test = test.with_set(0, first, [95.0, 93.5]).with_set(1, _set(id="set-2", exercise="glute_bridge"))
     assert test.next_position == 2
-    assert test.peaks_by_variation == {"hip_thrust": [70.0, 72.5], "glute_bridge": [72.5, 72.5]}
+    assert _peaks(test) == {"hip_thrust": [70.0, 72.5], "glute_bridge": [72.5, 72.5]}
     rep = test.reps[0]
     assert (rep.variation, rep.set_position, rep.set_id, rep.index) == ("hip_thrust", 0, first.id, 0)
     assert (rep.mean, rep.target_share, rep.asymmetry_pct, rep.median_frequency_hz) == (41.0, 0.64, 12.5, 95.0)
@@ -337,7 +342,7 @@ def test_ab_test_collects_sets_and_keeps_the_verdict_until_reps_change():
     judged = test.with_verdict("hip_thrust wins", "hip_thrust", ["drift: …"])
     assert (judged.verdict, judged.winner, judged.warnings) == ("hip_thrust wins", "hip_thrust", ("drift: …",))
     redone = judged.with_set(0, _set(exercise="hip_thrust", reps=(_rep(0, peak=80.0),)))
-    assert redone.peaks_by_variation["hip_thrust"] == [80.0]  # the set done again replaces its reps
+    assert _peaks(redone)["hip_thrust"] == [80.0]  # the set done again replaces its reps
     assert (redone.verdict, redone.winner, redone.warnings) == ("", None, ())
     with pytest.raises(ValueError, match="set 1 of this A/B test is glute_bridge, not hip_thrust"):
         test.with_set(1, first)

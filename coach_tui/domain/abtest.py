@@ -222,14 +222,6 @@ class ABTest(Record):
         done = {rep.set_position for rep in self.reps}
         return next((p for p in range(len(self.order)) if p not in done), None)
 
-    @property
-    def peaks_by_variation(self) -> dict[str, list[float]]:
-        """Each variation's per-rep peak %MVC of the target, in the order collected."""
-        peaks: dict[str, list[float]] = {v: [] for v in self.variations}
-        for rep in self.reps:
-            peaks[rep.variation].append(rep.peak)
-        return peaks
-
     def with_set(
         self,
         set_position: int,
