@@ -64,13 +64,15 @@ class CalibrationSettings:
 
 @dataclass(frozen=True, slots=True)
 class SensorEntry:
-    """One ``[[sensors]]`` entry: a Bluetooth sensor, its profile, and the muscle on each channel."""
+    """One ``[[sensors]]`` entry: a Bluetooth sensor, its profile, the muscle on each channel, and
+    the Bluetooth adapter that connects it (None: the system's default)."""
 
     id: str
     profile: str
     address: str | None
     name: str | None
     channels: tuple[ChannelAssignment | None, ...]
+    adapter: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,11 +289,12 @@ def _exercises(path: Path, tables) -> tuple[dict, ...]:
     return tuple(tables)
 
 
-SENSOR_KEYS = ("id", "profile", "address", "name", "channels")
+SENSOR_KEYS = ("id", "profile", "address", "name", "adapter", "channels")
 
 
 def _sensors(path: Path, tables) -> tuple[SensorEntry, ...]:
-    """``[[sensors]]`` entries: id, profile, address or name, and one "muscle:side" per channel."""
+    """``[[sensors]]`` entries: id, profile, address or name, adapter, and one "muscle:side" per
+    channel."""
     from coach_tui.domain.muscles import MUSCLES
     from coach_tui.sources.ble.profiles import PROFILES
 
@@ -307,6 +310,10 @@ def _sensors(path: Path, tables) -> tuple[SensorEntry, ...]:
             value = table.get(key)
             if value is not None and key != "channels" and not (isinstance(value, str) and value.strip()):
                 raise ConfigError(f"{where}: {key} = {value!r}: must be a non-empty string")
+        adapter = table.get("adapter")
+        if adapter is not None and not (adapter.startswith("hci") and adapter[3:].isascii() and adapter[3:].isdigit()):
+            raise ConfigError(f"{where}: adapter = {adapter!r}: must be a Bluetooth adapter name like \"hci1\" "
+                              "(bluetoothctl list shows them; leave it out for the default adapter)")
         sensor_id = table.get("id") or f"s{n}"
         profile = table.get("profile")
         if profile not in PROFILES:
@@ -329,7 +336,7 @@ def _sensors(path: Path, tables) -> tuple[SensorEntry, ...]:
             raise ConfigError(f"{where}: channels: name the muscle of at least one channel")
         if sensor_id in {e.id for e in entries}:
             raise ConfigError(f"{where}: id = {sensor_id!r} is used twice; give each sensor its own id")
-        entries.append(SensorEntry(sensor_id, profile, table.get("address"), table.get("name"), assigned))
+        entries.append(SensorEntry(sensor_id, profile, table.get("address"), table.get("name"), assigned, adapter))
     return tuple(entries)
 
 

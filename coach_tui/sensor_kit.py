@@ -29,7 +29,7 @@ def bluetooth_source(config: Config, placements: list[Placement], *, scanner_bac
     """A ``BleSource`` of the configured sensors, narrowed to the ``placements``' channels."""
     from coach_tui.sources.ble.ble_source import BleSensor, BleSource
 
-    sensors = [BleSensor(e.id, e.profile, e.address, e.name) for e in config.sensors]
+    sensors = [BleSensor(e.id, e.profile, e.address, e.name, e.adapter) for e in config.sensors]
     source = BleSource(sensors, scanner_backend=scanner_backend, client_backend=client_backend)
     return ChannelSelection(source, placed_columns(placements))
 

@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable
 from bleak.backends.scanner import BaseBleakScanner
 from bumble_link import CharacteristicSpec, Peripheral, PeripheralSpec, ServiceSpec, Stream, Write
 
-from coach_tui.sources.ble.profiles import Profile
+from coach_tui.sources.ble.profiles import SOFTWARE_REVISION_UUID, Profile
 
 #: Thalmic Myo: the EMG characteristics live in their own service, 0x0005 on the Myo base.
 MYO_EMG_SERVICE = "d5060005-a904-deb9-4748-2c7f4a124842"
+DEVICE_INFORMATION_SERVICE = "0000180a-0000-1000-8000-00805f9b34fb"
 
 
 def peripheral_spec(
@@ -28,11 +29,13 @@ def peripheral_spec(
     battery_level: int | None = 80,
     address: str | None = None,
     advertise_service: bool = True,
+    software_revision: str | None = None,
 ) -> PeripheralSpec:
     """What a device of ``profile`` advertises and serves: its service UUID (unless
     ``advertise_service`` is False), the data characteristics (notify), the control characteristic
-    (write, with and without response), the info characteristic holding ``info``, and the Battery
-    Service where the profile reads one."""
+    (write, with and without response), the info characteristic holding ``info``, the Battery
+    Service where the profile reads one, and a Device Information Service with the
+    ``software_revision`` string when one is given."""
     data = [CharacteristicSpec(uuid, "notify") for uuid in profile.data_uuids]
     own = []
     if profile.control_uuid is not None:
@@ -43,6 +46,9 @@ def peripheral_spec(
         services = [ServiceSpec(profile.service_uuid, own), ServiceSpec(MYO_EMG_SERVICE, data)]
     else:
         services = [ServiceSpec(profile.service_uuid, data + own)]
+    if software_revision is not None:
+        revision = CharacteristicSpec(SOFTWARE_REVISION_UUID, "read", software_revision.encode("utf-8"))
+        services.append(ServiceSpec(DEVICE_INFORMATION_SERVICE, [revision]))
     return PeripheralSpec(
         name=name,
         services=services,

@@ -13,10 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coach_tui.sources.ble.decode_coach import CoachSensorInfo, CoachV1Decoder, parse_coach_info
-from coach_tui.sources.ble.decode_ganglion import GanglionFw2Decoder, GanglionFw3Decoder
 from coach_tui.sources.ble.decode_myo import MyoDecoder
 from coach_tui.sources.ble.decode_myoware import MyoWareBleDecoder, MyoWareUartDecoder
-from coach_tui.sources.ble.profiles import PROFILES, matching_profile, profile
+from coach_tui.sources.ble.profiles import PROFILES, firmware_note, matching_profile, profile
 
 from ble_encoders import (
     GANGLION_UV_PER_COUNT,
@@ -41,6 +40,14 @@ def ganglion_uv(counts) -> np.ndarray:
     return (np.asarray(counts, dtype=np.float64).reshape(-1, 4) * GANGLION_UV_PER_COUNT).astype(
         np.float32
     )
+
+
+def fw2():
+    return profile("ganglion_fw2").new_decoder()
+
+
+def fw3():
+    return profile("ganglion_fw3").new_decoder()
 
 
 def decode_all(decoder, packets):
@@ -103,6 +110,34 @@ def test_profile_details_from_sensors_md():
         ("6e400003-b5a3-f393-e0a9-e50e24dcca9e",),
         "6e400002-b5a3-f393-e0a9-e50e24dcca9e",
     )
+
+
+def test_profile_scale_is_units_per_count_and_the_ganglion_one_is_sensors_md():
+    assert PROFILES["ganglion_fw2"].scale == PROFILES["ganglion_fw3"].scale == GANGLION_UV_PER_COUNT
+    assert {key: p.scale for key, p in PROFILES.items() if not key.startswith("ganglion")} == {
+        "coach_v1": None, "myoware_ble": 1.0, "myoware_uart": 1.0, "myo": 1.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("key", "revision", "note"),
+    [
+        ("ganglion_fw2", "2.0.1", "firmware 2.0.1"),
+        ("ganglion_fw2", "1.1.1", "firmware 1.1.1"),  # firmware 1 sends firmware 2's packets
+        ("ganglion_fw3", "v3.1.2", "firmware v3.1.2"),
+        ("ganglion_fw3", "beta", "firmware 'beta' is not one coach-tui knows: read as OpenBCI Ganglion (firmware 3)"),
+    ],
+)
+def test_firmware_note(key, revision, note):
+    assert firmware_note(profile(key), revision).startswith(note)
+
+
+@pytest.mark.parametrize(("key", "revision", "other"), [("ganglion_fw2", "3.0.0", "ganglion_fw3"),
+                                                        ("ganglion_fw3", "2.0.1", "ganglion_fw2")])
+def test_firmware_another_profile_reads_is_refused_naming_it(key, revision, other):
+    with pytest.raises(ValueError, match=f"firmware {revision}, which {key} cannot read — set "
+                                         f'profile = "{other}" for this sensor in config.toml'):
+        firmware_note(profile(key), revision)
 
 
 def test_unknown_profile_names_the_key_and_the_known_ones():
@@ -242,6 +277,68 @@ def test_malformed_coach_v1_packet_is_counted_and_shifts_nothing(hex_packet, rea
     assert decoder.stats.reasons == {reason: 1}
 
 
+STALE = "coach v1: stale packet (index went backwards)"
+UNEXPLAINED = "coach v1: index jumps further ahead than the time since the last packet explains"
+
+
+def ramp_packets(first: int, count: int, per_packet: int = 20) -> list[bytes]:
+    """Coach v1 int16 packets of a ramp whose value is the sample index (mod 2**15)."""
+    return [
+        encode_coach_v1((np.arange(k, k + per_packet) % 2**15).reshape(-1, 1), k)
+        for k in range(first, first + count * per_packet, per_packet)
+    ]
+
+
+def test_coach_v1_a_jump_ahead_the_elapsed_time_cannot_explain_is_rejected_as_corrupt():
+    decoder = CoachV1Decoder(parse_coach_info(coach_v1_info(1, 1000.0, 1.0)))  # 20 ms a packet
+    good = ramp_packets(0, 10)
+    wild = encode_coach_v1(np.zeros((20, 1), dtype=int), 2**31 - 7)  # header-valid, index corrupt
+    after_a_second = ramp_packets(1200, 1)[0]  # 1 s lost: 1000 samples
+    stream = [*good[:5], wild, *good[5:], after_a_second]
+    elapsed = [None, 0.02, 0.02, 0.02, 0.02, 0.01, 0.01, 0.02, 0.02, 0.02, 0.02, 1.02]
+    outputs = decode_timed(decoder, stream, elapsed)
+    assert [(o.first_index, o.gap_before, o.resync) for o in outputs] == [
+        *((k, 0, False) for k in range(0, 200, 20)), (1200, 1000, False)
+    ]
+    np.testing.assert_array_equal(np.concatenate([o.samples for o in outputs[:10]])[:, 0], np.arange(200))
+    assert decoder.stats.reasons == {UNEXPLAINED: 1}
+
+
+def test_coach_v1_time_counts_from_the_last_packet_taken_through_rejected_ones():
+    decoder = CoachV1Decoder(parse_coach_info(coach_v1_info(1, 1000.0, 1.0)))
+    first, later = ramp_packets(0, 1)[0], ramp_packets(1020, 1)[0]  # 1 s lost in between
+    assert decoder.decode(first).first_index == 0
+    assert decoder.decode(b"\x01\x00", elapsed_s=0.98) is None  # a short packet during the loss
+    out = decoder.decode(later, elapsed_s=0.04)
+    assert (out.first_index, out.gap_before) == (1020, 1000)
+
+
+@pytest.mark.parametrize(("wild_index", "reason"), [(1_000_000, STALE), (3_000_000_000, UNEXPLAINED)])
+def test_coach_v1_re_anchors_on_three_packets_in_a_row_that_continue_each_other(wild_index, reason):
+    # The first packet of a connection has nothing to be checked against: a corrupt index there
+    # puts every genuine packet out of sequence, until three of them agree.
+    decoder = CoachV1Decoder(parse_coach_info(coach_v1_info(1, 1000.0, 1.0)))
+    wild = encode_coach_v1(np.zeros((20, 1), dtype=int), wild_index)
+    good = ramp_packets(0, 6)
+    outputs = decode_timed(decoder, [wild, *good], [None] + [0.02] * 6)
+    resumed = wild_index + 20 + 40  # after the wild packet's samples and the two rejected packets'
+    assert [(o.first_index, o.gap_before, o.resync) for o in outputs] == [
+        (wild_index, 0, False), (resumed, 40, True), (resumed + 20, 0, False), (resumed + 40, 0, False),
+        (resumed + 60, 0, False),
+    ]
+    np.testing.assert_array_equal(np.concatenate([o.samples for o in outputs[1:]])[:, 0], np.arange(40, 120))
+    assert decoder.stats.reasons == {reason: 2}
+
+
+def test_coach_v1_out_of_sequence_packets_that_do_not_continue_each_other_never_re_anchor():
+    decoder = CoachV1Decoder(parse_coach_info(coach_v1_info(1, 1000.0, 1.0)))
+    good = ramp_packets(0, 8)
+    stale = [good[1], good[3], good[0], good[2]]  # backwards, and never one after the other
+    outputs = decode_timed(decoder, [*good[:4], *stale, *good[4:]], [None] + [0.02] * 11)
+    assert [(o.first_index, o.gap_before, o.resync) for o in outputs] == [(k, 0, False) for k in range(0, 160, 20)]
+    assert decoder.stats.reasons == {STALE: 4}
+
+
 # --- MyoWare ------------------------------------------------------------------------------------
 
 
@@ -339,7 +436,7 @@ FW2_18_BIT = "01 0000bfffd000000004ffffc0006fffec0000"
 
 
 def test_ganglion_raw_packet():
-    out = GanglionFw2Decoder().decode(
+    out = fw2().decode(
         bytes.fromhex("00 000001 ffffff 7fffff 800000 41424344454647")
     )
     np.testing.assert_array_equal(out.samples, ganglion_uv([1, -1, 8388607, -8388608]))
@@ -349,7 +446,7 @@ def test_ganglion_raw_packet():
 @pytest.mark.parametrize("accel", ["00", "7f", "ff"])
 def test_ganglion_fw2_18_bit_deltas(accel):
     # s1 = last - d1, s2 = s1 - d2
-    decoder = GanglionFw2Decoder()
+    decoder = fw2()
     decoder.decode(RAW_1000)
     out = decoder.decode(bytes.fromhex(FW2_18_BIT + accel))
     np.testing.assert_array_equal(
@@ -360,7 +457,7 @@ def test_ganglion_fw2_18_bit_deltas(accel):
 
 def test_ganglion_fw2_19_bit_deltas():
     # raw (0, 0, 100, -100); fields d1 = (262142, -262143, 10, -7), d2 = (0, 0, -1, 2)
-    decoder = GanglionFw2Decoder()
+    decoder = fw2()
     decoder.decode(bytes.fromhex("00 000000 000000 000064 ffff9c 41424344454647"))
     out = decoder.decode(bytes.fromhex("65 7fffd0000400057fff90000000003ffff80002"))
     np.testing.assert_array_equal(
@@ -370,7 +467,7 @@ def test_ganglion_fw2_19_bit_deltas():
 
 
 def test_ganglion_fw2_mutes_after_a_loss_until_the_next_raw_packet():
-    decoder = GanglionFw2Decoder()
+    decoder = fw2()
     assert decoder.decode(RAW_1000).first_index == 0
     assert decoder.decode(bytes.fromhex(FW2_18_BIT + "00")).first_index == 1
     assert decoder.decode(b"\x03" + bytes(19)) is None  # id 2 lost, so id 3 is muted
@@ -386,7 +483,7 @@ def test_ganglion_fw2_mutes_after_a_loss_until_the_next_raw_packet():
 
 
 def test_ganglion_fw2_joining_mid_cycle_mutes_until_the_first_raw_packet():
-    decoder = GanglionFw2Decoder()
+    decoder = fw2()
     assert decoder.decode(b"\xc7" + bytes(19)) is None  # id 199: position 99, samples 197-198
     assert decoder.decode(b"\xc8" + bytes(19)) is None
     raw = decoder.decode(RAW_1000)
@@ -395,7 +492,7 @@ def test_ganglion_fw2_joining_mid_cycle_mutes_until_the_first_raw_packet():
 
 def test_ganglion_fw3_18_bit_absolute_values():
     # fields (1, -1, 131071, -131072), (0, 2, -2, 100), each << 6; id 5 holds samples 10 and 11
-    out = GanglionFw3Decoder().decode(bytes.fromhex("05 00007ffff7fffe0000000000002ffff80064 00"))
+    out = fw3().decode(bytes.fromhex("05 00007ffff7fffe0000000000002ffff80064 00"))
     np.testing.assert_array_equal(
         out.samples, ganglion_uv([[64, -64, 8388544, -8388608], [0, 128, -128, 6400]])
     )
@@ -404,7 +501,7 @@ def test_ganglion_fw3_18_bit_absolute_values():
 
 def test_ganglion_fw3_19_bit_absolute_values():
     # fields (262143, -262144, 3, -3), (1, -1, 0, 7), each << 5; id 150 holds samples 100 and 101
-    out = GanglionFw3Decoder().decode(bytes.fromhex("96 7ffff000000001ffffd00003ffffc000000007"))
+    out = fw3().decode(bytes.fromhex("96 7ffff000000001ffffd00003ffffc000000007"))
     np.testing.assert_array_equal(
         out.samples, ganglion_uv([[8388576, -8388608, 96, -96], [32, -32, 0, 224]])
     )
@@ -412,7 +509,7 @@ def test_ganglion_fw3_19_bit_absolute_values():
 
 
 def test_ganglion_fw3_id_0_is_data_and_a_loss_costs_only_its_samples():
-    decoder = GanglionFw3Decoder()
+    decoder = fw3()
     assert decoder.decode(b"\x63" + bytes(19)).first_index == 198  # id 99
     first = decoder.decode(b"\x00" + bytes(19))
     np.testing.assert_array_equal(first.samples, np.zeros((2, 4), dtype=np.float32))
@@ -421,9 +518,68 @@ def test_ganglion_fw3_id_0_is_data_and_a_loss_costs_only_its_samples():
     assert (after_loss.first_index, after_loss.gap_before, after_loss.resync) == (206, 4, False)
 
 
-@pytest.mark.parametrize("decoder_class", [GanglionFw2Decoder, GanglionFw3Decoder])
-def test_ganglion_impedance_reports(decoder_class):
-    decoder = decoder_class()
+@pytest.mark.parametrize(("lost", "gap"), [(100, 200), (150, 300), (2, 4)], ids=["one-cycle", "1.5-cycles", "short"])
+def test_ganglion_fw3_whole_lost_cycles_are_counted_from_the_silence(lost, gap):
+    # one notification every 10 ms (two samples at 200 Hz); packets 10 … 10 + lost - 1 never arrive
+    counts = random_walk(np.random.default_rng(21), 2 * (lost + 20), 2**20)
+    truth = ganglion_fw3_decoded_counts(counts, 18)
+    packets = encode_ganglion_fw3_stream(counts, bits=18)
+    decoder = fw3()
+    assert decoder.decode(packets[0]).first_index == 0
+    assert [decoder.decode(packets[k], elapsed_s=0.01).gap_before for k in range(1, 10)] == [0] * 9
+    after = decoder.decode(packets[10 + lost], elapsed_s=0.01 * (lost + 1))
+    assert (after.first_index, after.gap_before) == (20 + gap, gap)
+    np.testing.assert_array_equal(after.samples, ganglion_uv(truth[20 + gap : 22 + gap]))
+    following = decoder.decode(packets[11 + lost], elapsed_s=0.01)
+    assert (following.first_index, following.gap_before) == (22 + gap, 0)
+
+
+def test_ganglion_silence_adds_up_through_impedance_reports_and_rejected_packets():
+    decoder = fw3()
+    decoder.decode(b"\x05" + bytes(19))  # id 5: samples 10, 11
+    assert decoder.decode(encode_ganglion_impedance(1, 5000), elapsed_s=0.4) is None
+    assert decoder.decode(b"\x05" + bytes(5), elapsed_s=0.3) is None  # truncated
+    out = decoder.decode(b"\x06" + bytes(19), elapsed_s=0.31)  # id 6, one cycle later: 1.01 s
+    assert (out.first_index, out.gap_before) == (212, 200)
+
+
+def test_ganglion_without_arrival_times_ids_alone_count_modulo_the_cycle():
+    decoder = fw3()
+    decoder.decode(b"\x05" + bytes(19))
+    out = decoder.decode(b"\x06" + bytes(19))  # a cycle may have been lost: nothing says so
+    assert (out.first_index, out.gap_before) == (12, 0)
+
+
+@pytest.mark.parametrize("lost", [101, 152, 1], ids=["one-cycle", "1.5-cycles", "short"])
+def test_ganglion_fw2_after_whole_lost_cycles_nothing_comes_out_until_the_raw_packet(lost):
+    n_samples = 4 * 201 + 1  # four cycles and the raw packet of the fifth
+    counts = random_walk(np.random.default_rng(22), n_samples, 1000)
+    truth = ganglion_fw2_decoded_counts(counts)
+    spans = ganglion_fw2_packet_spans(n_samples)
+    packets = encode_ganglion_fw2_stream(counts, bits=19)
+    received = [*range(41), *range(41 + lost, len(packets))]  # packets 41 … 40 + lost never arrive
+    ready_s = [(start + size) / 200.0 for start, size in spans]
+    decoder = fw2()
+    emitted = []
+    for k, previous in zip(received, [None, *received]):
+        out = decoder.decode(packets[k], elapsed_s=None if previous is None else ready_s[k] - ready_s[previous])
+        if out is not None:
+            emitted.append((k, out))
+
+    resumed_at = next(k for k in received if k > 40 and spans[k][1] == 1)  # the next raw packet
+    assert [k for k, _ in emitted] == [*range(41), *(k for k in received if k >= resumed_at)]
+    raw = emitted[41][1]
+    start = spans[resumed_at][0]
+    assert (raw.first_index, raw.gap_before, raw.resync) == (start, start - spans[41][0], True)
+    for k, out in emitted:  # never a sample decoded from a stale base
+        first, size = spans[k]
+        assert out.first_index == first
+        np.testing.assert_array_equal(out.samples, ganglion_uv(truth[first : first + size]))
+
+
+@pytest.mark.parametrize("new_decoder", [fw2, fw3])
+def test_ganglion_impedance_reports(new_decoder):
+    decoder = new_decoder()
     assert decoder.decode(bytes.fromhex("c9") + b"12345Z") is None
     assert decoder.decode(bytes.fromhex("cd") + b"500Z\n") is None
     assert decoder.decode(bytes.fromhex("cb") + b"678") is None
@@ -436,26 +592,26 @@ def test_ganglion_impedance_reports(decoder_class):
 
 
 @pytest.mark.parametrize(
-    ("decoder_class", "packet", "reason"),
+    ("new_decoder", "packet", "reason"),
     [
-        (GanglionFw2Decoder, b"", "ganglion fw2: empty notification"),
-        (GanglionFw2Decoder, b"\xce" + bytes(19), "ganglion fw2: unknown packet id 206"),
-        (GanglionFw2Decoder, b"\xff" + bytes(19), "ganglion fw2: unknown packet id 255"),
+        (fw2, b"", "ganglion fw2: empty notification"),
+        (fw2, b"\xce" + bytes(19), "ganglion fw2: unknown packet id 206"),
+        (fw2, b"\xff" + bytes(19), "ganglion fw2: unknown packet id 255"),
         (
-            GanglionFw2Decoder,
+            fw2,
             b"\x05" + bytes(18),
             "ganglion fw2: sample packet of 19 bytes (expected 20)",
         ),
-        (GanglionFw3Decoder, b"\xc8" + bytes(19), "ganglion fw3: unknown packet id 200"),
+        (fw3, b"\xc8" + bytes(19), "ganglion fw3: unknown packet id 200"),
         (
-            GanglionFw3Decoder,
+            fw3,
             b"\x00" + bytes(20),
             "ganglion fw3: sample packet of 21 bytes (expected 20)",
         ),
     ],
 )
-def test_ganglion_malformed_packets(decoder_class, packet, reason):
-    decoder = decoder_class()
+def test_ganglion_malformed_packets(new_decoder, packet, reason):
+    decoder = new_decoder()
     assert decoder.decode(packet) is None
     assert decoder.stats.reasons == {reason: 1}
 
@@ -474,11 +630,12 @@ COACH_RANGES = {"int16": 2**15, "int24": 2**23}
     scale=st.sampled_from([0.5, 0.0185, 1.0, 3.3]),
     drops=st.sets(st.integers(0, 24), max_size=8),
     injections=st.dictionaries(
-        st.integers(0, 25), st.sampled_from(["truncated", "header", "short", "stale"]), max_size=6
+        st.integers(0, 25), st.sampled_from(["truncated", "header", "short", "stale", "wild"]), max_size=6
     ),
+    timed=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_coach_v1_round_trip(fmt, channels, sizes, start, scale, drops, injections, seed):
+def test_coach_v1_round_trip(fmt, channels, sizes, start, scale, drops, injections, timed, seed):
     rng = np.random.default_rng(seed)
     n = sum(sizes)
     if fmt == "float32":
@@ -490,12 +647,17 @@ def test_coach_v1_round_trip(fmt, channels, sizes, start, scale, drops, injectio
         expected_uv = (signal * float(np.float32(scale))).astype(np.float32)
     decoder = CoachV1Decoder(parse_coach_info(coach_v1_info(channels, 1000.0, scale, fmt=fmt)))
 
-    stream, kept, injected, last_sent = [], [], 0, None
+    # Timed: packet k (and what is injected before it) arrives when its last sample is ready, at
+    # 1000 Hz. A wild packet holds a corrupt index that no other continues; without arrival times
+    # it could not be told from a loss.
+    stream, arrivals, kept, injected, last_sent = [], [], [], 0, None
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     for k, size in enumerate(sizes):
-        packet = encode_coach_v1(signal[offsets[k] : offsets[k + 1]], start + offsets[k], fmt=fmt)
+        samples = signal[offsets[k] : offsets[k + 1]]
+        packet = encode_coach_v1(samples, start + offsets[k], fmt=fmt)
         variant = injections.get(k)
-        if variant == "stale" and last_sent is None:
+        # before the first packet there is nothing to be stale or wild against
+        if variant in ("stale", "wild") and (last_sent is None or (variant == "wild" and not timed)):
             variant = "truncated"
         if variant:
             stream.append(
@@ -504,15 +666,19 @@ def test_coach_v1_round_trip(fmt, channels, sizes, start, scale, drops, injectio
                     "header": packet[:2] + bytes([channels + 1]) + packet[3:],
                     "short": packet[:5],
                     "stale": last_sent,
+                    "wild": encode_coach_v1(samples, start + offsets[k] + 2**30 + 1_000_003 * k, fmt=fmt),
                 }[variant]
             )
+            arrivals.append(offsets[k + 1] / 1000.0)
             injected += 1
         if k not in drops:
             stream.append(packet)
+            arrivals.append(offsets[k + 1] / 1000.0)
             kept.append(k)
             last_sent = packet
+    elapsed = [None, *np.diff(arrivals)] if timed else [None] * len(stream)
 
-    outputs = decode_all(decoder, stream)
+    outputs = decode_timed(decoder, stream, elapsed)
     assert len(outputs) == len(kept)
     assert (decoder.stats.packets, decoder.stats.malformed) == (len(stream), injected)
     if not kept:
@@ -601,9 +767,10 @@ GANGLION_JUNK = ["unknown_id", "truncated", "long", "bad_impedance", "impedance"
 
 def ganglion_stream(packets, drops, injections, last_sample_id):
     """The packets as received: ``drops`` removed, junk inserted before the packets named in
-    ``injections``. Returns (stream, kept packet numbers, malformed injected, impedance sent)."""
+    ``injections``. Returns (stream, the packet number each notification of the stream was sent
+    with, kept packet numbers, malformed injected, impedance sent)."""
     unknown_ids = [i for i in range(last_sample_id + 1, 256) if not 201 <= i <= 205]
-    stream, kept, malformed, impedance = [], [], 0, {}
+    stream, owners, kept, malformed, impedance = [], [], [], 0, {}
     for k, packet in enumerate(packets):
         junk = injections.get(k)
         if junk == "impedance":
@@ -620,34 +787,75 @@ def ganglion_stream(packets, drops, injections, last_sample_id):
                 }[junk]
             )
             malformed += 1
+        if junk:
+            owners.append(k)
         if k not in drops:
             stream.append(packet)
+            owners.append(k)
             kept.append(k)
-    return stream, kept, malformed, impedance
+    return stream, owners, kept, malformed, impedance
+
+
+#: Longest a notification is held up on its way (a board's buffer, a connection event): well under
+#: the half cycle (0.5 s) that the decoders take for a lost cycle.
+MAX_DELAY_S = 0.3
+
+
+def elapsed_between(owners, ready_s, rng) -> list[float | None]:
+    """``elapsed_s`` of each received notification, sent with packet ``k`` when its last sample was
+    ready (``ready_s[k]``, seconds) and arriving up to ``MAX_DELAY_S`` later, in order."""
+    elapsed, previous = [], None
+    for k in owners:
+        arrival = ready_s[k] + rng.uniform(0.0, MAX_DELAY_S)
+        arrival = arrival if previous is None else max(arrival, previous)
+        elapsed.append(None if previous is None else arrival - previous)
+        previous = arrival
+    return elapsed
+
+
+def decode_timed(decoder, stream, elapsed):
+    """Every non-None decode result of ``stream`` given each notification's ``elapsed_s``."""
+    outputs = (decoder.decode(packet, elapsed_s=e) for packet, e in zip(stream, elapsed))
+    return [out for out in outputs if out is not None]
+
+
+def lost_packets(n_packets, drops, run, timed) -> set[int]:
+    """The dropped packet numbers: ``drops`` and, when arrival times are known, the ``run``
+    (where it starts as a fraction of the stream, length) of consecutive packets, which may hold
+    whole id cycles."""
+    where, length = run
+    first = int(where * n_packets)
+    return set(drops) | (set(range(first, first + length)) if timed else set())
 
 
 @FAST
 @given(
     bits=st.sampled_from([18, 19]),
-    n_packets=st.integers(1, 260),
+    n_packets=st.integers(1, 700),
     step=st.sampled_from(["small", "medium", "largest"]),
-    drops=st.sets(st.integers(0, 259), max_size=12),
-    injections=st.dictionaries(st.integers(0, 259), st.sampled_from(GANGLION_JUNK), max_size=8),
+    drops=st.sets(st.integers(0, 699), max_size=12),
+    run=st.tuples(st.floats(0.0, 0.9), st.integers(0, 350)),
+    timed=st.booleans(),
+    injections=st.dictionaries(st.integers(0, 699), st.sampled_from(GANGLION_JUNK), max_size=8),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_ganglion_fw2_round_trip_mutes_exactly_until_resync(
-    bits, n_packets, step, drops, injections, seed
+    bits, n_packets, step, drops, run, timed, injections, seed
 ):
+    rng = np.random.default_rng(seed)
     n_samples = sum(1 if k % 101 == 0 else 2 for k in range(n_packets))
     max_step = {"small": 3, "medium": 1000, "largest": 2 ** (bits - 1) - 1}[step]
-    signal = random_walk(np.random.default_rng(seed), n_samples, max_step)
+    signal = random_walk(rng, n_samples, max_step)
     decoded_counts = ganglion_fw2_decoded_counts(signal)
     spans = ganglion_fw2_packet_spans(n_samples)
     packets = encode_ganglion_fw2_stream(signal, bits=bits)
-    stream, kept, malformed, impedance = ganglion_stream(packets, drops, injections, 200)
+    lost = lost_packets(n_packets, drops, run, timed)
+    stream, owners, kept, malformed, impedance = ganglion_stream(packets, lost, injections, 200)
+    ready_s = [(start + size) / 200.0 for start, size in spans]
+    elapsed = elapsed_between(owners, ready_s, rng) if timed else [None] * len(stream)
 
-    decoder = GanglionFw2Decoder()
-    outputs = decode_all(decoder, stream)
+    decoder = fw2()
+    outputs = decode_timed(decoder, stream, elapsed)
 
     # The model, in true sample numbers: a raw packet always comes out; a compressed one only when
     # synced and its predecessor arrived. The gap is every sample since the last one emitted.
@@ -678,22 +886,28 @@ def test_ganglion_fw2_round_trip_mutes_exactly_until_resync(
 @FAST
 @given(
     bits=st.sampled_from([18, 19]),
-    n_packets=st.integers(1, 250),
+    n_packets=st.integers(1, 700),
     first_position=st.integers(0, 99),
-    drops=st.sets(st.integers(0, 249), max_size=12),
-    injections=st.dictionaries(st.integers(0, 249), st.sampled_from(GANGLION_JUNK), max_size=8),
+    drops=st.sets(st.integers(0, 699), max_size=12),
+    run=st.tuples(st.floats(0.0, 0.9), st.integers(0, 350)),
+    timed=st.booleans(),
+    injections=st.dictionaries(st.integers(0, 699), st.sampled_from(GANGLION_JUNK), max_size=8),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_ganglion_fw3_round_trip_loses_only_dropped_samples(
-    bits, n_packets, first_position, drops, injections, seed
+    bits, n_packets, first_position, drops, run, timed, injections, seed
 ):
-    signal = random_walk(np.random.default_rng(seed), 2 * n_packets, 2**20)
+    rng = np.random.default_rng(seed)
+    signal = random_walk(rng, 2 * n_packets, 2**20)
     decoded_counts = ganglion_fw3_decoded_counts(signal, bits)
     packets = encode_ganglion_fw3_stream(signal, bits=bits, first_position=first_position)
-    stream, kept, malformed, impedance = ganglion_stream(packets, drops, injections, 199)
+    lost = lost_packets(n_packets, drops, run, timed)
+    stream, owners, kept, malformed, impedance = ganglion_stream(packets, lost, injections, 199)
+    ready_s = [(2 * k + 2) / 200.0 for k in range(n_packets)]
+    elapsed = elapsed_between(owners, ready_s, rng) if timed else [None] * len(stream)
 
-    decoder = GanglionFw3Decoder()
-    outputs = decode_all(decoder, stream)
+    decoder = fw3()
+    outputs = decode_timed(decoder, stream, elapsed)
     assert len(outputs) == len(kept)
     if kept:
         # the decoder numbers samples from the cycle position of the first packet it sees

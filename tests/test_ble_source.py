@@ -30,7 +30,7 @@ from ble_encoders import (
     ganglion_fw3_decoded_counts,
 )
 from ble_peripherals import Firmware, failing_scanner_backend, peripheral_spec
-from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason
+from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason, BleakError
 from bumble_link import BATTERY_LEVEL_UUID, BumbleWorld
 
 from coach_tui.dsp.pipeline import Pipeline
@@ -53,8 +53,9 @@ COACH = PROFILES["coach_v1"]
 
 
 @pytest.fixture
-async def world():
-    async with BumbleWorld() as w:
+async def world(request):
+    """A bumble world; ``@pytest.mark.parametrize("world", [{…}], indirect=True)`` passes options."""
+    async with BumbleWorld(**getattr(request, "param", {})) as w:
         yield w
     assert not w.callback_errors
     for p in w.peripherals:
@@ -240,7 +241,7 @@ async def test_ganglion_fw2_lost_packet_mutes_until_raw_packet_and_marks_resync(
     packets = encode_ganglion_fw2_stream(counts, bits=19)
     spans = ganglion_fw2_packet_spans(len(counts))
     dropped = 10  # a compressed packet of the first cycle: samples 19, 20; muted up to the raw at 201
-    sensor = await world.add_peripheral(peripheral_spec(profile, "Ganglion-1a2b"))
+    sensor = await world.add_peripheral(peripheral_spec(profile, "Ganglion-1a2b", software_revision="2.0.1"))
     firmware = Firmware(sensor, profile, lambda: packets, rate_hz=200, drop={dropped})
     source = ble_source(world, [BleSensor("s1", "ganglion_fw2", name="Ganglion-1a2b")])
 
@@ -251,6 +252,7 @@ async def test_ganglion_fw2_lost_packet_mutes_until_raw_packet_and_marks_resync(
     marked = [(b.first_index, b.gap_before, b.resync) for b in blocks if b.gap_before or b.resync]
     assert marked == [(201, lost, True)]
     assert source.status()[0].samples_lost == lost
+    assert source.status()[0].notes == [profile.title, "firmware 2.0.1"]
     indices, samples = stitched(blocks)
     expected = (ganglion_fw2_decoded_counts(counts) * GANGLION_UV_PER_COUNT).astype(np.float32)
     assert np.array_equal(samples, expected[indices])
@@ -275,6 +277,64 @@ async def test_ganglion_fw3_lost_packets_cost_their_two_samples_exactly(world):
     indices, samples = stitched(blocks)
     expected = (ganglion_fw3_decoded_counts(counts, 19) * GANGLION_UV_PER_COUNT).astype(np.float32)
     assert np.array_equal(samples, expected[indices])
+
+@pytest.mark.parametrize("key", ["ganglion_fw3", "ganglion_fw2"])
+async def test_ganglion_a_whole_lost_cycle_is_counted_from_the_silence(world, key):
+    # Paced as the board sends (200 Hz: 100 packets/s); one second of packets — one whole id
+    # cycle — never arrives, and the ids alone cannot tell.
+    profile = PROFILES[key]
+    rng = np.random.default_rng(14)
+    if key == "ganglion_fw3":
+        counts = rng.integers(-(2**23), 2**23, size=(600, 4))
+        packets = encode_ganglion_fw3_stream(counts, bits=18)
+        truth = ganglion_fw3_decoded_counts(counts, 18)
+        spans = [(2 * k, 2) for k in range(len(packets))]
+        dropped = range(100, 200)
+        marked_expected = [(400, 200, False)]
+    else:
+        counts = np.cumsum(rng.integers(-2000, 2000, size=(3 * 201 + 1, 4)), axis=0)
+        packets = encode_ganglion_fw2_stream(counts, bits=19)
+        truth = ganglion_fw2_decoded_counts(counts)
+        spans = ganglion_fw2_packet_spans(len(counts))
+        dropped = range(41, 142)  # ids 41…100, the raw packet, 1…40: nothing of this comes out
+        marked_expected = [(402, 402 - 81, True)]  # muted until the raw packet of the third cycle
+    sensor = await world.add_peripheral(peripheral_spec(profile, "Ganglion-5e6f"))
+    Firmware(sensor, profile, lambda: packets, rate_hz=100, drop=set(dropped))
+    patient = dataclasses.replace(FAST, watchdog_min_silence_s=3.0)  # a second of silence is no dead link
+    source = ble_source(world, [BleSensor("s1", key, address=sensor.address)], patient)
+
+    last = spans[-1][0] + spans[-1][1]
+    blocks = await collect(source, lambda b: bool(b) and b[-1].end_index == last)
+    await source.close()
+
+    assert [(b.first_index, b.gap_before, b.resync) for b in blocks if b.gap_before or b.resync] == marked_expected
+    assert source.status()[0].samples_lost == marked_expected[0][1]
+    indices, samples = stitched(blocks)
+    assert np.array_equal(samples, (truth[indices] * GANGLION_UV_PER_COUNT).astype(np.float32))
+
+
+async def test_ganglion_on_a_board_whose_firmware_another_profile_reads_says_which_to_configure(world):
+    profile = PROFILES["ganglion_fw2"]
+    sensor = await world.add_peripheral(peripheral_spec(profile, "Ganglion-9a9b", software_revision="3.0.0"))
+    firmware = Firmware(sensor, profile, lambda: [], rate_hz=100)
+    source = ble_source(world, [BleSensor("s1", "ganglion_fw2", name="Ganglion-9a9b")])
+
+    async def iterate() -> None:
+        async for _ in source:
+            pass
+
+    iteration = asyncio.ensure_future(iterate())
+    await wait_until(lambda: "attempt 2" in source.status()[0].state)
+    status = source.status()[0]
+    await source.close()
+    await asyncio.wait_for(iteration, 2)
+
+    assert status.state.startswith(
+        'failed (reading firmware version): the board runs firmware 3.0.0, which ganglion_fw2 cannot '
+        'read — set profile = "ganglion_fw3" for this sensor in config.toml (retrying in'
+    )
+    assert status.samples_received == 0 and status.reconnects == 0
+    assert firmware.control_writes() == []  # never started
 
 
 # ---------------------------------------------------------------------------------------------
@@ -398,7 +458,20 @@ async def test_silent_link_is_noticed_by_the_watchdog_and_reconnected(world, how
 # ---------------------------------------------------------------------------------------------
 # Several sensors
 # ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("world", [{"serialize_connects": False}], indirect=True, ids=["strict-adapter"])
 async def test_four_sensors_streaming_at_once_deliver_at_least_99_percent_exact(world):
+    # The world refuses a connect while another is pending (as BlueZ does): the reader's own
+    # adapter lock must keep the four connects apart.
+    refused = []
+
+    class CountingClient(world.client_backend):
+        async def connect(self, pair, **kwargs):
+            try:
+                await super().connect(pair, **kwargs)
+            except BleakError as error:
+                refused.append(error)
+                raise
+
     devices, sensors, configured = [], [], []
     for i in range(4):
         device = CoachFirmware(1000.0, free_running=False, seed=i)
@@ -411,12 +484,14 @@ async def test_four_sensors_streaming_at_once_deliver_at_least_99_percent_exact(
         # two by address, one by name, one by service UUID (it must not take a device another names)
         by = [{"address": peripheral.address}, {"name": f"coach-{i}"}, {}, {"address": peripheral.address}][i]
         configured.append(BleSensor(f"s{i}", "coach_v1", **by))
-    source = ble_source(world, configured)
+    source = BleSource(configured, FAST, scanner_backend=world.scanner_backend, client_backend=CountingClient)
 
     blocks = await collect(source, lambda b: all(samples_of(f"s{i}", 1500)(b) for i in range(4)))
     statuses = source.status()
     await source.close()
 
+    assert refused == []
+    assert [p.connections_count for p in sensors] == [1, 1, 1, 1]
     assert [s.address for s in statuses] == [p.address for p in sensors]
     for i, device in enumerate(devices):
         indices, samples = stitched(blocks, f"s{i}")
@@ -447,6 +522,52 @@ async def test_a_sensor_that_never_appears_says_so_and_does_not_hold_up_the_othe
     assert [s.state for s in source.status()] == ["closed", "closed"]
 
 
+@pytest.mark.parametrize(
+    ("ghost_adapter", "turn_s"),
+    [(None, 0.2), ("hci1", 30.0)],
+    ids=["same-adapter-scans-in-turns", "own-adapter-own-lock"],
+)
+async def test_a_sensor_searching_long_does_not_keep_the_others_from_connecting(world, ghost_adapter, turn_s):
+    # The ghost starts first and searches for 30 s. On the same adapter it lets the other sensor
+    # connect after one scanning turn; on an adapter of its own it never stands in its way.
+    counts = np.random.default_rng(16).integers(-32768, 32768, size=(4000, 1))
+    present = await world.add_peripheral(peripheral_spec(COACH, "coach-here", info=coach_v1_info(1, 1000.0, 0.5)))
+    Firmware(present, COACH, lambda: coach_stream(counts, 20), rate_hz=50)
+    settings = dataclasses.replace(FAST, scan_timeout_s=30.0, scan_turn_s=turn_s)
+    ghost = BleSensor("ghost", "coach_v1", address="C0:DE:AD:00:00:02", adapter=ghost_adapter)
+    source = ble_source(world, [ghost, BleSensor("s1", "coach_v1", name="coach-here", adapter="hci0")
+                                if ghost_adapter else BleSensor("s1", "coach_v1", name="coach-here")], settings)
+
+    blocks = await collect(source, samples_of("s1", 100), timeout=10.0)
+    ghost_status = source.status()[0]
+    await source.close()
+    assert ghost_status.state.startswith("searching for C0:DE:AD:00:00:02") and not ghost_status.connected
+    assert {b.sensor_id for b in blocks} == {"s1"}
+
+
+async def test_the_adapter_of_a_sensor_goes_to_bleak_s_scanner_and_client(world):
+    seen = []
+
+    class Scanner(world.scanner_backend):
+        def __init__(self, *args, **kwargs):
+            seen.append(("scanner", kwargs.get("bluez")))
+            super().__init__(*args, **kwargs)
+
+    class Client(world.client_backend):
+        def __init__(self, *args, **kwargs):
+            seen.append(("client", kwargs.get("bluez")))
+            super().__init__(*args, **kwargs)
+
+    counts = np.zeros((400, 1), dtype=int)
+    sensor = await world.add_peripheral(peripheral_spec(COACH, "coach-a2", info=coach_v1_info(1, 1000.0, 0.5)))
+    Firmware(sensor, COACH, lambda: coach_stream(counts, 20), rate_hz=50)
+    source = BleSource([BleSensor("s1", "coach_v1", name="coach-a2", adapter="hci1")], FAST,
+                       scanner_backend=Scanner, client_backend=Client)
+    await collect(source, samples_of("s1", 100))
+    await source.close()
+    assert seen == [("scanner", {"adapter": "hci1"}), ("client", {"adapter": "hci1"})]
+
+
 # ---------------------------------------------------------------------------------------------
 # Bad input, a slow consumer, keep-alive, no Bluetooth
 # ---------------------------------------------------------------------------------------------
@@ -470,10 +591,31 @@ async def test_malformed_packets_are_counted_and_never_raise(world):
     assert np.array_equal(samples, microvolts(counts, 0.5))
 
 
+async def test_a_corrupt_index_is_rejected_and_the_stream_goes_on(world):
+    rng = np.random.default_rng(15)
+    counts = rng.integers(-32768, 32768, size=(1000, 1))
+    good = coach_stream(counts, 20)
+    wild = encode_coach_v1(counts[:20], 2**31 - 1000)  # header-valid, its index corrupt
+    packets = good[:20] + [wild] + good[20:]
+    sensor = await world.add_peripheral(peripheral_spec(COACH, "coach-w", info=coach_v1_info(1, 1000.0, 0.5)))
+    Firmware(sensor, COACH, lambda: packets, rate_hz=50)
+    source = ble_source(world, [BleSensor("s1", "coach_v1", name="coach-w")])
+
+    blocks = await collect(source, samples_of("s1", 1000))
+    status = source.status()[0]
+    await source.close()
+
+    assert (status.malformed, status.samples_lost, status.state) == (1, 0, "streaming")
+    indices, samples = stitched(blocks)
+    assert np.array_equal(indices, np.arange(1000))
+    assert np.array_equal(samples, microvolts(counts, 0.5))
+
+
 async def test_a_full_queue_drops_notifications_and_the_gaps_say_exactly_how_many(world):
     rng = np.random.default_rng(11)
     counts = rng.integers(-32768, 32768, size=(2000, 1))
-    sensor = await world.add_peripheral(peripheral_spec(COACH, "coach-q", info=coach_v1_info(1, 1000.0, 0.5)))
+    # 100 packets of 20 samples a second: 2000 Hz
+    sensor = await world.add_peripheral(peripheral_spec(COACH, "coach-q", info=coach_v1_info(1, 2000.0, 0.5)))
     firmware = Firmware(sensor, COACH, lambda: coach_stream(counts, 20), rate_hz=100)
     tiny_queue = dataclasses.replace(FAST, queue_packets=4)
     source = ble_source(world, [BleSensor("s1", "coach_v1", name="coach-q")], tiny_queue)
@@ -553,6 +695,8 @@ def test_sensor_and_settings_validation():
         BleSensor("", "myo")
     with pytest.raises(ValueError, match="address"):
         BleSensor("s1", "myo", address="")
+    with pytest.raises(ValueError, match="adapter"):
+        BleSensor("s1", "myo", adapter=" ")
     with pytest.raises(ValueError, match="queue_packets"):
         BleSettings(queue_packets=0)
     with pytest.raises(ValueError, match="backoff_cap_s"):

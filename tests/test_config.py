@@ -177,6 +177,9 @@ def test_unknown_key_in_a_section_is_refused_listing_the_allowed(tmp_path):
         ('[[sensors]]\nprofile = "coach_v1"\nchannels = ["biceps:X"]\n', ["'biceps:X'", "muscle:L"]),
         ('[[sensors]]\nprofile = "coach_v1"\nchannels = ["biceps:L"]\nmac = "x"\n', ["unknown key mac", "address"]),
         ('[[sensors]]\nprofile = "coach_v1"\naddress = ""\nchannels = ["biceps:L"]\n', ["address = ''", "non-empty"]),
+        ('[[sensors]]\nprofile = "coach_v1"\nadapter = "usb0"\nchannels = ["biceps:L"]\n',
+         ["[[sensors]] #1", "adapter = 'usb0'", 'like "hci1"', "bluetoothctl list"]),
+        ('[[sensors]]\nprofile = "coach_v1"\nadapter = "hci"\nchannels = ["biceps:L"]\n', ["adapter = 'hci'", 'like "hci1"']),
         ('[[sensors]]\nid = "a"\nprofile = "coach_v1"\nchannels = ["biceps:L"]\n'
          '[[sensors]]\nid = "a"\nprofile = "coach_v1"\nchannels = ["biceps:R"]\n', ["#2", "'a' is used twice"]),
         ('sensors = 3\n', ["sensors must be [[sensors]] tables"]),
@@ -196,6 +199,7 @@ def test_sensors_are_read_with_their_channels(tmp_path):
 id = "hips"
 profile = "ganglion_fw3"
 name = "Ganglion-1a2b"
+adapter = "hci1"
 channels = ["glute_max:L", "glute_max:R", "", "hamstrings:L"]
 
 [[sensors]]
@@ -204,10 +208,12 @@ address = "AA:BB:CC:DD:EE:FF"
 channels = ["biceps"]
 ''')
     hips, second = load_config(path).sensors
-    assert (hips.id, hips.profile, hips.name, hips.address) == ("hips", "ganglion_fw3", "Ganglion-1a2b", None)
+    assert (hips.id, hips.profile, hips.name, hips.address, hips.adapter) == (
+        "hips", "ganglion_fw3", "Ganglion-1a2b", None, "hci1")
     assert hips.channels == (ChannelAssignment("glute_max", "L"), ChannelAssignment("glute_max", "R"), None,
                              ChannelAssignment("hamstrings", "L"))
-    assert (second.id, second.address, second.channels) == ("s2", "AA:BB:CC:DD:EE:FF", (ChannelAssignment("biceps"),))
+    assert (second.id, second.address, second.channels, second.adapter) == (
+        "s2", "AA:BB:CC:DD:EE:FF", (ChannelAssignment("biceps"),), None)
 
 
 def test_zero_envelope_window_is_refused(tmp_path):

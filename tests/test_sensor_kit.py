@@ -76,3 +76,17 @@ async def test_the_check_reads_only_the_placed_channels_and_grades_each_sensor(c
                            load_config().analysis, 1.0, simulated=False)
     assert [(s.name, s.streaming) for s in report.sensors] == [("left glute max", True), ("right hamstrings", True)]
     assert all(s.status.nominal_rate_hz == 1000.0 and s.status.channels == 1 for s in report.sensors)
+
+
+def test_each_entry_becomes_a_ble_sensor_with_its_address_name_and_adapter(tmp_path):
+    from coach_tui.sources.ble.ble_source import BleSensor
+
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG.replace('name = "coach-hams"', 'name = "coach-hams"\nadapter = "hci1"'), encoding="utf-8")
+    config = load_config(path)
+    source = sensor_kit.bluetooth_source(config, sensor_kit.configured_placements(config))
+    assert [link.sensor for link in source.source._links] == [
+        BleSensor("hips", "coach_v1", None, "coach-hips"),
+        BleSensor("hams", "coach_v1", None, "coach-hams", "hci1"),
+        BleSensor("band", "myoware_ble"),
+    ]

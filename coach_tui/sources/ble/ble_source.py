@@ -1,10 +1,13 @@
 """Bluetooth LE sensors as a :class:`~coach_tui.sources.source.Source`: bleak, one task per sensor.
 
 **Link** (one asyncio task per sensor, on the running loop): discover the device → connect (scans
-and connects are serialised per adapter by one shared lock) → read the coach v1 info, which builds
-the decoder → read the battery (and subscribe to it where it notifies) → subscribe to every data
-characteristic → write the start commands → stream, writing the keep-alive command on its interval
-where the profile has one. When the link drops, or falls silent (:class:`SilentLinkWatchdog`: no
+and connects are serialised per adapter — the sensor's ``adapter``, else the system's default — by
+one shared lock; a scan holds it for ``scan_turn_s`` at a time, so a sensor that is not found
+delays the others' connects by one turn at most) → read the coach v1 info, which builds the
+decoder, or the Ganglion's Software Revision, which must be a firmware its profile reads → read
+the battery (and subscribe to it where it notifies) → subscribe to every data characteristic →
+write the start commands → stream, writing the keep-alive command on its interval where the
+profile has one. When the link drops, or falls silent (:class:`SilentLinkWatchdog`: no
 notification for ``watchdog_intervals`` packet intervals, at least ``watchdog_min_silence_s``), the
 task backs off (:class:`Backoff`, full jitter, reset after ``stable_after_s`` of streaming),
 re-discovers the device and connects again. Errors never leave the task: they become the sensor's
@@ -23,16 +26,20 @@ sensor, and yields one :class:`Block` per notification that carried samples.
 **Indices, gaps, times** (per sensor):
 
 - Within one connection ``first_index`` comes from the decoder where the protocol has a counter
-  (coach v1 sample index, Ganglion packet ids) and ``gap_before`` is exact (Ganglion firmware 2: lost
-  plus muted samples, ``resync`` on the raw packet that ends the muting). Without one (Myo,
-  MyoWare) :meth:`SampleClock.observe_uncounted` numbers the samples and estimates a stall's loss
-  from arrival times.
+  (coach v1 sample index, Ganglion packet ids) and ``gap_before`` is exact (Ganglion firmware 2:
+  lost plus muted samples, ``resync`` on the raw packet that ends the muting). Decoders get each
+  notification's ``elapsed_s`` since the previous one of the connection (host-dropped ones count
+  in the time): Ganglion decoders count whole lost id cycles from it, coach v1 refuses an index
+  that jumps further than it explains. Without a counter (Myo, MyoWare)
+  :meth:`SampleClock.observe_uncounted` numbers the samples and estimates a stall's loss from
+  arrival times.
 - Across a reconnect the stream goes on: the first block of the new connection has
   ``resync=True`` and ``gap_before`` = the samples missed while away. coach v1: exact when the
-  device's counter continued (the new index is ahead of the last one, modulo 2**32), otherwise —
-  a counter restarted at start, Ganglion ids, counter-less protocols — estimated as elapsed time ×
-  rate (measured, else nominal) between the last sample before and the first sample after, so it
-  errs by the link latency and by what the device buffered.
+  device's counter continued (the new index is ahead of the last one, modulo 2**32, by no more
+  than the time away explains), otherwise — a counter restarted at start, Ganglion ids,
+  counter-less protocols — estimated as elapsed time × rate (measured, else nominal) between the
+  last sample before and the first sample after, so it errs by the link latency and by what the
+  device buffered.
 - ``t_host`` is the host time of the first sample, from the sensor's :class:`SampleClock` (a fit
   of sample index against arrival times, new epoch per connection).
 
@@ -64,8 +71,8 @@ from bleak.exc import BleakError
 from coach_tui.sources.ble.backoff import Backoff
 from coach_tui.sources.ble.bluetooth_errors import bluetooth_unavailable
 from coach_tui.sources.ble.decode_coach import parse_coach_info
-from coach_tui.sources.ble.decoders import DecodedPacket, Decoder
-from coach_tui.sources.ble.profiles import Profile, profile
+from coach_tui.sources.ble.decoders import DecodedPacket, Decoder, most_samples_in
+from coach_tui.sources.ble.profiles import Profile, firmware_note, profile
 from coach_tui.sources.ble.sample_clock import SampleClock
 from coach_tui.sources.ble.watchdog import SilentLinkWatchdog
 from coach_tui.sources.block import Block, SensorStatus
@@ -85,18 +92,21 @@ class BleSensor:
     ``profile`` is a key of ``PROFILES``. ``address`` (a UUID on macOS) or ``name`` (the advertised
     name, exact) pick the device; with neither, the first device advertising the profile's service
     UUID that no other sensor of the source claimed is used (fine for one sensor of a kind).
+    ``adapter`` is the Bluetooth adapter that finds and connects it (BlueZ's "hci1"; None: the
+    system's default), passed to bleak as ``bluez={"adapter": …}`` (ignored off Linux).
     """
 
     sensor_id: str
     profile: str
     address: str | None = None
     name: str | None = None
+    adapter: str | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.sensor_id, str) and self.sensor_id.strip()):
             raise ValueError(f"sensor_id={self.sensor_id!r}: must be a non-empty string")
         profile(self.profile)  # ValueError naming the known profiles
-        for field_name in ("address", "name"):
+        for field_name in ("address", "name", "adapter"):
             value = getattr(self, field_name)
             if value is not None and not (isinstance(value, str) and value.strip()):
                 raise ValueError(
@@ -108,7 +118,9 @@ class BleSensor:
 class BleSettings:
     """Timeouts, retry pacing and buffer sizes of the reader (seconds unless said otherwise).
 
-    - ``scan_timeout_s``: one discovery attempt; the adapter is held that long at most.
+    - ``scan_timeout_s``: one discovery attempt, in scanning time.
+    - ``scan_turn_s``: the longest a scan holds the adapter before letting the other sensors on it
+      take their turn (then it scans on).
     - ``connect_timeout_s``, ``gatt_timeout_s``: one connect; one GATT read, write or subscribe.
     - ``backoff_base_s``, ``backoff_cap_s``: first and largest reconnect delay ceiling.
     - ``stable_after_s``: streaming this long resets the backoff to its first delay.
@@ -120,6 +132,7 @@ class BleSettings:
     """
 
     scan_timeout_s: float = 5.0
+    scan_turn_s: float = 1.0
     connect_timeout_s: float = 15.0
     gatt_timeout_s: float = 10.0
     backoff_base_s: float = 0.5
@@ -230,6 +243,7 @@ class _Timeline:
         self.last_time = 0.0  # host time of the last sample delivered
         self.packet_samples = 1  # largest packet seen, for packets_lost
         self.new_connection = False
+        self.last_arrival: float | None = None  # of this connection's previous notification
         self.malformed_before = 0  # malformed packets of earlier connections' decoders
 
     def begin(self, connection: _Connection) -> None:
@@ -240,11 +254,14 @@ class _Timeline:
         if self.clock is None or self.clock.nominal_rate_hz != connection.clock_rate_hz:
             self.clock = SampleClock(connection.clock_rate_hz)
         self.new_connection = True
+        self.last_arrival = None
 
     def take(self, data: bytes, arrival: float, uuid: str) -> Block | None:
         """Decode one notification; the block it makes, or None (rejected, muted, no samples)."""
         assert self.decoder is not None and self.clock is not None
-        decoded = self.decoder.decode(data, uuid)
+        elapsed = None if self.last_arrival is None else arrival - self.last_arrival
+        self.last_arrival = arrival
+        decoded = self.decoder.decode(data, uuid, elapsed_s=elapsed)
         self.status.malformed = self.malformed_before + self.decoder.stats.malformed
         if decoded is None:
             return None
@@ -284,11 +301,12 @@ class _Timeline:
 
     def _reconnect_gap(self, decoded: DecodedPacket, n: int, arrival: float) -> int:
         """Samples missed between the last connection's last sample and this packet's first."""
+        rate = self.clock.measured_rate_hz or self.clock.nominal_rate_hz
         if self.profile.loss_detection == "sample_counter" and self.device_next is not None:
             ahead = (decoded.first_index - self.device_next) % _INDEX_WRAP
-            if ahead < _INDEX_WRAP // 2:  # the device's counter went on while we were away
+            # the device's counter went on while we were away (not a corrupt first index)
+            if ahead < _INDEX_WRAP // 2 and ahead + n <= most_samples_in(arrival - self.last_time, rate):
                 return ahead
-        rate = self.clock.measured_rate_hz or self.clock.nominal_rate_hz
         first_sample_time = arrival - (n - 1) / rate
         return max(0, round((first_sample_time - self.last_time) * rate) - 1)
 
@@ -300,15 +318,16 @@ class _NotFound(Exception):
     """No matching device advertised within the scan timeout."""
 
 
-#: One lock per (event loop, adapter): scans and connects of every BleSource on it take turns.
-_ADAPTER_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[object, asyncio.Lock]] = (
+#: One lock per event loop and adapter — (scanner backend, adapter name) — that scans and
+#: connects of every BleSource on it take turns at.
+_ADAPTER_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[object, str | None], asyncio.Lock]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _adapter_lock(adapter: object) -> asyncio.Lock:
+def _adapter_lock(backend: type | None, adapter: str | None) -> asyncio.Lock:
     locks = _ADAPTER_LOCKS.setdefault(asyncio.get_running_loop(), {})
-    return locks.setdefault(adapter, asyncio.Lock())
+    return locks.setdefault((backend, adapter), asyncio.Lock())
 
 
 class _SensorLink:
@@ -333,6 +352,8 @@ class _SensorLink:
         self.backoff = Backoff(self.settings.backoff_base_s, self.settings.backoff_cap_s, rng=source._rng)
         #: The address this sensor's device was found at (pinned for service-UUID discovery).
         self.claimed: str | None = self.status.address
+        #: bleak's BlueZ arguments for scanner and client: the adapter, where one is configured.
+        self.bluez: dict[str, str] = {"adapter": sensor.adapter} if sensor.adapter else {}
         self.client: BleakClient | None = None
         self.started = False  # start commands written on the current connection
         self.has_streamed = False
@@ -369,17 +390,7 @@ class _SensorLink:
     async def _session(self) -> tuple[str, float]:
         """One connection: returns why it ended and how long it streamed."""
         lost = asyncio.Event()
-        async with _adapter_lock(self.source._scanner_backend):
-            self.status.state = f"searching for {self._target()}"
-            device = await self._find_device()
-            self.status.state = f"connecting to {device.address}"
-            self.client = BleakClient(
-                device,
-                disconnected_callback=lambda _client: lost.set(),
-                timeout=self.settings.connect_timeout_s,
-                backend=self.source._client_backend,
-            )
-            await self._within(self.settings.connect_timeout_s, self.client.connect())
+        await self._find_and_connect(lost)
         client = self.client
         self.started = False
         decoder, rate_hz = await self._prepare(client)
@@ -434,18 +445,41 @@ class _SensorLink:
             return name == self.sensor.name
         return self.profile.service_uuid in {u.lower() for u in adv.service_uuids}
 
-    async def _find_device(self) -> BLEDevice:
-        device = await BleakScanner.find_device_by_filter(
-            self._matches, timeout=self.settings.scan_timeout_s, backend=self.source._scanner_backend
-        )
-        if device is None:
-            raise _NotFound
-        self.claimed = self.status.address = device.address.upper()
-        return device
+    async def _find_and_connect(self, lost: asyncio.Event) -> None:
+        """Scan for the device in turns at the adapter (``scan_turn_s`` each, ``scan_timeout_s``
+        in all: ``_NotFound`` after that), then connect it in the same turn."""
+        lock = _adapter_lock(self.source._scanner_backend, self.sensor.adapter)
+        scanned_s = 0.0
+        while True:
+            if lock.locked():
+                self.status.state = f"waiting for the Bluetooth adapter ({self.sensor.adapter or 'default'})"
+            async with lock:
+                self.status.state = f"searching for {self._target()}"
+                turn_s = min(self.settings.scan_turn_s, self.settings.scan_timeout_s - scanned_s)
+                device = await BleakScanner.find_device_by_filter(
+                    self._matches, timeout=turn_s, backend=self.source._scanner_backend, bluez=self.bluez
+                )
+                if device is not None:
+                    self.claimed = self.status.address = device.address.upper()
+                    self.status.state = f"connecting to {device.address}"
+                    self.client = BleakClient(
+                        device,
+                        disconnected_callback=lambda _client: lost.set(),
+                        timeout=self.settings.connect_timeout_s,
+                        bluez=self.bluez,
+                        backend=self.source._client_backend,
+                    )
+                    await self._within(self.settings.connect_timeout_s, self.client.connect())
+                    return
+            scanned_s += turn_s
+            if scanned_s >= self.settings.scan_timeout_s - 1e-9:
+                raise _NotFound
 
     # -- setting up a connection -----------------------------------------------------------------
     async def _prepare(self, client: BleakClient) -> tuple[Decoder, float | None]:
-        """Read the info (coach v1) and the battery; the connection's decoder and nominal rate."""
+        """Read the info (coach v1), the firmware version (Ganglion: ValueError saying which
+        profile to configure when this one cannot read it) and the battery; the connection's
+        decoder and nominal rate."""
         profile_ = self.profile
         info = None
         rate_hz = profile_.nominal_rate_hz
@@ -464,6 +498,11 @@ class _SensorLink:
                     f"{sensor_info.sample_format} at {rate_hz:g} Hz"
                 ),
             ]
+        if profile_.revision_uuid is not None:
+            self.status.state = "reading firmware version"
+            revision = await self._read_revision(client, profile_.revision_uuid)
+            if revision is not None:
+                self.status.notes = [profile_.title, firmware_note(profile_, revision)]
         decoder = profile_.new_decoder(info)
         self.status.channels = decoder.channels
         self.status.nominal_rate_hz = float(rate_hz or 0.0)
@@ -471,6 +510,17 @@ class _SensorLink:
             self.status.state = "reading battery"
             await self._follow_battery(client, profile_.battery_uuid)
         return decoder, rate_hz
+
+    async def _read_revision(self, client: BleakClient, uuid: str) -> str | None:
+        """The Software Revision string, or None when the device has none or refuses the read."""
+        characteristic = client.services.get_characteristic(uuid)
+        if characteristic is None:
+            return None
+        try:
+            data = await self._within(self.settings.gatt_timeout_s, client.read_gatt_char(characteristic))
+        except BleakError:
+            return None  # cannot tell; a dead link fails the next step
+        return bytes(data).rstrip(b"\x00").decode("utf-8", "replace").strip() or None
 
     async def _follow_battery(self, client: BleakClient, uuid: str) -> None:
         characteristic = client.services.get_characteristic(uuid)

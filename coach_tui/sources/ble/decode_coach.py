@@ -3,7 +3,8 @@
 Both are little-endian. Info: ``u8 version, u8 kind, u8 channels, u8 sample_format,
 f32 sample_rate_hz, f32 scale`` then a UTF-8 name. Data: ``u8 version, u8 kind, u8 channels,
 u8 sample_format, u32 index`` then samples interleaved by channel. The u32 index of the first
-sample makes loss exact and is unrolled across its wrap.
+sample makes loss exact and is unrolled across its wrap; an index out of sequence is refused
+until enough packets agree on it (:class:`CoachV1Decoder`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach_tui.sources.ble.decoders import DecodedPacket, DecoderStats
+from coach_tui.sources.ble.decoders import DecodedPacket, DecoderStats, Silence, most_samples_in
 
 COACH_V1_VERSION = 1
 _INFO_HEADER = struct.Struct("<BBBBff")
@@ -25,6 +26,8 @@ _FORMATS = ("int16", "int24", "float32")
 _SAMPLE_BYTES = {"int16": 2, "int24": 3, "float32": 4}
 _INDEX_WRAP = 2**32
 _MAX_CHANNELS = 8
+#: Out-of-sequence packets in a row, each continuing the one before, that the decoder re-anchors on.
+RESYNC_AFTER_PACKETS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +86,17 @@ class CoachV1Decoder:
 
     A packet whose header disagrees with the info, whose length is not the header plus whole
     frames, or that holds a non-finite float is rejected. The index is unrolled across its 2**32
-    wrap: ``gap_before`` is how far it jumps ahead of the expected one; a packet that goes
-    backwards (duplicate or out of order) is rejected as stale. The first packet has gap 0.
+    wrap: ``gap_before`` is how far it jumps ahead of the expected one. The first packet has gap 0.
+
+    A packet out of sequence is rejected (counted in ``stats``): one whose index goes backwards
+    (duplicate or out of order: stale), and one that jumps further ahead than the time since the
+    last packet taken explains at the info's rate (the ``elapsed_s`` of every notification since,
+    against :func:`most_samples_in`: a corrupt index). When ``RESYNC_AFTER_PACKETS`` such packets
+    in a row continue each other, the counter really moved (or the packet anchoring the count was
+    the corrupt one): the decoder re-anchors on them, and the last comes out with
+    ``resync=True``, numbered after everything emitted so far (the output index never goes back)
+    with ``gap_before`` = the samples of the run's rejected packets. Without ``elapsed_s``, every
+    jump ahead is believed.
     """
 
     def __init__(self, info: CoachSensorInfo) -> None:
@@ -98,11 +110,20 @@ class CoachV1Decoder:
             _FORMATS.index(info.sample_format),
         )
         self._frame_bytes = info.channels * _SAMPLE_BYTES[info.sample_format]
-        self._next_index: int | None = None
+        self._expected: int | None = None  # device index (u32) expected next
+        self._next_out = 0  # output index expected next
+        self._silence = Silence()  # since the last packet taken
+        # the run of out-of-sequence packets: how many, their samples, the device index it expects
+        self._run_packets = 0
+        self._run_samples = 0
+        self._run_next: int | None = None
 
-    def decode(self, packet: bytes, characteristic: str | None = None) -> DecodedPacket | None:
+    def decode(
+        self, packet: bytes, characteristic: str | None = None, *, elapsed_s: float | None = None
+    ) -> DecodedPacket | None:
         """Decode one data notification (None when rejected; see ``stats``)."""
         self.stats.packets += 1
+        self._silence.heard(elapsed_s)
         reason = self._header_problem(packet)
         if reason:
             self.stats.reject(reason)
@@ -112,16 +133,45 @@ class CoachV1Decoder:
             self.stats.reject("coach v1: non-finite float32 sample")
             return None
         index = _DATA_HEADER.unpack_from(packet)[4]
-        if self._next_index is None:
+        n = samples.shape[0]
+        resync = False
+        if self._expected is None:
             first, gap = index, 0
         else:
-            gap = (index - self._next_index) % _INDEX_WRAP
-            if gap >= _INDEX_WRAP // 2:
-                self.stats.reject("coach v1: stale packet (index went backwards)")
+            ahead = (index - self._expected) % _INDEX_WRAP
+            problem = self._sequence_problem(ahead, n)
+            if problem is None:
+                first, gap = self._next_out + ahead, ahead
+            elif self._run_is_long_enough(index, n):
+                first, gap, resync = self._next_out + self._run_samples, self._run_samples, True
+            else:
+                self.stats.reject(problem)
                 return None
-            first = self._next_index + gap
-        self._next_index = first + samples.shape[0]
-        return DecodedPacket(samples, first, gap)
+        self._run_packets, self._run_samples, self._run_next = 0, 0, None
+        self._silence.took()
+        self._expected = (index + n) % _INDEX_WRAP
+        self._next_out = first + n
+        return DecodedPacket(samples, first, gap, resync)
+
+    def _sequence_problem(self, ahead: int, n: int) -> str | None:
+        if ahead >= _INDEX_WRAP // 2:
+            return "coach v1: stale packet (index went backwards)"
+        silence = self._silence.seconds
+        if silence is not None and ahead + n > most_samples_in(silence, self.info.sample_rate_hz):
+            return "coach v1: index jumps further ahead than the time since the last packet explains"
+        return None
+
+    def _run_is_long_enough(self, index: int, n: int) -> bool:
+        """Count an out-of-sequence packet into the run it continues (else it starts a new run);
+        True when it makes the run long enough to re-anchor on."""
+        if index != self._run_next:
+            self._run_packets, self._run_samples = 0, 0
+        self._run_packets += 1
+        if self._run_packets >= RESYNC_AFTER_PACKETS:
+            return True
+        self._run_samples += n
+        self._run_next = (index + n) % _INDEX_WRAP
+        return False
 
     def _header_problem(self, packet: bytes) -> str | None:
         if len(packet) < _DATA_HEADER.size:

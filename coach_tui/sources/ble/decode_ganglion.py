@@ -7,19 +7,26 @@ values. Both: ``201–205`` impedance reports. In 18-bit packets byte 19 carries
 axis, which EMG ignores.
 
 Sample indices come from the packet id sequence: each packet's place in the cycle gives the
-offset of its first sample, so a jump in ids is an exact count of lost samples (a loss of a whole
-cycle or more cannot be told from a shorter one and is counted modulo the cycle).
+offset of its first sample, so a jump in ids counts the lost samples modulo the cycle (201
+samples in firmware 2, 200 in firmware 3: about a second). Whole lost cycles are counted from the
+silence since the previous sample packet (the ``elapsed_s`` of every notification since, at the
+profile's sample rate): when it lasted half a cycle or more longer than the id jump accounts for,
+the nearest whole number of cycles is added (without ``elapsed_s``, ids alone count).
+This assumes a board buffers far fewer than half a cycle (50 packets) of notifications and the
+host reads them promptly, so a silence that long is a loss, not a delay; an event loop blocked
+for half a second would be counted as a lost cycle (firmware 2 then mutes until its next raw
+packet: samples lost, never garbage).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from coach_tui.sources.ble.decoders import DecodedPacket, DecoderStats
+from coach_tui.sources.ble.decoders import DecodedPacket, DecoderStats, Silence
 
 GANGLION_CHANNELS = 4
-#: µV per ADC count: 1.2 V reference, 24-bit, gain 51, ×1.5 (SENSORS.md §4).
-GANGLION_UV_PER_COUNT = 1.2e6 / (8388607 * 1.5 * 51)
 _PACKET_BYTES = 20
 _FIELDS = 2 * GANGLION_CHANNELS
 _IMPEDANCE_IDS = range(201, 206)
@@ -39,44 +46,57 @@ def unpack_fields(payload: bytes, bits: int) -> np.ndarray:
     return np.array(fields, dtype=np.int64)
 
 
-def _microvolts(counts: np.ndarray) -> np.ndarray:
-    return (counts.reshape(-1, GANGLION_CHANNELS) * GANGLION_UV_PER_COUNT).astype(np.float32)
-
-
 class _CycleCounter:
-    """Unrolls the position of each packet in a repeating id cycle into device sample indices."""
+    """Unrolls the position of each packet in a repeating id cycle into device sample indices,
+    adding the whole cycles that the silence before a packet says were lost (module docstring)."""
 
-    def __init__(self, cycle_samples: int) -> None:
+    def __init__(self, cycle_samples: int, rate_hz: float) -> None:
         self._cycle_samples = cycle_samples
+        self._rate_hz = rate_hz
         self._next_index: int | None = None
+        #: since the last placed packet
+        self.silence = Silence()
 
     def place(self, offset: int, n_samples: int) -> tuple[int, int]:
-        """(first sample index, samples lost just before) of a packet whose first sample sits
-        ``offset`` samples into the cycle. The first packet ever placed starts the count."""
+        """(first sample index, samples lost just before) of the packet just heard, whose first
+        sample sits ``offset`` samples into the cycle. The first packet placed starts the count."""
         if self._next_index is None:
             first, lost = offset, 0
         else:
             lost = (offset - self._next_index) % self._cycle_samples
+            if self.silence.seconds is not None:
+                unexplained = self.silence.seconds * self._rate_hz - (lost + n_samples)
+                if unexplained >= self._cycle_samples / 2:
+                    lost += self._cycle_samples * math.floor(unexplained / self._cycle_samples + 0.5)
             first = self._next_index + lost
         self._next_index = first + n_samples
+        self.silence.took()
         return first, lost
 
 
 class _GanglionDecoder:
-    """What both firmwares share: ids, lengths, impedance reports, stats."""
+    """What both firmwares share: ids, lengths, impedance reports, stats, the count scale.
+
+    ``uv_per_count`` and ``rate_hz`` are the profile's scale and sample rate."""
 
     channels = GANGLION_CHANNELS
     _label: str
     _last_sample_id: int
+    _CYCLE_SAMPLES: int
 
-    def __init__(self) -> None:
+    def __init__(self, uv_per_count: float, rate_hz: float) -> None:
         self.stats = DecoderStats()
+        self._uv_per_count = uv_per_count
+        self._counter = _CycleCounter(self._CYCLE_SAMPLES, rate_hz)
         #: Latest impedance per channel 1–4 and 5 (the reference), in ohms as reported.
         self.impedance_ohms: dict[int, float] = {}
 
-    def decode(self, packet: bytes, characteristic: str | None = None) -> DecodedPacket | None:
+    def decode(
+        self, packet: bytes, characteristic: str | None = None, *, elapsed_s: float | None = None
+    ) -> DecodedPacket | None:
         """Decode one notification (None for rejected, muted or impedance packets)."""
         self.stats.packets += 1
+        self._counter.silence.heard(elapsed_s)
         if not packet:
             self.stats.reject(f"{self._label}: empty notification")
             return None
@@ -96,6 +116,9 @@ class _GanglionDecoder:
 
     def _decode_samples(self, packet_id: int, packet: bytes) -> DecodedPacket | None:
         raise NotImplementedError
+
+    def _microvolts(self, counts: np.ndarray) -> np.ndarray:
+        return (counts.reshape(-1, GANGLION_CHANNELS) * self._uv_per_count).astype(np.float32)
 
     def _store_impedance(self, packet_id: int, text: bytes) -> None:
         # ASCII digits, which the firmware follows with "Z" (and a line end).
@@ -124,9 +147,8 @@ class GanglionFw2Decoder(_GanglionDecoder):
     #: one raw sample, then ids 1…100 (or 101…200) with two samples each
     _CYCLE_SAMPLES = 1 + 2 * 100
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._counter = _CycleCounter(self._CYCLE_SAMPLES)
+    def __init__(self, uv_per_count: float, rate_hz: float) -> None:
+        super().__init__(uv_per_count, rate_hz)
         self._last: np.ndarray | None = None  # counts of the last decoded sample; None = muted
         self._unreported_gap = 0  # samples lost or muted since the last emitted sample
 
@@ -138,7 +160,7 @@ class GanglionFw2Decoder(_GanglionDecoder):
                 dtype=np.int64,
             )
             gap, self._unreported_gap = self._unreported_gap + lost, 0
-            return DecodedPacket(_microvolts(self._last), first, gap, resync=gap > 0)
+            return DecodedPacket(self._microvolts(self._last), first, gap, resync=gap > 0)
         bits, position = (18, packet_id) if packet_id <= 100 else (19, packet_id - 100)
         first, lost = self._counter.place(2 * position - 1, 2)
         if lost:
@@ -150,7 +172,7 @@ class GanglionFw2Decoder(_GanglionDecoder):
         s1 = self._last - deltas[:GANGLION_CHANNELS]
         s2 = s1 - deltas[GANGLION_CHANNELS:]
         self._last = s2
-        return DecodedPacket(_microvolts(np.concatenate([s1, s2])), first)
+        return DecodedPacket(self._microvolts(np.concatenate([s1, s2])), first)
 
 
 class GanglionFw3Decoder(_GanglionDecoder):
@@ -166,12 +188,8 @@ class GanglionFw3Decoder(_GanglionDecoder):
     #: ids 0…99 (or 100…199) with two samples each
     _CYCLE_SAMPLES = 2 * 100
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._counter = _CycleCounter(self._CYCLE_SAMPLES)
-
     def _decode_samples(self, packet_id: int, packet: bytes) -> DecodedPacket:
         bits = 18 if packet_id < 100 else 19
         first, lost = self._counter.place(2 * (packet_id % 100), 2)
         counts = unpack_fields(packet[1:], bits) << (24 - bits)
-        return DecodedPacket(_microvolts(counts), first, lost)
+        return DecodedPacket(self._microvolts(counts), first, lost)

@@ -25,7 +25,9 @@ class MyoDecoder:
     def __init__(self) -> None:
         self.stats = DecoderStats()
 
-    def decode(self, packet: bytes, characteristic: str | None = None) -> DecodedPacket | None:
+    def decode(
+        self, packet: bytes, characteristic: str | None = None, *, elapsed_s: float | None = None
+    ) -> DecodedPacket | None:
         """Decode one EMG notification (from whichever of the four characteristics)."""
         self.stats.packets += 1
         if len(packet) != _PACKET_BYTES:

@@ -42,7 +42,9 @@ class MyoWareBleDecoder:
     def __init__(self) -> None:
         self.stats = DecoderStats()
 
-    def decode(self, packet: bytes, characteristic: str | None = None) -> DecodedPacket | None:
+    def decode(
+        self, packet: bytes, characteristic: str | None = None, *, elapsed_s: float | None = None
+    ) -> DecodedPacket | None:
         """Decode one notification into a single-row packet (None when it is not a number)."""
         self.stats.packets += 1
         value = parse_decimal(packet)
@@ -68,7 +70,9 @@ class MyoWareUartDecoder:
         self._partial = b""
         self._discarding = False
 
-    def decode(self, packet: bytes, characteristic: str | None = None) -> DecodedPacket | None:
+    def decode(
+        self, packet: bytes, characteristic: str | None = None, *, elapsed_s: float | None = None
+    ) -> DecodedPacket | None:
         """Decode the lines this notification completes (None when it completes none)."""
         self.stats.packets += 1
         *lines, tail = (self._partial + packet).split(b"\n")

@@ -54,12 +54,46 @@ class Decoder(Protocol):
     ``decode`` never raises on bad input: a malformed packet is counted in ``stats`` and returns
     None without disturbing the samples that follow; a packet that carries no samples (e.g. a
     Ganglion impedance report) also returns None. ``characteristic`` is the UUID the notification
-    came from, for profiles with several data characteristics.
+    came from, for profiles with several data characteristics. ``elapsed_s`` is the time since the
+    previous notification of this connection arrived (whatever became of it: rejected, muted, no
+    samples), None for the first: Ganglion decoders count whole lost id cycles from it, coach v1
+    refuses a jump ahead that it cannot explain; the others ignore it.
     """
 
     channels: int
     stats: DecoderStats
 
-    def decode(self, packet: bytes, characteristic: str | None = None) -> DecodedPacket | None:
+    def decode(
+        self, packet: bytes, characteristic: str | None = None, *, elapsed_s: float | None = None
+    ) -> DecodedPacket | None:
         """Decode one notification."""
         ...
+
+
+class Silence:
+    """How long a decoder has gone without taking a packet's samples: the ``elapsed_s`` of every
+    notification since added up (``seconds`` is None while unknown: before the first packet, or
+    after a notification without ``elapsed_s``)."""
+
+    def __init__(self) -> None:
+        self.seconds: float | None = None
+
+    def heard(self, elapsed_s: float | None) -> None:
+        """A notification (of any kind) arrived ``elapsed_s`` after the previous one."""
+        self.seconds = None if elapsed_s is None or self.seconds is None else self.seconds + elapsed_s
+
+    def took(self) -> None:
+        """The decoder took the samples of the notification just heard."""
+        self.seconds = 0.0
+
+
+#: Slack of :func:`most_samples_in`: notifications held up in buffers, and device clock error.
+_LATENCY_SLACK_S = 0.5
+_RATE_SLACK = 1.01
+
+
+def most_samples_in(seconds: float, rate_hz: float) -> float:
+    """The most samples a device sampling at ``rate_hz`` can have produced between two
+    notifications that arrived ``seconds`` apart, generously: half a second more for buffering and
+    latency, and a clock 1 % fast. A counter that jumps further ahead is corrupt."""
+    return (seconds + _LATENCY_SLACK_S) * rate_hz * _RATE_SLACK

@@ -7,6 +7,7 @@ most specific profile first.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ def _myo_uuid(short: int) -> str:
 
 
 BATTERY_LEVEL_UUID = _sig_uuid(0x2A19)
+SOFTWARE_REVISION_UUID = _sig_uuid(0x2A28)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +36,15 @@ class Profile:
     """How to find, start and decode one kind of sensor.
 
     UUIDs are full 128-bit and lowercase. ``data_uuids`` are all subscribed before
-    ``start_commands`` are written, in order, to ``control_uuid``. ``channels`` and
-    ``nominal_rate_hz`` are None when the info characteristic says (coach v1, whose info also
-    overrides ``kind``). ``loss_detection`` is "sample_counter", "packet_id" or "arrival_time".
+    ``start_commands`` are written, in order, to ``control_uuid``. ``channels``,
+    ``nominal_rate_hz`` and ``scale`` are None when the info characteristic says (coach v1, whose
+    info also overrides ``kind``). ``scale`` is ``units`` per count as the decoder applies it (µV
+    per ADC count for the Ganglion; 1.0 where the counts are the units: Myo's unitless int8,
+    MyoWare's ADC counts). ``loss_detection`` is "sample_counter", "packet_id" or "arrival_time".
     ``use_start_notify`` is bleak's BlueZ option (SENSORS.md "bleak notes").
+    ``revision_uuid`` is a Software Revision String (0x2A28) read on connect where the packets
+    depend on the firmware: its major version must be one of ``firmware_majors``
+    (:func:`firmware_note`).
     """
 
     key: str
@@ -56,29 +63,32 @@ class Profile:
     channels: int | None
     nominal_rate_hz: float | None
     units: str
+    scale: float | None
     kind: str
     loss_detection: str
     use_start_notify: bool = True
+    revision_uuid: str | None = None
+    firmware_majors: tuple[int, ...] = ()
 
     def new_decoder(self, info: bytes | None = None) -> Decoder:
         """A fresh decoder for one connection; ``info`` is the info characteristic's bytes where
         the profile has one (required for coach v1, ValueError when missing or malformed)."""
-        return _DECODER_FACTORIES[self.key](info)
+        return _DECODER_FACTORIES[self.key](self, info)
 
 
-def _coach_v1_decoder(info: bytes | None) -> Decoder:
+def _coach_v1_decoder(_profile: Profile, info: bytes | None) -> Decoder:
     if info is None:
         raise ValueError("coach_v1 needs the info characteristic's bytes to build its decoder")
     return CoachV1Decoder(parse_coach_info(info))
 
 
-_DECODER_FACTORIES: dict[str, Callable[[bytes | None], Decoder]] = {
+_DECODER_FACTORIES: dict[str, Callable[[Profile, bytes | None], Decoder]] = {
     "coach_v1": _coach_v1_decoder,
-    "myoware_ble": lambda _info: MyoWareBleDecoder(),
-    "myoware_uart": lambda _info: MyoWareUartDecoder(),
-    "myo": lambda _info: MyoDecoder(),
-    "ganglion_fw2": lambda _info: GanglionFw2Decoder(),
-    "ganglion_fw3": lambda _info: GanglionFw3Decoder(),
+    "myoware_ble": lambda _profile, _info: MyoWareBleDecoder(),
+    "myoware_uart": lambda _profile, _info: MyoWareUartDecoder(),
+    "myo": lambda _profile, _info: MyoDecoder(),
+    "ganglion_fw2": lambda p, _info: GanglionFw2Decoder(p.scale, p.nominal_rate_hz),
+    "ganglion_fw3": lambda p, _info: GanglionFw3Decoder(p.scale, p.nominal_rate_hz),
 }
 
 _COACH_BASE = "-0f40-4a84-bdf4-defc43a196c4"
@@ -98,8 +108,11 @@ _GANGLION = {
     "channels": 4,
     "nominal_rate_hz": 200.0,
     "units": "uV",
+    # µV per ADC count: 1.2 V reference, 24-bit, gain 51, ×1.5 (SENSORS.md §4)
+    "scale": 1.2e6 / (8388607 * 1.5 * 51),
     "kind": "raw",
     "loss_detection": "packet_id",
+    "revision_uuid": SOFTWARE_REVISION_UUID,
 }
 
 _ALL = (
@@ -120,6 +133,7 @@ _ALL = (
         channels=None,
         nominal_rate_hz=None,
         units="uV",
+        scale=None,
         kind="raw",
         loss_detection="sample_counter",
     ),
@@ -140,6 +154,7 @@ _ALL = (
         channels=1,
         nominal_rate_hz=None,
         units="counts",
+        scale=1.0,
         kind="envelope",
         loss_detection="arrival_time",
     ),
@@ -162,13 +177,15 @@ _ALL = (
         channels=8,
         nominal_rate_hz=200.0,
         units="unitless",
+        scale=1.0,
         kind="raw",
         loss_detection="arrival_time",
     ),
     # Advertising cannot tell the two Ganglion firmwares apart (the Software Revision string,
-    # 0x2A28, can); a scan offers firmware 3, the current one.
-    Profile(key="ganglion_fw3", title="OpenBCI Ganglion (firmware 3)", **_GANGLION),
-    Profile(key="ganglion_fw2", title="OpenBCI Ganglion (firmware 2)", **_GANGLION),
+    # 0x2A28, read on connect, can); a scan offers firmware 3, the current one. Firmware 1
+    # (OpenBCI_Ganglion_Library 1.x) sends the packets of firmware 2.
+    Profile(key="ganglion_fw3", title="OpenBCI Ganglion (firmware 3)", firmware_majors=(3,), **_GANGLION),
+    Profile(key="ganglion_fw2", title="OpenBCI Ganglion (firmware 2)", firmware_majors=(1, 2), **_GANGLION),
     # Last: the Nordic UART service is generic, so any other profile's match wins over it.
     Profile(
         key="myoware_uart",
@@ -187,6 +204,7 @@ _ALL = (
         channels=2,
         nominal_rate_hz=None,
         units="counts",
+        scale=1.0,
         kind="envelope",
         loss_detection="arrival_time",
     ),
@@ -217,3 +235,27 @@ def matching_profile(name: str | None, service_uuids: list[str]) -> Profile | No
             if candidate.name_prefixes and name.startswith(candidate.name_prefixes):
                 return candidate
     return None
+
+
+_MAJOR_VERSION = re.compile(r"\s*v?(\d+)")
+
+
+def firmware_note(profile_: Profile, revision: str) -> str:
+    """What the Software Revision string ``revision`` means for reading the board with
+    ``profile_``: a note for its status when the profile reads that firmware, or when the version
+    is one no profile names (read as configured, with a warning). ValueError saying which profile
+    to configure when another profile reads that firmware."""
+    match = _MAJOR_VERSION.match(revision)
+    major = int(match.group(1)) if match else None
+    if major in profile_.firmware_majors:
+        return f"firmware {revision}"
+    for other in PROFILES.values():
+        if other.service_uuid == profile_.service_uuid and major in other.firmware_majors:
+            raise ValueError(
+                f"the board runs firmware {revision}, which {profile_.key} cannot read — set "
+                f'profile = "{other.key}" for this sensor in config.toml'
+            )
+    return (
+        f"firmware {revision!r} is not one coach-tui knows: read as {profile_.title} — if the "
+        "signal looks wrong, check the board's firmware against the profile in config.toml"
+    )
