@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, replace
@@ -20,8 +21,16 @@ from coach_tui.sources.source import Source
 EXIT_CODES = {"ok": 0, "warn": 1, "bad": 2}
 
 
+def _gap_zeros(gap: int, channels: int, window_samples: float) -> np.ndarray:
+    """Zeros standing for ``gap`` lost samples in a window ``window_samples`` long: at most the
+    window's length, since a longer gap cannot fit in it (it comes from a corrupt counter) and its
+    zeros would only take memory — a wild 32-bit gap is gigabytes."""
+    return np.zeros((min(gap, math.ceil(window_samples)), channels), dtype=np.float32)
+
+
 class RecentSamples:
-    """The last ``seconds`` of each sensor's raw samples (lost samples as zeros), for grading."""
+    """The last ``seconds`` of each sensor's raw samples (lost samples as zeros, at most a window
+    of them), for grading."""
 
     def __init__(self, seconds: float, fs_hz: float):
         self.limit = seconds * fs_hz
@@ -33,8 +42,9 @@ class RecentSamples:
         blocks = self._blocks.setdefault(block.sensor_id, deque())
         length = self._lengths.get(block.sensor_id, 0)
         if block.gap_before:
-            blocks.append(np.zeros((block.gap_before, block.samples.shape[1]), dtype=np.float32))
-            length += block.gap_before
+            zeros = _gap_zeros(block.gap_before, block.samples.shape[1], self.limit)
+            blocks.append(zeros)
+            length += len(zeros)
         blocks.append(block.samples)
         length += block.n_samples
         while length - len(blocks[0]) >= self.limit:
@@ -85,7 +95,9 @@ async def collect(source: Source, seconds: float) -> dict[str, list[np.ndarray]]
     has delivered (Bluetooth sensors connect one after another), or from ``START_TIMEOUT_S`` when
     some never do.
 
-    Lost samples are filled with zeros so every sensor's array keeps its device timing.
+    Lost samples are filled with zeros so every sensor's array keeps its device timing — at most
+    as many as ``seconds`` hold at the sensor's rate (nominal, else measured; none while neither
+    is known), the most a gap inside the listening window can be.
     """
     received: dict[str, list[np.ndarray]] = {}
     deadline: float | None = None
@@ -103,7 +115,9 @@ async def collect(source: Source, seconds: float) -> dict[str, list[np.ndarray]]
                 continue
             pieces = received.setdefault(block.sensor_id, [])
             if block.gap_before and pieces:
-                pieces.append(np.zeros((block.gap_before, block.samples.shape[1])))
+                status = next(s for s in source.status() if s.sensor_id == block.sensor_id)
+                rate = status.nominal_rate_hz or status.measured_rate_hz or 0.0
+                pieces.append(_gap_zeros(block.gap_before, block.samples.shape[1], seconds * rate))
             pieces.append(block.samples)
             if now >= deadline:
                 return

@@ -1,7 +1,10 @@
 """config.toml's [[sensors]] as the console and `coach check` read them: placements from the
-config, only the placed channels, and the pre-session check graded over Bluetooth (bumble)."""
+config, only the placed channels, the pre-session check graded over Bluetooth (bumble), and what
+the check keeps of a gap a corrupt counter claims."""
 
 from __future__ import annotations
+
+import asyncio
 
 import numpy as np
 import pytest
@@ -12,7 +15,8 @@ from bumble_link import BumbleWorld
 from coach_tui import sensor_kit
 from coach_tui.config import load_config
 from coach_tui.domain.placement import Placement
-from coach_tui.session_check import collect, grade_sensors
+from coach_tui.session_check import RecentSamples, collect, grade_sensors
+from coach_tui.sources.block import Block, SensorStatus
 from coach_tui.sources.ble.profiles import PROFILES
 
 CONFIG = """
@@ -90,3 +94,48 @@ def test_each_entry_becomes_a_ble_sensor_with_its_address_name_and_adapter(tmp_p
         BleSensor("hams", "coach_v1", None, "coach-hams", "hci1"),
         BleSensor("band", "myoware_ble"),
     ]
+
+
+WILD_GAP = 2**31  # what a corrupt 32-bit counter can claim: 8 GB of float32 zeros for 1 channel
+
+
+class GapSource:
+    """One 1000 Hz sensor: 10-sample blocks every 10 ms, the fifth after a wild gap."""
+
+    def __init__(self):
+        self._status = SensorStatus("s1", nominal_rate_hz=1000.0, channels=1, connected=True)
+
+    def status(self):
+        return [self._status]
+
+    async def _blocks(self):
+        index = 0
+        for k in range(1000):
+            await asyncio.sleep(0.01)
+            gap = WILD_GAP if k == 4 else 0
+            index += gap
+            yield Block("s1", index, np.full((10, 1), k + 1.0, dtype=np.float32), 0.0, gap)
+            index += 10
+
+    def __aiter__(self):
+        return self._blocks()
+
+    async def close(self):
+        pass
+
+
+async def test_the_check_fills_a_gap_with_at_most_the_listening_window_of_zeros():
+    received = await collect(GapSource(), 0.2)
+    pieces = received["s1"]
+    zeros = [p for p in pieces if not p.any()]
+    assert [len(z) for z in zeros] == [200]  # 0.2 s at 1000 Hz
+    assert all(len(p) == 10 and p.all() for p in pieces if p.any())
+
+
+def test_recent_samples_keep_at_most_a_window_of_zeros_for_a_gap():
+    recent = RecentSamples(0.5, 1000.0)
+    recent.add(Block("s1", 0, np.ones((10, 1), dtype=np.float32), 0.0))
+    recent.add(Block("s1", 10 + WILD_GAP, np.full((10, 1), 2.0, dtype=np.float32), 0.0, WILD_GAP))
+    kept = recent.received()["s1"]
+    assert [len(p) for p in kept] == [500, 10]  # the window's 500 zeros, then the new samples
+    assert not kept[0].any() and np.all(kept[1] == 2.0)
