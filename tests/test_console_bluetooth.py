@@ -1,5 +1,6 @@
 """The console on configured Bluetooth sensors (bumble peripherals through bleak): a set recorded
-from them as from the simulated kit; and without Bluetooth, the offer of the simulated kit."""
+from them as from the simulated kit; the placement screen's link figures; and without Bluetooth,
+the offer of the simulated kit."""
 
 from __future__ import annotations
 
@@ -116,3 +117,69 @@ async def test_without_bluetooth_the_console_offers_the_simulated_kit(config):
             await _until(pilot, lambda: isinstance(app.screen, LiveScreen) and app.screen.console is not None)
             assert app.sub_title == "SIMULATED sensor kit"  # in every screen's header
             await asyncio.sleep(0)
+
+
+async def test_placement_shows_each_sensor_s_link_and_grades_in_a_worker(config, monkeypatch):
+    import threading
+    import time
+
+    from textual.widgets import DataTable
+
+    from coach_tui.ui.screens import placement_screen
+
+    gradings: list[bool] = []  # on the main thread?
+    running, most_at_once = 0, 0
+    real_grade = placement_screen.grade_sensors
+
+    def slow_grade(*args, **kwargs):
+        nonlocal running, most_at_once
+        gradings.append(threading.current_thread() is threading.main_thread())
+        running += 1
+        most_at_once = max(most_at_once, running)
+        time.sleep(1.5)  # longer than the 1 s refresh: gradings must not pile up
+        try:
+            return real_grade(*args, **kwargs)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(placement_screen, "grade_sensors", slow_grade)
+    fs = 1000.0
+    async with BumbleWorld() as world:
+        peripherals = {}
+        for k, side in enumerate(("left", "right")):
+            peripheral = await world.add_peripheral(
+                peripheral_spec(PROFILES["coach_v1"], f"coach-{side}", info=coach_v1_info(1, fs, 0.5)))
+            counts = _contractions(60_000, fs, k, 0.1)
+            packets = [encode_coach_v1(counts[i:i + 20], i) for i in range(0, len(counts), 20)]
+            drop = {60, 61, 62} if side == "right" else set()  # 3 packets lost on air, 1.2 s in
+            Firmware(peripheral, PROFILES["coach_v1"], lambda packets=packets: packets, rate_hz=fs / 20, drop=drop)
+            peripherals[side] = peripheral
+        with Database(config.sessions_dir) as database:
+            app = make_app(config, Repository(database), simulated=False, scanner_backend=world.scanner_backend,
+                           client_backend=world.client_backend)
+            async with app.run_test(size=(80, 24)) as pilot:
+                await _until(pilot, lambda: all(s.state == "streaming" for s in app._hub.status()))
+                await pilot.press("p")
+                await _until(pilot, lambda: isinstance(app.screen, placement_screen.PlacementScreen))
+                screen = app.screen
+                table = screen.query_one(DataTable)
+
+                def right_row() -> list[str]:
+                    return table.get_row("right:0")
+
+                await _until(pilot, lambda: right_row()[2].startswith(("●", "▲", "■")) and right_row()[5] == "3")
+                rebuilt = []
+                monkeypatch.setattr(table, "clear", lambda *a, **k: rebuilt.append(a))
+                assert right_row()[:2] == ["right", "right glute max"]
+                assert right_row()[5:8] == ["3", "0", "0"]  # packets lost, reconnects, host drops
+                assert table.get_row("left:0")[5:8] == ["0", "0", "0"]
+
+                await peripherals["right"].disconnect()
+                # one reconnect, and the time away counts as lost packets too
+                await _until(pilot, lambda: right_row()[6] == "1" and int(right_row()[5]) > 3)
+                status = next(s for s in screen._source.status() if s.sensor_id == "right")
+                assert right_row()[5:8] == [str(status.packets_lost), "1", "0"]
+                assert rebuilt == []  # cells change in place
+                await pilot.press("escape")
+    assert gradings and not any(gradings)
+    assert most_at_once == 1

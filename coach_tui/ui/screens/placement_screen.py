@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from dataclasses import replace
 
 from textual.app import ComposeResult
@@ -20,10 +22,28 @@ from coach_tui.ui.sensors_not_ready import SensorsNotReady
 CHECK_SECONDS = 2.0
 MAX_RATE_HZ = 2000.0
 LIGHTS = {"ok": "● ok", "warn": "▲ warn", "bad": "■ bad"}
+#: Two-line headers keep the table within 80 columns.
+COLUMNS = ("sensor", "muscle", "signal", "rate\nHz", "lost", "pkts\nlost", "re-\nconn", "host\ndrop", "batt")
+#: Where a link state's details start ("connecting to …", "not found — …", "failed (…")
+_STATE_DETAILS = re.compile(r" (?:to|for) | \(| — |: ")
+
+
+def short_state(state: str, width: int = 16) -> str:
+    """The first words of a link state, at most ``width`` characters (a longer first word is
+    cut), for the signal column; the whole state is shown below the table."""
+    words = _STATE_DETAILS.split(state, maxsplit=1)[0].split()
+    short = words[0][:width] if words else ""
+    for word in words[1:]:
+        if len(short) + 1 + len(word) > width:
+            break
+        short = f"{short} {word}"
+    return short
 
 
 class PlacementScreen(Screen):
-    """Enter re-assigns the selected sensor; quality lights refresh every second."""
+    """Enter re-assigns the selected sensor; quality lights refresh every second, graded in a
+    worker thread on a copy of the last samples (never two gradings at once); the table changes
+    only the cells whose text changed."""
 
     TITLE = "Placement and check"
     BINDINGS = [
@@ -38,17 +58,20 @@ class PlacementScreen(Screen):
         self._recent: RecentSamples | None = None
         self._source = None
         self._stream: SourceTask | None = None
+        self._checks: dict = {}  # sensor id → SensorCheck of the last grading
+        self._grading: asyncio.Future | None = None
+        self._shown: dict[str, tuple[str, ...]] = {}  # row key → cells on screen
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(f"{self.client.name}: sensors and where they sit · Enter assigns a muscle", id="placement-title")
-        yield DataTable(id="placements", cursor_type="row")
+        yield DataTable(id="placements", cursor_type="row", header_height=2)
         yield Static("", id="placement-reasons")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("sensor", "muscle", "signal", "rate Hz", "lost", "battery")
+        self._columns = table.add_columns(*COLUMNS)
         self.placements = self.app.placements_for(self.client)
         self._source = self.app.check_source(self.placements)
         try:
@@ -59,47 +82,83 @@ class PlacementScreen(Screen):
         self._stream = SourceTask(self._source, self._recent.add)
         self._stream.start()
         self.set_interval(1.0, self.refresh_quality)
-        self._fill({})
+        self._fill()
         table.focus()
 
     async def on_unmount(self) -> None:
         if self._stream is not None:
             await self._stream.stop()
+        if self._grading is not None:
+            await asyncio.gather(self._grading, return_exceptions=True)  # tens of ms at most
 
-    def _fill(self, checks: dict) -> None:
-        table = self.query_one(DataTable)
-        row = table.cursor_row
-        table.clear()
+    def _rows(self) -> dict[str, tuple[str, ...]]:
+        """The table's cells by row key, from the last grading and the sources' statuses."""
         statuses = {s.sensor_id: s for s in self._source.status()}
+        rows = {}
         for placement in self.placements:
-            check = checks.get(placement.sensor_id)
+            check = self._checks.get(placement.sensor_id)
             status = statuses.get(placement.sensor_id)
             light = LIGHTS[check.verdict] if check else "…"
-            rate = f"{status.measured_rate_hz:.0f}" if status and status.measured_rate_hz else "—"
-            lost = f"{status.loss_fraction:.1%}" if status else "—"
-            battery = f"{status.battery_pct:.0f} %" if status and status.battery_pct is not None else "—"
-            sensor = placement.sensor_id if len(self.placements) == len(statuses) else f"{placement.sensor_id} ch{placement.channel + 1}"
             if status is not None and status.state and status.state != "streaming" and not status.simulated:
-                light = f"… {status.state}"[:28]
-            table.add_row(sensor, placement.label, light, rate, lost, battery,
-                          key=f"{placement.sensor_id}:{placement.channel}")
-        if table.row_count:
-            table.move_cursor(row=min(row, table.row_count - 1))
+                light = f"… {short_state(status.state)}"
+            sensor = placement.sensor_id if len(self.placements) == len(statuses) else f"{placement.sensor_id} ch{placement.channel + 1}"
+            if status is None:
+                link = ("—",) * 5
+            else:
+                rate = f"{status.measured_rate_hz:.0f}" if status.measured_rate_hz else "—"
+                link = (rate, f"{status.loss_fraction:.1%}", str(status.packets_lost), str(status.reconnects),
+                        str(status.host_drops))
+            battery = f"{status.battery_pct:.0f}%" if status and status.battery_pct is not None else "—"
+            rows[f"{placement.sensor_id}:{placement.channel}"] = (sensor, placement.label, light, *link, battery)
+        return rows
+
+    def _fill(self) -> None:
+        """Show the rows: rebuilt when the placements changed, else only the cells that changed."""
+        table = self.query_one(DataTable)
+        rows = self._rows()
+        if list(rows) != list(self._shown):
+            row = table.cursor_row
+            table.clear()
+            for key, cells in rows.items():
+                table.add_row(*cells, key=key)
+            if table.row_count:
+                table.move_cursor(row=min(row, table.row_count - 1))
+        else:
+            for key, cells in rows.items():
+                for column, cell, shown in zip(self._columns, cells, self._shown[key]):
+                    if cell != shown:
+                        table.update_cell(key, column, cell, update_width=True)
+        self._shown = rows
 
     def refresh_quality(self) -> None:
-        """Grade the last seconds of every sensor and show the lights and the reasons."""
-        received = self._recent.received()
+        """Grade the last seconds of every sensor in a worker thread (unless a grading is still
+        running), then show the lights and the reasons."""
+        if self._grading is not None and not self._grading.done():
+            return
+        received, statuses = self._recent.received(), self._source.status()
         names: dict[str, str] = {}
         for p in self.placements:
             names[p.sensor_id] = f"{names[p.sensor_id]} + {p.label}" if p.sensor_id in names else p.label
-        report = grade_sensors(received, self._source.status(), names, self.app.config.analysis, CHECK_SECONDS,
-                               self.app.simulated, self.app.envelope_sensors())
-        checks = {s.status.sensor_id: s for s in report.sensors}
-        self._fill(checks)
+        settings, simulated, envelopes = self.app.config.analysis, self.app.simulated, self.app.envelope_sensors()
+
+        def grade():
+            return grade_sensors(received, statuses, names, settings, CHECK_SECONDS, simulated, envelopes)
+
+        self._grading = asyncio.get_running_loop().run_in_executor(None, grade)
+        self._grading.add_done_callback(self._graded)
+
+    def _graded(self, grading: asyncio.Future) -> None:
+        if grading.cancelled() or grading.exception() is not None or not self.is_mounted:
+            return
+        report = grading.result()
+        self._checks = {s.status.sensor_id: s for s in report.sensors}
+        self._fill()
         reasons = [r for s in report.sensors for c in s.channels for r in c.reasons]
         selected = self.placements[self.query_one(DataTable).cursor_row] if self.placements else None
         hint = MUSCLES[selected.muscle].location_hint if selected and selected.muscle in MUSCLES else ""
         lines = [f"electrode site ({selected.label}): {hint}"] if hint else []
+        lines += [f"{s.status.sensor_id}: {s.status.state}" for s in report.sensors
+                  if s.status.state not in ("", "streaming") and not s.status.simulated]
         lines += [f"⚠ {r}" for r in reasons] or ["all sensors ok"]
         self.query_one("#placement-reasons", Static).update("\n".join(lines))
 
@@ -121,7 +180,7 @@ class PlacementScreen(Screen):
                                    for p in self.placements]
                 self.app.repo.save_placements(self.client.id, self.placements)
                 self.notify(f"{current.sensor_id} is now on the {updated.label}")
-                self._fill({})
+                self._fill()
 
             self.app.push_screen(ChoiceDialog("Side", [("L", "left"), ("R", "right")], current.side), side_chosen)
 
