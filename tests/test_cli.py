@@ -625,6 +625,67 @@ def test_check_exit_code_follows_the_worst_sensor(capsys, tmp_path, battery, exp
     assert all(any("battery" in r for c in s["channels"] for r in c["reasons"]) for s in report["sensors"])
 
 
+BLUETOOTH_SENSORS = """
+[[sensors]]
+id = "hips"
+profile = "coach_v1"
+name = "coach-hips"
+channels = ["glute_max:L"]
+"""
+
+
+def test_check_with_bluetooth_sensors_but_bluetooth_off_says_so_at_once(capsys, tmp_path, monkeypatch):
+    from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason
+    from ble_peripherals import failing_scanner_backend
+
+    from coach_tui.sources.ble import bluetooth_errors
+
+    off = BleakBluetoothNotAvailableError("No powered adapters.", BleakBluetoothNotAvailableReason.POWERED_OFF)
+    real_check = bluetooth_errors.check_bluetooth
+
+    async def check_with_bluetooth_off(scanner_backend=None, seconds=0.1):
+        return await real_check(failing_scanner_backend(off), seconds)
+
+    monkeypatch.setattr(bluetooth_errors, "check_bluetooth", check_with_bluetooth_off)
+    config = tmp_path / "ble.toml"
+    config.write_text(BLUETOOTH_SENSORS, encoding="utf-8")
+    started = time.monotonic()
+    rc, out, err = run(capsys, "--config", config, "check", "--json")
+    assert time.monotonic() - started < 5  # not the 20 s of waiting for sensors that never come
+    assert (rc, out) == (2, "")
+    assert err.startswith("coach check: Bluetooth is off — turn it on") and err.count("\n") == 1
+
+
+def test_check_text_and_json_show_each_bluetooth_sensor_s_link():
+    from coach_tui.commands.check import _check_json, _check_text
+    from coach_tui.dsp.quality import ChannelQuality
+    from coach_tui.session_check import CheckReport, SensorCheck
+    from coach_tui.sources.block import SensorStatus
+
+    linked = SensorStatus("hips", 1000.0, 1, connected=True, measured_rate_hz=998.0, samples_received=1940,
+                          samples_lost=60, packets_lost=3, reconnects=1, host_drops=2, malformed=4,
+                          state="streaming")
+    gone = SensorStatus("hams", 1000.0, 1, state="not found — is it on and in range? (retrying in 0.5 s, attempt 2)")
+    report = CheckReport([SensorCheck(linked, "left glute max", True, [ChannelQuality("ok", noise_rms=1.5)]),
+                          SensorCheck(gone, "right hamstrings", False, [])], None, 2.0, simulated=False)
+    lines = _check_text(report).splitlines()
+    link = lines.index("link                   reconnects  host drops  packets lost  malformed")
+    assert lines[link + 1 : link + 3] == [
+        "left glute max                  1           2             3          4",
+        "right hamstrings                0           0             0          0",
+    ]
+    assert max(len(line) for line in lines[link : link + 3]) <= 80
+    sensors = _check_json(report)["sensors"]
+    assert [(s["reconnects"], s["host_drops"], s["packets_lost"], s["malformed_packets"]) for s in sensors] == [
+        (1, 2, 3, 4), (0, 0, 0, 0)
+    ]
+
+
+def test_check_text_of_the_simulated_kit_has_no_link_table(capsys):
+    rc, out, _ = run(capsys, "check", "--simulate", "--seconds", "0.3")
+    assert rc == 0 and "reconnects" not in out
+
+
 # --- real recordings ---------------------------------------------------------------------------
 
 

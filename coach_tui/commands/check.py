@@ -15,7 +15,8 @@ def add_parser(commands) -> None:
         "check",
         help="pre-session check of every sensor",
         description="Listen to every sensor and grade it: streaming, sample rate, noise, mains hum, "
-        "clipping, packet loss, battery. Exit status 0 ok, 1 warn, 2 bad.",
+        "clipping, packet loss, battery, and each Bluetooth sensor's link. Exit status 0 ok, 1 warn, "
+        "2 bad (or Bluetooth cannot be used).",
     )
     check.add_argument("--simulate", action="store_true", help="check the simulated sensor kit")
     check.add_argument("--seconds", type=float, metavar="N", help="how long to listen (default: config, 2 s)")
@@ -23,12 +24,14 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace, config) -> int:
-    """Listen to the sensors and grade them; exit 0/1/2 for ok/warn/bad."""
+    """Listen to the sensors and grade them; exit 0/1/2 for ok/warn/bad. With Bluetooth sensors,
+    first make sure Bluetooth can be used at all (else one line says what to do, exit 2)."""
     import asyncio
 
     from coach_tui import sensor_kit
     from coach_tui.domain.channels import ChannelAssignment
     from coach_tui.session_check import EXIT_CODES, collect, grade_sensors
+    from coach_tui.sources.ble import bluetooth_errors
 
     seconds = args.seconds if args.seconds is not None else config.check.seconds
     if seconds <= 0:
@@ -43,6 +46,10 @@ def run(args: argparse.Namespace, config) -> int:
         placements = [(s.sensor_id, ChannelAssignment(s.muscle, s.side).label) for s in source.sensors]
         envelopes: frozenset[str] = frozenset()
     else:
+        try:
+            asyncio.run(bluetooth_errors.check_bluetooth())
+        except bluetooth_errors.BluetoothUnavailable as error:
+            raise CommandError(str(error)) from None
         placed = sensor_kit.configured_placements(config)
         source = sensor_kit.bluetooth_source(config, placed)
         placements = [(p.sensor_id, p.label) for p in placed]
@@ -81,6 +88,7 @@ def _check_json(report) -> dict:
                 "state": s.status.state,
                 "reconnects": s.status.reconnects,
                 "host_drops": s.status.host_drops,
+                "packets_lost": s.status.packets_lost,
                 "malformed_packets": s.status.malformed,
                 "address": s.status.address,
                 "channels": [
@@ -118,6 +126,10 @@ def _check_text(report) -> str:
             f"{s.name:<22} {s.verdict:<6} {'yes' if s.streaming else 'NO':<6} {rate:>8} {figures} "
             f"{s.status.loss_fraction:>6.1%} {battery:>7}"
         )
+    if not report.simulated:
+        lines += ["", f"{'link':<22} {'reconnects':>10}  {'host drops':>10}  {'packets lost':>12}  {'malformed':>9}"]
+        lines += [f"{s.name:<22} {s.status.reconnects:>10}  {s.status.host_drops:>10}  {s.status.packets_lost:>12}  "
+                  f"{s.status.malformed:>9}" for s in report.sensors]
     todo = [r for s in report.sensors for c in s.channels for r in c.reasons]
     todo += [f"{s.name}: nothing received ({s.status.state or 'no data'}) — switch the sensor on and check it is in range"
              for s in report.sensors if not s.streaming]
