@@ -3,8 +3,9 @@
 
 * **paced**: 4 sensors × 2 kHz × 1 channel int16, 40 samples per notification (50 notifications/s
   each, 200/s in all), for ``--seconds``. Figures: notifications/s and samples/s delivered, samples
-  lost, host drops, process CPU %; the same 4 peripherals streaming to plain bleak clients with an
-  empty callback give the CPU % of the link alone, so the difference is what reader + envelope cost.
+  lost, host drops, malformed packets, reconnects, process CPU %; the same 4 peripherals streaming
+  to plain bleak clients with an empty callback give the CPU % of the link alone, so the difference
+  is what reader + envelope cost.
   Latency per notification, from the peripheral handing it to its GATT server (send time) to (a) the
   reader yielding its Block and (b) ``Pipeline.process`` returning its envelope: median and p99.
 * **limit**: the same 4 sensors sending as fast as the link takes (each stream yields to the loop
@@ -61,15 +62,18 @@ COACH = PROFILES["coach_v1"]
 class Sender:
     """Endless coach v1 packets of a simulated contraction pattern (2 s, looped), each stamped
     with its send time: the generator is advanced by the peripheral's stream right before it
-    hands the packet to its GATT server."""
+    hands the packet to its GATT server. The sample index goes on across reconnects (it counts
+    the packets made), so the reader's block indices stay the sender's keys; a block whose index
+    is not one of them (a gap the reader had to estimate) has no latency."""
 
     def __init__(self, counts: np.ndarray):
         template = [encode_coach_v1(counts[k : k + PER_PACKET], 0) for k in range(0, len(counts), PER_PACKET)]
         self.bodies = [(p[:4], p[8:]) for p in template]  # header without the index, samples
         self.sent_at: dict[int, float] = {}
+        self._packet_numbers = itertools.count()  # shared by every start's stream
 
     def packets(self):
-        for k in itertools.count():
+        for k in self._packet_numbers:
             head, body = self.bodies[k % len(self.bodies)]
             index = k * PER_PACKET
             self.sent_at[index] = time.monotonic()
@@ -106,6 +110,9 @@ class ReaderRun:
     samples: int
     lost: int
     host_drops: int
+    malformed: int
+    reconnects: int
+    unmatched: int  # blocks whose send time is not known (latency not measured)
     to_block_ms: np.ndarray
     to_envelope_ms: np.ndarray
 
@@ -127,7 +134,7 @@ async def reader_run(rate_hz: float, seconds: float | None, packets: int | None)
         pipelines = [Pipeline(FS_HZ, 1) for _ in range(SENSORS)]
         counts = [0] * SENSORS
         to_block, to_envelope = [], []
-        notifications = samples = 0
+        notifications = samples = unmatched = 0
         started = cpu0 = None
         async for block in source:
             yielded = time.monotonic()
@@ -142,9 +149,12 @@ async def reader_run(rate_hz: float, seconds: float | None, packets: int | None)
                 counts[i] += 1
                 continue
             counts[i] += 1
-            sent = senders[i].sent_at.pop(block.first_index)
-            to_block.append(yielded - sent)
-            to_envelope.append(done - sent)
+            sent = senders[i].sent_at.pop(block.first_index, None)
+            if sent is None:  # e.g. a reconnect whose gap was estimated, not counted
+                unmatched += 1
+            else:
+                to_block.append(yielded - sent)
+                to_envelope.append(done - sent)
             notifications += 1
             samples += block.n_samples
             if (seconds is not None and done - started >= seconds) or (packets is not None and min(counts) >= packets):
@@ -159,6 +169,9 @@ async def reader_run(rate_hz: float, seconds: float | None, packets: int | None)
         samples,
         sum(s.samples_lost for s in status),
         sum(s.host_drops for s in status),
+        sum(s.malformed for s in status),
+        sum(s.reconnects for s in status),
+        unmatched,
         np.array(to_block) * 1e3,
         np.array(to_envelope) * 1e3,
     )
@@ -186,7 +199,13 @@ async def link_alone_cpu(rate_hz: float, seconds: float) -> float:
 
 
 def quantiles(ms: np.ndarray) -> str:
-    return f"{np.median(ms):6.2f} / {np.percentile(ms, 99):6.2f}"
+    return f"{np.median(ms):6.2f} / {np.percentile(ms, 99):6.2f}" if ms.size else "   —   /    —  "
+
+
+def link_line(run: ReaderRun) -> str:
+    unmatched = f", latency of {run.unmatched} blocks unknown" if run.unmatched else ""
+    return (f"  lost               {run.lost} samples, {run.host_drops} host drops, {run.malformed} malformed, "
+            f"{run.reconnects} reconnects{unmatched}")
 
 
 async def main() -> None:
@@ -217,7 +236,7 @@ async def main() -> None:
     print(f"\nPaced, {rate:g} notifications/s per sensor, {paced.seconds:.1f} s:")
     print(f"  delivered          {paced.notifications / paced.seconds:8.0f} notifications/s  "
           f"{paced.samples / paced.seconds:9.0f} samples/s  (offered {SENSORS * rate:g} and {SENSORS * FS_HZ})")
-    print(f"  lost               {paced.lost} samples, {paced.host_drops} host drops")
+    print(link_line(paced))
     print(f"  process CPU        {paced.cpu_pct:6.1f} % of one core (peripherals + link + reader + envelope)")
     print(f"  link alone         {baseline:6.1f} % (same peripherals, plain bleak clients, empty callback)")
     print(f"  reader + envelope  {paced.cpu_pct - baseline:6.1f} % of one core")
@@ -232,7 +251,7 @@ async def main() -> None:
     print(f"  reader + envelope  {limit.notifications / limit.seconds:8.0f} notifications/s  "
           f"{samples_per_s:9.0f} samples/s  ({samples_per_s / FS_HZ:.1f} sensors' worth "
           f"at {FS_HZ} Hz), CPU {limit.cpu_pct:.0f} %")
-    print(f"  lost               {limit.lost} samples, {limit.host_drops} host drops")
+    print(link_line(limit))
     print(f"  link alone         {link.per_second:8.0f} notifications/s  "
           f"{link.per_second * PER_PACKET:9.0f} samples/s  (empty callbacks; reader keeps "
           f"{limit.notifications / limit.seconds / link.per_second:.0%} of it)")
