@@ -95,6 +95,8 @@ class LiveScreen(Screen[SetRecord | None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self._bars = self.query_one(ActivationBars)
+        self._texts = {widget.id: widget for widget in self.query(Static) if widget.id in ("live-header", "reps", "alerts")}
         self._start_console()
         self._timer = self.set_interval(1 / REFRESH_HZ, self.refresh_view)
         self._offer_recalibration()
@@ -162,7 +164,7 @@ class LiveScreen(Screen[SetRecord | None]):
         if shown != text:
             self._shown[widget_id] = text
             same_height = shown is not None and shown.count("\n") == text.count("\n")
-            self.query_one(f"#{widget_id}", Static).update(text, layout=not same_height)
+            self._texts[widget_id].update(text, layout=not same_height)
 
     def refresh_view(self) -> None:
         """One frame: read the console's snapshot and apply it in one batch."""
@@ -170,7 +172,7 @@ class LiveScreen(Screen[SetRecord | None]):
             return
         view = self.console.view()
         with self.app.batch_update():
-            self.query_one(ActivationBars).show(view.channels, view.pairs)
+            self._bars.show(view.channels, view.pairs)
             self._set_text("live-header", self._header(view))
             self._set_text("reps", self._reps(view))
             self._set_text("alerts", "\n".join(f"⚠ {a}" for a in view.alerts) or "no alerts")

@@ -72,7 +72,8 @@ class ActivationBars(Widget):
 
     def show(self, channels: list[ChannelView], pairs: list[PairView]) -> None:
         """Repaint only when something visible changed: a cell of a bar, a shown number, an alert."""
-        width = max(10, self.size.width - 38)
+        line_width = self.size.width  # computed by Textual on each read: once a frame
+        width = max(10, line_width - 38)
         scales = self._scales(channels)
         cells = [_cells(c.value, c.peak, scale, width, target) for c, (scale, target) in zip(channels, scales)]
         key = (
@@ -83,30 +84,30 @@ class ActivationBars(Widget):
         if key == self._shown:
             return
         self._shown = key
-        self.repaint(self._lines(channels, pairs, cells, width, [target for _, target in scales]))
+        self.repaint(self._lines(channels, pairs, cells, width, [target for _, target in scales]), line_width)
 
     @property
     def plain(self) -> str:
         """The lines shown, as plain text."""
         return "\n".join("".join(text for text, _ in runs) for runs in self._runs)
 
-    def repaint(self, lines: list[list[Run]]) -> None:
-        """Show ``lines``: repaint the lines that differ, and lay out again only when their number changed."""
+    def repaint(self, lines: list[list[Run]], width: int) -> None:
+        """Show ``lines`` (``width`` cells each): rebuild the lines that differ and refresh the band they
+        span, in one go; lay out again only when their number changed."""
         resized = len(lines) != len(self._runs)
         changed = [y for y, runs in enumerate(lines) if resized or runs != self._runs[y]]
         self._runs = lines
         if resized:
-            self._strips = [self._strip(runs) for runs in lines]
+            self._strips = [self._strip(runs, width) for runs in lines]
             self.refresh(layout=True)
             return
-        width = self.outer_size.width  # the whole line, padding included: no crop when composited
         for y in changed:
-            self._strips[y] = self._strip(lines[y])
-            self.refresh(Region(0, y, width, 1))
+            self._strips[y] = self._strip(lines[y], width)
+        if changed:  # whole lines, padding included: no crop when composited
+            self.refresh(Region(0, changed[0], self.outer_size.width, changed[-1] - changed[0] + 1))
 
-    def _strip(self, runs: list[Run]) -> Strip:
-        """One line as a strip the width of the widget (the base style fills the rest), built once."""
-        width = self.size.width
+    def _strip(self, runs: list[Run], width: int) -> Strip:
+        """One line as a strip ``width`` cells wide (the base style fills the rest), built once."""
         segments = [Segment(text, self._style(name)) for text, name in runs if text]
         used = sum(cell_len(segment.text) for segment in segments)
         if used < width:
@@ -121,12 +122,12 @@ class ActivationBars(Widget):
 
     def on_resize(self) -> None:
         self._shown = None
-        self._strips = [self._strip(runs) for runs in self._runs]
+        self._strips = [self._strip(runs, self.size.width) for runs in self._runs]
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()
-        self._strips = [self._strip(runs) for runs in self._runs]
+        self._strips = [self._strip(runs, self.size.width) for runs in self._runs]
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self._runs)
