@@ -43,6 +43,19 @@ async def _wait(pilot, condition, seconds=20.0):
 # --- flows ---------------------------------------------------------------------------------
 
 
+async def _alert_after_steering(pilot, key: str, alert: str):
+    """Open live, record reps without ``alert``, steer the simulated kit with ``key`` until it shows."""
+    await pilot.press("enter")
+    await pilot.pause(0.3)
+    live = pilot.app.screen
+    await pilot.press("space")
+    await _wait(pilot, lambda: len(live.console.view().reps) >= 2)
+    assert not any(alert in a for a in live.console.view().alerts)
+    await pilot.press(key)
+    await _wait(pilot, lambda: any(alert in a for a in live.console.view().alerts))
+    return live
+
+
 async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen_showed(app_and_repo):
     from coach_tui.domain.muscles import MUSCLES
     from coach_tui.set_recorder import reanalyze
@@ -163,14 +176,7 @@ async def test_cocontraction_alert_can_be_steered_with_an_antagonist_placed(tmp_
     with Database(config.sessions_dir) as database:
         app = make_app(config, Repository(database))
         async with app.run_test(size=(100, 40)) as pilot:
-            await pilot.press("enter")
-            await pilot.pause(0.3)
-            live = app.screen
-            await pilot.press("space")
-            await _wait(pilot, lambda: len(live.console.view().reps) >= 3)
-            assert not any("co-contraction" in a for a in live.console.view().alerts)
-            await pilot.press("f4")
-            await _wait(pilot, lambda: any("co-contraction with the rectus femoris" in a for a in live.console.view().alerts))
+            live = await _alert_after_steering(pilot, "f4", "co-contraction with the rectus femoris")
             await pilot.pause(0.2)
             assert "Winter index" in str(live.query_one("#alerts").render())
 
@@ -435,14 +441,7 @@ async def test_calibrating_from_the_live_screen_switches_its_bars_to_percent_mvc
 async def test_compensation_and_signal_quality_alerts(app_and_repo):
     app, _ = app_and_repo
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("enter")
-        await pilot.pause(0.3)
-        live = app.screen
-        await pilot.press("space")
-        await _wait(pilot, lambda: len(live.console.view().reps) >= 2)
-        assert not any("compensation" in a for a in live.console.view().alerts)
-        await pilot.press("f5")  # the hamstrings take over
-        await _wait(pilot, lambda: any("compensation: target share" in a for a in live.console.view().alerts))
+        live = await _alert_after_steering(pilot, "f5", "compensation: target share")  # the hamstrings take over
         live.console.source.steer(mains_hz=50, mains_uv=300.0)  # an electrode picking up hum
         await _wait(pilot, lambda: any("mains hum" in a and "(50 Hz)" in a for a in live.console.view().alerts))
         await pilot.pause(0.2)
