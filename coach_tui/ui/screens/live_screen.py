@@ -8,6 +8,7 @@ from functools import partial
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
@@ -85,14 +86,19 @@ class LiveScreen(Screen[SetRecord | None]):
         self._built_from: tuple = ()
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        if self.planned:
-            yield Static(self.planned.banner, id="live-banner")
-        yield Static("", id="live-header")
+        # Groups, not single widgets, beside the bars: Textual redraws every child of the screen on
+        # each frame (their clip is the screen), but only the groups of a group's children.
+        with Vertical(id="live-top"):
+            yield Header()
+            if self.planned:
+                yield Static(self.planned.banner, id="live-banner")
+            yield Static("", id="live-header")
         yield ActivationBars(self.app.config.progression.target_pct, id="bars")
-        yield Static("", id="reps")
-        yield Static("", id="alerts")
-        yield Footer(compact=True)
+        with Vertical(id="live-bottom"):
+            yield Static("", id="reps")
+            yield Static("", id="alerts")
+        with Vertical(id="live-footer"):
+            yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._bars = self.query_one(ActivationBars)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
@@ -12,6 +13,7 @@ from textual.widget import Widget
 from coach_tui.live_console import ChannelView, PairView
 
 FULL_SCALE_PCT = 120.0
+MARGIN = 1  # blank cells left and right of every line
 #: Least full scale of µV bars: a muscle at rest (a few µV) stays near the left instead of filling them.
 MIN_RAW_SCALE_UV = 20.0
 
@@ -61,6 +63,7 @@ class ActivationBars(Widget):
         self._runs: list[list[Run]] = []
         self._strips: list[Strip] = []
         self._styles: dict[str, Style] = {}
+        self._line_width = 0  # cells, from the last resize
 
     def _scales(self, channels: list[ChannelView]) -> list[tuple[float, float | None]]:
         """Per bar: full scale and target line. %MVC bars share 0–120 %MVC with the target line;
@@ -72,8 +75,8 @@ class ActivationBars(Widget):
 
     def show(self, channels: list[ChannelView], pairs: list[PairView]) -> None:
         """Repaint only when something visible changed: a cell of a bar, a shown number, an alert."""
-        line_width = self.size.width  # computed by Textual on each read: once a frame
-        width = max(10, line_width - 38)
+        line_width = self._line_width
+        width = max(10, line_width - 2 * MARGIN - 38)
         scales = self._scales(channels)
         cells = [_cells(c.value, c.peak, scale, width, target) for c, (scale, target) in zip(channels, scales)]
         key = (
@@ -103,15 +106,22 @@ class ActivationBars(Widget):
             return
         for y in changed:
             self._strips[y] = self._strip(lines[y], width)
-        if changed:  # whole lines, padding included: no crop when composited
-            self.refresh(Region(0, changed[0], self.outer_size.width, changed[-1] - changed[0] + 1))
+        if changed:
+            self.refresh(Region(0, changed[0], width, changed[-1] - changed[0] + 1))
 
     def _strip(self, runs: list[Run], width: int) -> Strip:
-        """One line as a strip ``width`` cells wide (the base style fills the rest), built once."""
-        segments = [Segment(text, self._style(name)) for text, name in runs if text]
-        used = sum(cell_len(segment.text) for segment in segments)
+        """One line as a strip ``width`` cells wide, its margins and the rest in the base style, built
+        once (the margins are drawn here rather than as CSS padding, which Textual would apply to every
+        line of every frame)."""
+        styles, base = self._styles, self._style("")
+        segments = [Segment(" " * MARGIN, base)]
+        used = MARGIN
+        for text, name in runs:
+            if text:
+                segments.append(Segment(text, styles.get(name) or self._style(name)))
+                used += cell_len(text)
         if used < width:
-            segments.append(Segment(" " * (width - used), self._style("")))
+            segments.append(Segment(" " * (width - used), base))
         return Strip(segments, max(used, width))
 
     def _style(self, name: str) -> Style:
@@ -120,14 +130,16 @@ class ActivationBars(Widget):
             style = self._styles[name] = self.rich_style + Style.parse(name) if name else self.rich_style
         return style
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
+        # Kept, not read from ``self.size`` each frame: Textual works that out again on every read.
+        self._line_width = event.size.width
         self._shown = None
-        self._strips = [self._strip(runs, self.size.width) for runs in self._runs]
+        self._strips = [self._strip(runs, self._line_width) for runs in self._runs]
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()
-        self._strips = [self._strip(runs, self.size.width) for runs in self._runs]
+        self._strips = [self._strip(runs, self._line_width) for runs in self._runs]
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self._runs)
@@ -135,7 +147,7 @@ class ActivationBars(Widget):
     def render_line(self, y: int) -> Strip:
         if y < len(self._strips):
             return self._strips[y]
-        return Strip.blank(self.size.width, self._style(""))
+        return Strip.blank(self._line_width, self._style(""))
 
     def _lines(self, channels, pairs, cells, width: int, targets: list[float | None]) -> list[list[Run]]:
         lines = []
