@@ -7,20 +7,20 @@ knows Textual. Sets go into the store exactly as `coach record` stores them.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
-from coach_tui.domain.hysteresis_alert import HysteresisAlert
+from coach_tui.domain.hysteresis_alert import GradeAlert, HysteresisAlert, LinkAlert
 from coach_tui.domain.ids import now_utc
 from coach_tui.domain.session import RepMetrics, Session, SetRecord
 from coach_tui.dsp.asymmetry import asymmetry_pct
 from coach_tui.dsp.live_meter import LiveMeter
 from coach_tui.dsp.recording_analysis import AnalysisSettings
 from coach_tui.dsp.set_analysis import SetLayout
-from coach_tui.dsp.quality import BAD
 from coach_tui.session_check import RecentSamples, grade_sensors
 from coach_tui.set_recorder import SetPlan, SetRecorder, begin_set
 from coach_tui.sources.block_coalescer import BlockCoalescer
@@ -32,6 +32,8 @@ from coach_tui.store.repository import Repository
 QUALITY_SECONDS = 2.0
 #: … every this many seconds (a loose electrode or hum is named within a few seconds).
 QUALITY_EVERY_S = 4.0
+#: Seconds a lost sensor must stream again before its alert clears (a flapping link stays flagged).
+LINK_SETTLE_S = 2.0
 #: Longest a sensor's samples wait to be processed when no screen asks for a view (seconds).
 BATCH_SECONDS = 0.1
 
@@ -110,6 +112,9 @@ class LiveConsole:
         self._cocontraction = HysteresisAlert(settings.cocontraction_alert)
         self._recent = RecentSamples(QUALITY_SECONDS, fs_hz)
         self._quality: list[str] = []
+        self._quality_alerts: dict[tuple[str, int], GradeAlert] = {}
+        self._quality_reasons: dict[tuple[str, int], list[str]] = {}
+        self._link_alerts = {sid: LinkAlert(LINK_SETTLE_S) for sid in sensors}
         self._grading: asyncio.Future | None = None
         self._since_quality = 0
         self._pair_state: dict[str, tuple[float | None, str | None]] = {m: (None, None) for m in self._alerts}
@@ -184,17 +189,24 @@ class LiveConsole:
             filters = replace(settings.dsp.filters, mains=f"{mains:g}")
             settings = replace(settings, dsp=replace(settings.dsp, filters=filters))
 
-        def grade() -> list[str]:
+        def grade() -> list[tuple[tuple[str, int], str, list[str]]]:
             report = grade_sensors(received, statuses, names, settings, QUALITY_SECONDS, simulated=True,
                                    envelope_sensors=self.envelope_sensors)
-            return [f"signal: {r}" for s in report.sensors for c in s.channels if c.status == BAD for r in c.reasons]
+            return [((s.status.sensor_id, k), c.status, c.reasons) for s in report.sensors for k, c in enumerate(s.channels)]
 
         self._grading = asyncio.get_running_loop().run_in_executor(None, grade)
         self._grading.add_done_callback(self._graded)
 
     def _graded(self, grading: asyncio.Future) -> None:
-        if not grading.cancelled() and grading.exception() is None:
-            self._quality = grading.result()
+        """Raise a channel's alert when it grades bad, keep it through warn, clear it at ok."""
+        if grading.cancelled() or grading.exception() is not None:
+            return
+        for key, status, reasons in grading.result():
+            if self._quality_alerts.setdefault(key, GradeAlert()).update(status):
+                self._quality_reasons[key] = reasons or self._quality_reasons.get(key, [])
+            else:
+                self._quality_reasons.pop(key, None)
+        self._quality = [f"signal: {r}" for reasons in self._quality_reasons.values() for r in reasons]
 
     def _on_rep(self, rep: RepMetrics) -> None:
         if rep.target_share is not None:
@@ -315,6 +327,8 @@ class LiveConsole:
         """A snapshot for the screen (after processing every block received so far)."""
         self._catch_up()
         streaming = {s.sensor_id: s.connected for s in self.source.status()}
+        now = time.monotonic()
+        lost = {sid for sid, alert in self._link_alerts.items() if alert.update(streaming.get(sid, True), now)}
         channels = [
             ChannelView(a, float(v), float(p), u, streaming.get(sid, True))
             for (sid, a), v, p, u in zip(self.meter.channels, self.meter.values, self.meter.peaks, self.meter.units)
@@ -341,8 +355,9 @@ class LiveConsole:
             antagonist = self.exercise.antagonists[0].replace("_", " ")
             alerts.append(f"co-contraction with the {antagonist}: {reps[-1].cocontraction_pct:.0f} % (Winter index)")
         alerts += self._quality
-        for channel in channels:
-            if not channel.streaming:
-                alerts.append(f"{channel.assignment.label}: sensor lost — reconnecting")
+        for (sid, assignment), channel in zip(self.meter.channels, channels):
+            if sid in lost:
+                state = "sensor lost — reconnecting" if not channel.streaming else "sensor back — watching the link"
+                alerts.append(f"{assignment.label}: {state}")
         seconds = recorder.analyzer.samples_aligned / self.fs_hz if recorder else 0.0
         return LiveView(channels, pairs, recorder is not None, seconds, reps, alerts)

@@ -12,7 +12,7 @@ from coach_tui.dsp.onsets import detect_onsets, onset_order_ms, rest_baseline
 from coach_tui.dsp.quality import assess_channel, saturation_fraction
 from coach_tui.dsp.reps import RepDetector, detect_reps
 from coach_tui.dsp.target_share import target_share
-from coach_tui.domain.hysteresis_alert import HysteresisAlert
+from coach_tui.domain.hysteresis_alert import GradeAlert, HysteresisAlert, LinkAlert
 from coach_tui.sources.emg_synthesis import plateau, synthesize
 
 from synthetic import MVC_UV, NOISE_UV, emg, random_rep_set
@@ -100,6 +100,18 @@ def test_asymmetry_alert_needs_two_reps_and_clears_with_hysteresis():
     assert [alert.update(p) for p in (20, 12, 20, 20, 12, 9, 20)] == [False, False, False, True, True, False, False]
     alert = HysteresisAlert()
     assert [alert.update(p) for p in (20, 20, None, 20)] == [False, True, False, False]
+
+
+def test_quality_alert_is_raised_at_bad_held_through_warn_and_cleared_at_ok():
+    alert = GradeAlert()
+    grades = ("ok", "warn", "bad", "warn", "bad", "warn", "ok", "warn")
+    assert [alert.update(g) for g in grades] == [False, False, True, True, True, True, False, False]
+
+
+def test_lost_sensor_alert_clears_only_after_the_link_has_held_for_the_settle_time():
+    alert = LinkAlert(settle_s=2.0)
+    timeline = [(0.0, True), (1.0, False), (1.5, True), (2.0, False), (2.5, True), (4.0, True), (4.6, True), (5.0, True)]
+    assert [alert.update(up, t) for t, up in timeline] == [False, True, True, True, True, True, False, False]
 
 
 def test_target_share_and_compensation():

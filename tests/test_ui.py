@@ -154,8 +154,11 @@ async def test_asymmetry_alert_and_a_lost_sensor_during_a_set(app_and_repo):
         await _wait(pilot, lambda: any("reconnecting" in a for a in live.console.view().alerts))
         await pilot.pause(0.3)
         assert "reconnecting" in live.query_one("#bars").plain
-        await pilot.press("f9")  # and comes back
-        await pilot.pause(0.5)
+        await pilot.press("f9")  # and comes back: flagged until the link has held for a while
+        await _wait(pilot, lambda: any("sensor back — watching the link" in a for a in live.console.view().alerts))
+        assert "reconnecting" not in live.query_one("#bars").plain
+        await _wait(pilot, lambda: not any("sensor back" in a or "sensor lost" in a for a in live.console.view().alerts),
+                    seconds=6)
         await pilot.press("space")
         await pilot.press("escape")  # skip the rating
         await pilot.press("escape")

@@ -1,8 +1,8 @@
-"""When a per-rep measure becomes an alert: a level held over consecutive reps, with hysteresis.
+"""When a measure becomes an alert and when it clears again (hysteresis), for the live screen.
 
-One rule serves every alert of the live screen: left/right asymmetry (%), co-contraction (Winter
+``HysteresisAlert`` serves every per-rep alert: left/right asymmetry (%), co-contraction (Winter
 index, %), and compensation (how many points the target share falls short of the exercise's
-expected share).
+expected share). ``GradeAlert`` serves signal quality, ``LinkAlert`` a lost sensor.
 """
 
 from __future__ import annotations
@@ -40,4 +40,40 @@ class HysteresisAlert:
             self.ever_raised = True
         elif value < self.rule.clear_pct:
             self.active = False
+        return self.active
+
+
+class GradeAlert:
+    """Alert state of a graded status ("ok" < "warn" < "bad"): raised at "bad", held through "warn",
+    cleared only at "ok" — a channel hovering at a limit does not flicker."""
+
+    def __init__(self) -> None:
+        self.active = False
+
+    def update(self, grade: str) -> bool:
+        """Take the latest grade, return whether the alert is on."""
+        if grade == "bad":
+            self.active = True
+        elif grade == "ok":
+            self.active = False
+        return self.active
+
+
+class LinkAlert:
+    """Alert state of a sensor link: raised as soon as it drops, cleared once it has streamed again
+    for ``settle_s`` seconds — a flapping link stays flagged."""
+
+    def __init__(self, settle_s: float = 2.0) -> None:
+        self.settle_s = settle_s
+        self.active = False
+        self._back_since: float | None = None
+
+    def update(self, connected: bool, now: float) -> bool:
+        """Take the link state at ``now`` (seconds, any monotonic clock), return whether the alert is on."""
+        if not connected:
+            self.active, self._back_since = True, None
+        elif self.active:
+            self._back_since = now if self._back_since is None else self._back_since
+            if now - self._back_since >= self.settle_s:
+                self.active, self._back_since = False, None
         return self.active
