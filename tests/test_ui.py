@@ -69,8 +69,9 @@ async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen
         await pilot.pause(0.2)
         ana = repo.find_client("ana díaz")
         assert ana is not None and len(repo.clients()) == 2
-        await pilot.press("slash", *"ana", "down")  # search, then back to the table
         table = app.screen.query_one("DataTable")
+        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == ana.id  # the new one
+        await pilot.press("slash", *"ana", "down")  # search, then back to the table
         assert table.row_count == 1
         table.focus()
 

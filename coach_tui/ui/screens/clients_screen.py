@@ -41,12 +41,14 @@ class ClientsScreen(Screen):
         self.refresh_clients()
         table.focus()
 
-    def refresh_clients(self) -> None:
-        """Reload the table from the store, keeping the search filter and the selected client."""
+    def refresh_clients(self, select: str | None = None) -> None:
+        """Reload the table from the store, keeping the search filter and the selected client (or
+        selecting the client with id ``select``)."""
         repo = self.app.repo
         wanted = self.query_one("#search", Input).value.strip().casefold()
         table = self.query_one(DataTable)
-        selected = self._selected()
+        current = self._selected()
+        selected = select or (current.id if current else None)
         table.clear()
         for client in repo.clients():
             if wanted and wanted not in client.name.casefold():
@@ -55,7 +57,7 @@ class ClientsScreen(Screen):
             last = f"{sessions[-1].started:%Y-%m-%d %H:%M}" if sessions else "—"
             calibrated = self._calibration_status(client)
             table.add_row(client.name, client.dominant_side or "—", last, calibrated, key=client.id)
-            if selected is not None and client.id == selected.id:
+            if client.id == selected:
                 table.move_cursor(row=table.row_count - 1)
         count = f"{table.row_count} client{'' if table.row_count == 1 else 's'}"
         self.query_one("#status-line", Static).update(
@@ -95,7 +97,8 @@ class ClientsScreen(Screen):
                     self.app.repo.add_client(client)
                 except ValueError as error:
                     self.notify(str(error), severity="error")
-                self.refresh_clients()
+                    return
+                self.refresh_clients(select=client.id)  # the new client is the one to work with
 
         self.app.push_screen(ClientDialog(), saved)
 
