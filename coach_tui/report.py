@@ -68,6 +68,11 @@ def number(value: float | None, unit: str = "", digits: int = 0, *, signed: bool
     return f"{value:{'+' if signed else ''}.{digits}f}{' ' + unit if unit else ''}"
 
 
+def quantity(n: int, noun: str) -> str:
+    """"1 session", "3 sessions"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def day(when: datetime) -> str:
     """The local calendar date: "2025-03-29"."""
     return f"{when.astimezone():%Y-%m-%d}"
@@ -238,8 +243,9 @@ def _document(progress: ClientProgress, generated: datetime,
     client = progress.client
     sessions = progress.sessions
     reps = sum(p.summary.reps for s in progress.series for p in s.points)
-    counted = (f"Sessions {day(sessions[0].started)} → {day(sessions[-1].started)}: {len(sessions)} sessions, "
-               f"{progress.sets_recorded} sets, {reps} reps in %MVC." if sessions else "No sessions recorded yet.")
+    counted = (f"Sessions {day(sessions[0].started)} → {day(sessions[-1].started)}: {quantity(len(sessions), 'session')}, "
+               f"{quantity(progress.sets_recorded, 'set')}, {quantity(reps, 'rep')} in %MVC." if sessions
+               else "No sessions recorded yet.")
     intro = (
         f"Generated {generated.astimezone():%Y-%m-%d %H:%M %Z} by coach-tui on the trainer's computer. {counted}",
         "Nothing in this file was sent anywhere; it leaves the computer only if the trainer sends it.",

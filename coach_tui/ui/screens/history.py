@@ -25,6 +25,7 @@ from coach_tui.report import (
     day,
     load_progress,
     number,
+    quantity,
     report_path,
     report_text,
     write_report,
@@ -243,7 +244,7 @@ class HistoryScreen(Screen):
     def _title(self) -> None:
         progress = self.progress
         sessions = progress.sessions
-        span = f" · {len(sessions)} sessions {day(sessions[0].started)} → {day(sessions[-1].started)}" if sessions else ""
+        span = f" · {quantity(len(sessions), 'session')} {day(sessions[0].started)} → {day(sessions[-1].started)}" if sessions else ""
         lines = [f"{self.client.name}{span}", *([progress.left_out] if progress.left_out else [])]
         if self.report:
             lines.append(f"report written: {self.report}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import replace
+from textwrap import shorten
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -166,7 +167,7 @@ class PlacementScreen(Screen):
         if not self.placements:
             return
         current = self.placements[self.query_one(DataTable).cursor_row]
-        muscles = [(key, f"{m.name}  — {m.location_hint[:48]}") for key, m in MUSCLES.items()]
+        muscles = [(key, f"{m.name}  — {shorten(m.location_hint, 60, placeholder=' …')}") for key, m in MUSCLES.items()]
 
         def muscle_chosen(muscle: str | None) -> None:
             if muscle is None:
