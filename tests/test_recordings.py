@@ -232,7 +232,8 @@ def test_flush_interval_puts_data_on_disk_while_open(tmp_path):
         w.write(Block("glute_l", 40 * k, rng.standard_normal((40, 1)).astype(np.float32), clock.t))
     assert read_recording(tmp_path / "r").n_samples("glute_l") == 0
     clock.t = 101.0
-    w.write(Block("glute_l", 40 * 50, np.ones((40, 1), np.float32), clock.t))
+    w.write(Block("glute_l", 40 * 50, np.ones((40, 1), np.float32), clock.t))  # flushes in the background
+    w.wait_flushed()
     rec = read_recording(tmp_path / "r")  # writer still open
     assert not rec.complete
     assert rec.n_samples("glute_l") == 51 * 40
@@ -409,6 +410,44 @@ def test_disk_full_raises_and_keeps_what_was_flushed(tmp_path, monkeypatch, fail
     assert not rec.complete and rec.raw_size == flushed and rec.truncated_bytes == 0
     assert sum(b.n_samples for b in rec.blocks()) == sum(b.n_samples for b in blocks[:30])
     assert recover(prefix).bytes_dropped == 0
+
+
+@pytest.mark.parametrize("raised_by", ["write", "close"])
+def test_disk_full_in_a_background_flush_is_raised_by_the_next_call(tmp_path, monkeypatch, raised_by):
+    sensors = mixed_sensors()
+    prefix = tmp_path / "r"
+    clock = FakeClock()
+    w = RecordingWriter(prefix, sensors, {}, clock=clock)
+    blocks = stream(sensors, 20, seed=4)
+    for b in blocks[:30]:
+        w.write(b)
+    w.flush()
+    flushed = w.bytes_on_disk
+    real_write = os.write
+
+    def full_write(fd, data):
+        if fd == w._fd:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(recordings.os, "write", full_write)
+    w.write(blocks[30])
+    clock.t += w.flush_interval_s
+    w.write(blocks[31])  # due: the flush goes to the background and fails there, this write does not
+    deadline = time.monotonic() + 5.0
+    while w.error is None and time.monotonic() < deadline:  # the background thread hits the full disk
+        time.sleep(0.001)
+    assert w.error is not None
+    with pytest.raises(RecordingError, match="could not write recording .*disk full"):
+        if raised_by == "write":
+            w.write(blocks[32])
+        else:
+            w.close()
+    monkeypatch.undo()
+    w.close()
+    rec = read_recording(prefix)
+    assert not rec.complete and rec.raw_size == flushed
+    assert sum(b.n_samples for b in rec.blocks()) == sum(b.n_samples for b in blocks[:30])
 
 
 # ------------------------------------------------------------------------------ disk cost

@@ -41,7 +41,10 @@ rather than one per block. A coalesced record keeps the ``t_host`` of its first 
 host times of later blocks in it are implied by the device index. Records are written with
 ``os.write`` then ``fsync``\\ ed at least every ``flush_interval_s`` of wall time (checked at each
 ``write``; call :meth:`RecordingWriter.flush_if_due` from a timer when blocks stop coming), so a
-kill or power cut loses at most about that much.
+kill or power cut loses at most about that much. The flushes a ``write`` triggers run on a
+background thread (an SD card's ``fsync`` can take tens of milliseconds, which would stall a live
+screen), one at a time and in order; an error there is raised by the next ``write``, ``flush`` or
+``close``.
 
 Reading drops an unreadable tail (a record cut short, or a bad checksum with no valid record
 after it: what a crash mid-write leaves) and reports it in ``truncated_bytes``; an unreadable
@@ -58,6 +61,7 @@ import struct
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -250,6 +254,10 @@ class _Pending:
     chunks: list[bytes] = field(default_factory=list)
 
 
+#: One thread writes the flushes ``write`` triggers, for every recording, in the order they came.
+_FLUSHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recording-flush")
+
+
 class RecordingWriter:
     """Append one set's raw samples to ``<prefix>.raw`` (see the module docstring).
 
@@ -294,6 +302,7 @@ class RecordingWriter:
         self._pending: list[_Pending] = []
         self._open: dict[int, _Pending] = {}
         self._pending_bytes = 0
+        self._in_flight: Future | None = None  # the flush running in the background
 
         try:
             meta_json = json.loads(json.dumps(meta or {}, allow_nan=False))
@@ -357,7 +366,7 @@ class RecordingWriter:
 
         if (self.clock() - self._last_flush >= self.flush_interval_s
                 or self._pending_bytes >= self.max_buffer_bytes):
-            self.flush()
+            self._flush(background=True)
         return fmt.dequantize(counts)
 
     def _buffer(self, index: int, block: Block, counts: np.ndarray) -> None:
@@ -393,14 +402,32 @@ class RecordingWriter:
         return False
 
     def flush(self) -> None:
-        """Write the buffered records, then flush and fsync the file."""
+        """Write the buffered records, then flush and fsync the file (waiting for any background flush)."""
         self._check_usable()
+        self._flush(background=False)
+
+    def _flush(self, background: bool) -> None:
+        self.wait_flushed()
         pending, self._pending, self._open = self._pending, [], {}
         self._pending_bytes = 0
         data = b"".join(
             _pack_record(r.index, r.flags, r.n, r.gap_before, r.first_index, r.t_host, b"".join(r.chunks))
             for r in pending
         )
+        if background:
+            self._in_flight = _FLUSHER.submit(self._write_out, data, pending)
+        else:
+            self._write_out(data, pending)
+        self._last_flush = self.clock()
+
+    def wait_flushed(self) -> None:
+        """Wait until the flush running in the background (if any) is on disk; raises its error."""
+        if self._in_flight is not None:
+            in_flight, self._in_flight = self._in_flight, None
+            in_flight.result()
+
+    def _write_out(self, data: bytes, pending: list[_Pending]) -> None:
+        """Append ``data`` (the records ``pending``) and fsync; on an error cut back and stop (raises)."""
         try:
             view = memoryview(data)
             while view:
@@ -414,7 +441,6 @@ class RecordingWriter:
                             f"{self.bytes_on_disk} bytes")
         self.bytes_on_disk += len(data)
         self.records_written += len(pending)
-        self._last_flush = self.clock()
 
     def _fail(self, exc: OSError, message: str) -> None:
         """Cut the file back to the last good flush, close it, remember and raise the error."""
@@ -432,6 +458,8 @@ class RecordingWriter:
         raise self.error from exc
 
     def _check_usable(self) -> None:
+        if self._in_flight is not None and self._in_flight.done():
+            self.wait_flushed()  # a background flush that failed raises its error here, once
         if self.error is not None:
             raise RecordingError(f"recording {self.raw_path} stopped after an earlier error: {self.error}")
         if self.closed:
@@ -442,6 +470,11 @@ class RecordingWriter:
         a write error it only releases the file (the recording stays unfinished, see recover())."""
         if self.closed:
             return
+        try:
+            self.wait_flushed()  # a background flush's error has not been raised to anyone yet
+        except RecordingError:
+            self.closed = True
+            raise
         if self.error is not None:
             self.closed = True
             return
