@@ -301,7 +301,7 @@ class LiveConsole:
             kit.steer(compensate=not flags.compensate)
             return "client compensates (synergist does the work)" if not flags.compensate else "compensation off"
         if what == "cocontract":
-            if not self.exercise.antagonists or not any(a.muscle in self.exercise.antagonists for _, a in self.meter.channels):
+            if not any(a.muscle in self.exercise.antagonists for _, a in self.meter.channels):
                 muscles = " or ".join(m.replace("_", " ") for m in self.exercise.antagonists) or "none for this exercise"
                 return (f"no antagonist sensor placed ({muscles}): co-contraction needs one "
                         "(more sensors: [simulation] sensors = 8 in config.toml)")

@@ -268,6 +268,22 @@ async def test_keymap_from_config_rebinds_a_key(tmp_path):
             assert app.screen.console.recording
 
 
+@pytest.mark.parametrize("typed, load", [("62.5", 62.5), (" 6,5 ", 6.5), ("", None), ("0", 0.0), ("1000", 1000.0)])
+def test_load_typed_in_kg(typed, load):
+    from coach_tui.ui.dialogs.load_dialog import parse_load
+
+    assert parse_load(typed) == load
+
+
+@pytest.mark.parametrize("typed, message", [("abc", "'abc' is not a number of kg"), ("2000", "2000 kg is outside 0–1000 kg"),
+                                            ("-5", "-5 kg is outside 0–1000 kg"), ("nan", "nan kg is outside")])
+def test_a_load_that_is_not_a_weight_is_refused_saying_why(typed, message):
+    from coach_tui.ui.dialogs.load_dialog import parse_load
+
+    with pytest.raises(ValueError, match=message):
+        parse_load(typed)
+
+
 def test_every_binding_of_every_screen_and_dialog_has_its_own_id():
     from textual.binding import Binding
 
