@@ -9,9 +9,9 @@ simulated kit with 8 sensors at 2 kHz, paced in real time:
 * **ours, recording a set** -- the same app after Space: the set recorder and the set analysis
   run too;
 * **naive, recording a set** -- a minimal Textual app with 8 ``ProgressBar`` (one per channel) fed by
-  the same ``LiveConsole`` (from the same factory), every bar updated on every 20 Hz tick with
+  the same ``LiveMonitor`` (from the same factory), every bar updated on every 20 Hz tick with
   ``update(total=..., progress=...)``, unconditionally, no batching;
-* **data path only** -- the same ``LiveConsole`` recording a set and read by ``view()`` at 20 Hz
+* **data path only** -- the same ``LiveMonitor`` recording a set and read by ``view()`` at 20 Hz
   with no Textual at all: the share of both figures that is not UI.
 
 Each row measures the process CPU time (user + system, ``time.process_time``) over ``--seconds``
@@ -46,7 +46,7 @@ from textual.widgets import Footer, Header, Label, ProgressBar
 
 from coach_tui.config import Config, load_config
 from coach_tui.domain.client import Client
-from coach_tui.live_console import LiveConsole
+from coach_tui.workflows.live_monitor import LiveMonitor
 from coach_tui.store.database import Database
 from coach_tui.store.repository import Repository
 from coach_tui.ui.app import make_app
@@ -197,7 +197,7 @@ class NaiveLiveApp(App):
     .row Label { width: 20; }
     """
 
-    def __init__(self, live: LiveConsole):
+    def __init__(self, live: LiveMonitor):
         super().__init__()
         self.live = live  # not ``console``: App.console is Rich's
         self.bars: list[ProgressBar] = []
@@ -229,7 +229,7 @@ class NaiveLiveApp(App):
             PROBE.repaints += 1
 
 
-async def run_naive(live: LiveConsole, seconds: float, warmup: float, serialize: bool) -> Row:
+async def run_naive(live: LiveMonitor, seconds: float, warmup: float, serialize: bool) -> Row:
     app = NaiveLiveApp(live)
     async with app.run_test(size=SIZE) as pilot:
         count_frames(app, serialize)
@@ -246,7 +246,7 @@ async def run_naive(live: LiveConsole, seconds: float, warmup: float, serialize:
 # --------------------------------------------------------------------------------------------
 
 
-async def run_data_path(live: LiveConsole, seconds: float, warmup: float) -> Row:
+async def run_data_path(live: LiveMonitor, seconds: float, warmup: float) -> Row:
     live.start()
 
     async def reader() -> None:
@@ -360,13 +360,13 @@ async def main_async(args) -> bool:
             rows += await run_ours(config, repo, args.seconds, args.warmup, not args.no_serialize,
                                    not args.recording_only)
             client: Client = repo.clients()[0]  # the demo client ours seeded
-            factory = make_app(config, repo)  # never run: only its LiveConsole factory is used
+            factory = make_app(config, repo)  # never run: only its LiveMonitor factory is used
             print(f"naive: recording a set, {args.seconds:g} s ...", flush=True)
-            rows.append(await run_naive(factory.live_console(client, EXERCISE), args.seconds, args.warmup,
+            rows.append(await run_naive(factory.live_monitor(client, EXERCISE), args.seconds, args.warmup,
                                         not args.no_serialize))
             if args.data_path_seconds > 0:
                 print(f"data path only: {args.data_path_seconds:g} s ...", flush=True)
-                rows.append(await run_data_path(factory.live_console(client, EXERCISE), args.data_path_seconds,
+                rows.append(await run_data_path(factory.live_monitor(client, EXERCISE), args.data_path_seconds,
                                                 args.warmup))
         finally:
             repo.db.close()

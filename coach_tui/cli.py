@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     from coach_tui.config import ConfigError, load_config
+    from coach_tui.workflows.store_access import StoreUnavailable
 
     try:
         config = load_config(args.config)
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_console(config, args.simulate)
         command = importlib.import_module(f"coach_tui.commands.{COMMANDS[args.command]}")
         return command.run(args, config)
-    except (CommandError, ConfigError) as error:
+    except (CommandError, ConfigError, StoreUnavailable) as error:
         print(f"coach {args.command or ''}".rstrip() + f": {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -12,30 +12,20 @@ from __future__ import annotations
 
 import os
 import tomllib
-import types
-import typing
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from coach_tui.domain.abtest import ABPlanSettings
 from coach_tui.domain.channels import ChannelAssignment, parse_channel_spec
 from coach_tui.domain.hysteresis_alert import AlertRule
 from coach_tui.domain.progression import ProgressionSettings
-from coach_tui.dsp.ab_statistics import ABSettings
-from coach_tui.dsp.fatigue import FatigueSettings
+from coach_tui.domain.settings_tables import SettingsError as ConfigError
+from coach_tui.domain.settings_tables import build, refuse_broken, replace_in
+from coach_tui.dsp.analysis_settings import ANALYSIS_TABLES, MAINS_CHOICES, AnalysisSettings, analysis_rules
 from coach_tui.dsp.mvc import MvcSettings
-from coach_tui.dsp.onsets import OnsetSettings
-from coach_tui.dsp.quality import QualitySettings
-from coach_tui.dsp.recording_analysis import ActivityFloors, AnalysisSettings
-from coach_tui.dsp.reps import RepSettings
-from coach_tui.dsp.settings import EnvelopeSettings, FilterSettings
+from coach_tui.statistics.ab_statistics import ABSettings
 
 REFERENCE_CONFIG = Path(__file__).with_name("reference_config.toml")
-MAINS_CHOICES = ("auto", "50", "60", "off")
-
-
-class ConfigError(ValueError):
-    """A config file that cannot be used; the message names the file, the key and what is allowed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,16 +88,7 @@ class Config:
 
 #: TOML table → (where it lives in Config, its dataclass).
 SECTIONS: dict[str, tuple[tuple[str, ...], type]] = {
-    "filters": (("analysis", "dsp", "filters"), FilterSettings),
-    "envelope": (("analysis", "dsp", "envelope"), EnvelopeSettings),
-    "onsets": (("analysis", "onsets"), OnsetSettings),
-    "reps": (("analysis", "reps"), RepSettings),
-    "fatigue": (("analysis", "fatigue"), FatigueSettings),
-    "quality": (("analysis", "quality"), QualitySettings),
-    "asymmetry_alert": (("analysis", "asymmetry_alert"), AlertRule),
-    "cocontraction_alert": (("analysis", "cocontraction_alert"), AlertRule),
-    "compensation_alert": (("analysis", "compensation_alert"), AlertRule),
-    "floors": (("analysis", "floors"), ActivityFloors),
+    **{name: (("analysis", *where), cls) for name, (where, cls) in ANALYSIS_TABLES.items()},
     "mvc": (("mvc",), MvcSettings),
     "simulation": (("simulation",), SimulationSettings),
     "check": (("check",), CheckSettings),
@@ -132,141 +113,21 @@ def find_config(explicit: str | os.PathLike | None = None) -> Path:
     return REFERENCE_CONFIG
 
 
-def _coerce(path: Path, key: str, value, annotation, default):
-    """Check one value against its field's type; return it in that type."""
-    where = f"{path}: {key} = {value!r}"
-    if isinstance(default, bool) or annotation is bool:
-        if isinstance(value, bool):
-            return value
-        raise ConfigError(f"{where}: must be true or false")
-    if isinstance(default, tuple):
-        if not (isinstance(value, list) and len(value) == len(default)):
-            raise ConfigError(f"{where}: must be a list of {len(default)} numbers")
-        return tuple(_coerce(path, key, v, type(d), d) for v, d in zip(value, default, strict=True))
-    if isinstance(default, str):
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise ConfigError(f"{where}: must be a string")
-        return str(value)
-    if isinstance(default, int) and not isinstance(default, bool):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ConfigError(f"{where}: must be a whole number")
-        return value
-    if isinstance(default, float) or _is_optional_float(annotation):
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise ConfigError(f"{where}: must be a number")
-        return float(value)
-    raise ConfigError(f"{where}: unsupported value")
-
-
-def _is_optional_float(annotation) -> bool:
-    return isinstance(annotation, types.UnionType) and float in typing.get_args(annotation)
-
-
-def _build(path: Path, section: str, cls: type, table: dict):
-    """A ``cls`` from a TOML table, refusing unknown keys and wrongly typed values."""
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: {section} = {table!r}: must be a table ([{section}])")
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(table) - set(known))
-    if unknown:
-        raise ConfigError(f"{path}: unknown key {section}.{unknown[0]}; allowed: {', '.join(sorted(known))}")
-    hints = typing.get_type_hints(cls)
-    defaults = cls()
-    values = {
-        name: _coerce(path, f"{section}.{name}", value, hints[name], getattr(defaults, name))
-        for name, value in table.items()
-    }
-    for name, value in values.items():
-        numbers = value if isinstance(value, tuple) else (value,)
-        if any(isinstance(v, int | float) and not isinstance(v, bool) and v < 0 for v in numbers):
-            raise ConfigError(f"{path}: {section}.{name} = {table[name]!r}: must not be negative")
-    try:
-        return cls(**values)
-    except ValueError as error:  # the dataclass's own range checks
-        raise ConfigError(f"{path}: [{section}]: {error}") from None
-
-
 def _validate(path: Path, config: Config) -> None:
     """Refuse values the code could load but not use, naming the key, the value and what is allowed."""
-    a = config.analysis
-    f, q = a.dsp.filters, a.quality
-    low, high = f.band_hz
-    rules = [
-        ("filters.mains", f.mains, f.mains in MAINS_CHOICES, ", ".join(MAINS_CHOICES)),
-        ("filters.band_hz", list(f.band_hz), 0 < low < high, "[low, high] with 0 < low < high"),
-        ("filters.order", f.order, 1 <= f.order <= 8, "1 to 8"),
-        ("filters.notch_q", f.notch_q, f.notch_q > 0, "a positive number"),
-        ("filters.mains_detect_s", f.mains_detect_s, f.mains_detect_s >= 0.5, "at least 0.5"),
-        ("envelope.window_ms", a.dsp.envelope.window_ms, a.dsp.envelope.window_ms > 0, "a positive number"),
-        ("mvc.window_ms", config.mvc.window_ms, config.mvc.window_ms > 0, "a positive number"),
-        ("mvc.trials", config.mvc.trials, 1 <= config.mvc.trials <= 10, "1 to 10"),
-        ("mvc.trial_seconds", config.mvc.trial_seconds, config.mvc.trial_seconds >= config.mvc.window_ms / 1000,
+    mvc, sim = config.mvc, config.simulation
+    refuse_broken(str(path), analysis_rules(config.analysis) + [
+        ("mvc.window_ms", mvc.window_ms, mvc.window_ms > 0, "a positive number"),
+        ("mvc.trials", mvc.trials, 1 <= mvc.trials <= 10, "1 to 10"),
+        ("mvc.trial_seconds", mvc.trial_seconds, mvc.trial_seconds >= mvc.window_ms / 1000,
          "at least the window (mvc.window_ms)"),
-        ("mvc.baseline_seconds", config.mvc.baseline_seconds, config.mvc.baseline_seconds >= 1, "at least 1"),
-        ("onsets.min_duration_ms", a.onsets.min_duration_ms, a.onsets.min_duration_ms > 0, "a positive number"),
-        ("onsets.baseline_window_ms", a.onsets.baseline_window_ms, a.onsets.baseline_window_ms > 0, "a positive number"),
-        ("reps.on_fraction", a.reps.on_fraction, 0 < a.reps.on_fraction < 1, "between 0 and 1"),
-        ("reps.end_fraction", a.reps.end_fraction, 0 < a.reps.end_fraction < 1, "between 0 and 1"),
-        ("reps.off_ratio", a.reps.off_ratio, 0 < a.reps.off_ratio <= 1, "above 0, at most 1"),
-        ("reps.min_gap_ms", a.reps.min_gap_ms, a.reps.min_gap_ms > 0, "a positive number"),
-        ("fatigue.segment_ms", a.fatigue.segment_ms, a.fatigue.segment_ms > 0, "a positive number"),
-        ("fatigue.overlap", a.fatigue.overlap, 0 <= a.fatigue.overlap < 1, "0 or more, below 1"),
-        ("floors.window_s", a.floors.window_s, a.floors.window_s > 0, "a positive number"),
-    ]
-    for name in ("asymmetry_alert", "cocontraction_alert", "compensation_alert"):
-        alert = getattr(a, name)
-        rules += [
-            (f"{name}.consecutive", alert.consecutive, alert.consecutive >= 1, "1 or more"),
-            (f"{name}.clear_pct", alert.clear_pct, alert.clear_pct <= alert.raise_pct, f"at most raise_pct ({alert.raise_pct:g})"),
-        ]
-    rules += [
-        ("simulation.fs_hz", config.simulation.fs_hz, config.simulation.fs_hz in (1000, 2000), "1000, 2000"),
-        ("simulation.sensors", config.simulation.sensors, 2 <= config.simulation.sensors <= 8, "2 to 8"),
+        ("mvc.baseline_seconds", mvc.baseline_seconds, mvc.baseline_seconds >= 1, "at least 1"),
+        ("simulation.fs_hz", sim.fs_hz, sim.fs_hz in (1000, 2000), "1000, 2000"),
+        ("simulation.sensors", sim.sensors, 2 <= sim.sensors <= 8, "2 to 8"),
         ("check.seconds", config.check.seconds, config.check.seconds > 0, "a positive number"),
         ("calibration.max_age_days", config.calibration.max_age_days, config.calibration.max_age_days > 0,
          "a positive number"),
-    ]
-    for name in ("noise_uv", "mains_fraction", "saturation_fraction", "rate_error_pct", "loss_fraction"):
-        warn, bad = getattr(q, name)
-        rules.append((f"quality.{name}", [warn, bad], warn <= bad, "[warn, bad] with warn ≤ bad"))
-    warn, bad = q.battery_pct
-    rules.append(("quality.battery_pct", [warn, bad], warn >= bad, "[warn, bad] with warn ≥ bad (low is worse)"))
-    for key, value, ok, allowed in rules:
-        if not ok:
-            raise ConfigError(f"{path}: {key} = {value!r}: allowed {allowed}")
-
-
-def _replace_in(obj, where: tuple[str, ...], value):
-    if not where:
-        return value
-    head, rest = where[0], where[1:]
-    return replace(obj, **{head: _replace_in(getattr(obj, head), rest, value)})
-
-
-def analysis_settings_to_dict(settings: AnalysisSettings) -> dict:
-    """The analysis settings as config tables (what a recording stores as its provenance)."""
-    config = Config(path=REFERENCE_CONFIG, sessions_dir=Path("."), analysis=settings)
-    tables = {}
-    for section, (where, _) in SECTIONS.items():
-        if where[0] == "analysis":
-            value = config
-            for name in where:
-                value = getattr(value, name)
-            tables[section] = {f.name: list(v) if isinstance(v := getattr(value, f.name), tuple) else v for f in fields(value)}
-    return tables
-
-
-def analysis_settings_from_dict(tables: dict, source: str = "stored settings") -> AnalysisSettings:
-    """Rebuild the analysis settings ``analysis_settings_to_dict`` produced (validated like a config)."""
-    path = Path(source)
-    config = Config(path=path, sessions_dir=Path("."))
-    for section, table in tables.items():
-        if section not in SECTIONS or SECTIONS[section][0][0] != "analysis":
-            raise ConfigError(f"{source}: unknown settings section {section!r}")
-        where, cls = SECTIONS[section]
-        config = _replace_in(config, where, _build(path, section, cls, table))
-    _validate(path, config)
-    return config.analysis
+    ])
 
 
 def _keymap(path: Path, table) -> tuple[tuple[str, str], ...]:
@@ -359,15 +220,15 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
     config = Config(path=path, sessions_dir=path.parent / sessions)
     for section, (where, cls) in SECTIONS.items():
         if section in document:
-            config = _replace_in(config, where, _build(path, section, cls, document[section]))
+            config = replace_in(config, where, build(str(path), section, cls, document[section]))
     if "keymap" in document:
-        config = _replace_in(config, ("keymap",), _keymap(path, document["keymap"]))
+        config = replace_in(config, ("keymap",), _keymap(path, document["keymap"]))
     if "exercises" in document:
-        config = _replace_in(config, ("exercises",), _exercises(path, document["exercises"]))
+        config = replace_in(config, ("exercises",), _exercises(path, document["exercises"]))
     if "sensors" in document:
-        config = _replace_in(config, ("sensors",), _sensors(path, document["sensors"]))
+        config = replace_in(config, ("sensors",), _sensors(path, document["sensors"]))
     _validate(path, config)
     override = os.environ.get("COACH_SESSIONS")
     if override:
-        config = _replace_in(config, ("sessions_dir",), Path(override))
+        config = replace_in(config, ("sessions_dir",), Path(override))
     return config

@@ -14,7 +14,7 @@ from coach_tui.domain.abtest import ABRep, ABTest, counterbalanced_order
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.exercises import EXERCISES
 from coach_tui.domain.session import SetRecord
-from coach_tui.dsp.ab_statistics import (
+from coach_tui.statistics.ab_statistics import (
     ACTIVATION_CAVEAT,
     NO_CLEAR_DIFFERENCE,
     ABSettings,

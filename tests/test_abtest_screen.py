@@ -16,7 +16,7 @@ from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.exercises import Exercise
 from coach_tui.domain.ids import now_utc
 from coach_tui.domain.session import RepMetrics, SetRecord
-from coach_tui.dsp.ab_statistics import ACTIVATION_CAVEAT, NO_CLEAR_DIFFERENCE, analyze_named, estimate_text
+from coach_tui.statistics.ab_statistics import ACTIVATION_CAVEAT, NO_CLEAR_DIFFERENCE, analyze_named, estimate_text
 from coach_tui.store.database import Database
 from coach_tui.store.repository import Repository
 from coach_tui.ui.app import make_app

@@ -659,7 +659,7 @@ def test_check_with_bluetooth_sensors_but_bluetooth_off_says_so_at_once(capsys, 
 def test_check_text_and_json_show_each_bluetooth_sensor_s_link():
     from coach_tui.commands.check import _check_json, _check_text
     from coach_tui.dsp.quality import ChannelQuality
-    from coach_tui.session_check import CheckReport, SensorCheck
+    from coach_tui.workflows.sensor_check import CheckReport, SensorCheck
     from coach_tui.sources.block import SensorStatus
 
     linked = SensorStatus("hips", 1000.0, 1, connected=True, measured_rate_hz=998.0, samples_received=1940,

@@ -22,7 +22,7 @@ from coach_tui.config import (
     load_config,
 )
 from coach_tui.dsp.mvc import MvcSettings
-from coach_tui.dsp.recording_analysis import AnalysisSettings
+from coach_tui.dsp.analysis_settings import AnalysisSettings
 from coach_tui.dsp.settings import FilterSettings
 
 pytestmark = pytest.mark.usefixtures("isolated")

@@ -19,7 +19,7 @@ from textual.widgets import ContentSwitcher, DataTable, OptionList, Static
 
 from coach_tui.config import load_config
 from coach_tui.domain.client import Client
-from coach_tui.dsp.ab_statistics import ACTIVATION_CAVEAT
+from coach_tui.statistics.ab_statistics import ACTIVATION_CAVEAT
 from coach_tui.store.database import Database
 from coach_tui.store.repository import Repository
 from coach_tui.ui.app import make_app

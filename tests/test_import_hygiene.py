@@ -13,6 +13,9 @@ NEVER_IMPORTS = {
     "coach_tui.sources": ("textual", "tinydb"),
     "coach_tui.store": ("textual", "bleak"),
     "coach_tui.config": ("textual", "bleak", "tinydb"),
+    "coach_tui.statistics": ("textual", "bleak", "tinydb"),
+    "coach_tui.reports": ("textual", "bleak"),
+    "coach_tui.workflows": ("textual",),
 }
 
 

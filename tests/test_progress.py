@@ -18,7 +18,7 @@ from coach_tui.domain.placement import Placement
 from coach_tui.domain.progress import client_progress, spearman_rho, summarise_reps
 from coach_tui.domain.progression import ProgressionSettings, SetEvidence, progression_gate
 from coach_tui.domain.session import RepMetrics, Session, SetRecord
-from coach_tui.dsp.ab_statistics import analyze_named, record_verdict
+from coach_tui.statistics.ab_statistics import analyze_named, record_verdict
 
 CLIENT = Client("c-20250301-aaaaaa", "Ana Díaz", "R", created=datetime(2025, 2, 1, tzinfo=UTC))
 

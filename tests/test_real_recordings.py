@@ -8,8 +8,8 @@ import pytest
 
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.dsp.mains import detect_mains
-from coach_tui.dsp.recording_analysis import analyze_recording
-from coach_tui.sources.recording_files import load_recording
+from coach_tui.dsp.signal_analysis import analyze_signal
+from coach_tui.sources.signal_files import load_signal_file
 
 from conftest import LOWER_LIMB, PHYSICAL_ACTION, needs_shared_data
 
@@ -17,9 +17,9 @@ SUBJECTS = ["sub01", "sub02", "sub03"]
 
 
 def _analyze(path):
-    recording = load_recording(path)
+    recording = load_signal_file(path)
     channels = [ChannelAssignment(m, s) for m, s in recording.channel_hints]
-    return recording, analyze_recording(
+    return recording, analyze_signal(
         recording.samples, recording.fs_hz, channels, source=str(path), units=recording.units,
         clip_level=recording.clip_level,
     ).report
@@ -53,10 +53,10 @@ def test_seated_client_raises_no_biceps_asymmetry_alert(subject):
 def test_subject_2_mains_is_50_hz_and_no_one_elses_is_detected():
     """Subject 2 is unfiltered; its hum stands out where the muscles rest (Seating, Standing)."""
     for action in ("Seating", "Standing"):
-        recording = load_recording(PHYSICAL_ACTION / "sub02" / "Normal" / f"{action}.txt.gz")
+        recording = load_signal_file(PHYSICAL_ACTION / "sub02" / "Normal" / f"{action}.txt.gz")
         assert detect_mains(recording.samples.T, recording.fs_hz) == 50.0, action
     for path in sorted(PHYSICAL_ACTION.glob("sub0*/*/*.txt.gz")):
-        recording = load_recording(path)
+        recording = load_signal_file(path)
         found = detect_mains(recording.samples.T, recording.fs_hz)
         assert found in ((None, 50.0) if "sub02" in str(path) else (None,)), path
 
@@ -93,5 +93,5 @@ def test_seated_leg_extension_gives_three_to_six_reps(subject):
 
 @needs_shared_data
 def test_lower_limb_60_hz_mains_detected_where_present():
-    recording = load_recording(LOWER_LIMB / "N_TXT" / "1Nsen.txt.gz")
+    recording = load_signal_file(LOWER_LIMB / "N_TXT" / "1Nsen.txt.gz")
     assert detect_mains(recording.samples.T, recording.fs_hz) == 60.0

@@ -9,20 +9,20 @@ import pytest
 from conftest import LOWER_LIMB, PHYSICAL_ACTION, needs_shared_data
 
 from coach_tui.sources.block import Block, SensorStatus
-from coach_tui.sources.recording_files import Recording
+from coach_tui.sources.signal_files import SignalFile
 from coach_tui.sources.replay import ReplaySource
 
 
-def recording(n: int = 1000, channels: int = 3, fs: float = 1000.0) -> Recording:
+def recording(n: int = 1000, channels: int = 3, fs: float = 1000.0) -> SignalFile:
     samples = np.random.default_rng(1).normal(scale=50.0, size=(n, channels))
-    return Recording(samples=samples, fs_hz=fs, units="µV", source="/x/session.csv")
+    return SignalFile(samples=samples, fs_hz=fs, units="µV", source="/x/session.csv")
 
 
 async def collect(source: ReplaySource) -> list[Block]:
     return [block async for block in source]
 
 
-def assert_exact_replay(blocks: list[Block], rec: Recording, sensor_id: str) -> None:
+def assert_exact_replay(blocks: list[Block], rec: SignalFile, sensor_id: str) -> None:
     assert blocks[0].first_index == 0
     for previous, block in zip(blocks, blocks[1:]):
         assert block.first_index == previous.end_index

@@ -19,7 +19,7 @@ from coach_tui.cli import main
 from coach_tui.domain.client import Client
 from coach_tui.domain.progress import client_progress
 from coach_tui.dsp import asymmetry, target_share
-from coach_tui.report import format_for, report_text, sparkline
+from coach_tui.reports.client_report import format_for, report_text, sparkline
 from coach_tui.store.database import Database
 from coach_tui.store.repository import Repository
 
@@ -147,7 +147,7 @@ def test_sparkline_and_format_choice(tmp_path):
 
 
 def test_report_does_not_import_textual_nor_plotext():
-    code = "import sys, coach_tui.report; print(sorted({'textual', 'plotext'} & set(sys.modules)))"
+    code = "import sys, coach_tui.reports.client_report; print(sorted({'textual', 'plotext'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert result.stdout.strip() == "[]"
 

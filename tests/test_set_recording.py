@@ -7,9 +7,11 @@ import pytest
 
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.exercises import EXERCISES
-from coach_tui.dsp.recording_analysis import AnalysisSettings
+from coach_tui.dsp.analysis_settings import AnalysisSettings
 from coach_tui.dsp.set_analysis import SetLayout
-from coach_tui.set_recorder import SetPlan, SetRecorder, reanalyze, sensor_formats
+from coach_tui.dsp.set_plan import SetPlan
+from coach_tui.store.reanalysis import reanalyze
+from coach_tui.workflows.set_recording import SetRecorder, sensor_formats
 from coach_tui.sources.simulated import SimulatedKit, sensors_for_exercise
 
 

@@ -245,7 +245,7 @@ def test_mains_on_one_sensor_only():
 def test_mvc_protocol_reaches_mvc_and_returns_to_rest():
     kit = SimulatedKit(2, keep_truth=True, seed=6)
     kit.steer(scenario="mvc")
-    total = kit.mvc_protocol.total_s
+    total = kit.mvc_trials.total_s
     data = kit.generate(total + 1.0)
     assert kit.scenario == "rest"
     truth = kit.truth(GL)

@@ -33,10 +33,10 @@ from conftest import ROOT
 
 import coach_tui.commands.record as record_command
 from coach_tui.cli import main
-from coach_tui.set_recorder import reanalyze
+from coach_tui.store.reanalysis import reanalyze
 from coach_tui.store import recordings
 from coach_tui.store.database import Database
-from coach_tui.store.exports import REP_COLUMNS
+from coach_tui.reports.exports import REP_COLUMNS
 from coach_tui.store.recordings import RecordingWriter, read_recording
 from coach_tui.store.repository import Repository
 

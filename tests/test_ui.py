@@ -4,11 +4,11 @@ from dataclasses import replace
 
 import pytest
 
-from coach_tui.commands import CommandError
+from coach_tui.config import ConfigError
 from coach_tui.config import load_config
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.session import RepMetrics
-from coach_tui.live_console import ChannelView, LiveView, PairView
+from coach_tui.workflows.live_monitor import ChannelView, LiveView, PairView
 from coach_tui.store.database import Database
 from coach_tui.store.repository import Repository
 from coach_tui.ui.app import CoachApp, make_app, run_console
@@ -58,7 +58,7 @@ async def _alert_after_steering(pilot, key: str, alert: str):
 
 async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen_showed(app_and_repo):
     from coach_tui.domain.muscles import MUSCLES
-    from coach_tui.set_recorder import reanalyze
+    from coach_tui.store.reanalysis import reanalyze
 
     app, repo = app_and_repo
     async with app.run_test(size=(80, 24)) as pilot:
@@ -299,7 +299,7 @@ def test_every_binding_of_every_screen_and_dialog_has_its_own_id():
 
 def test_unknown_keymap_binding_is_refused_naming_it(tmp_path):
     config = _config(tmp_path, keymap=(("live.sett", "enter"),))
-    with pytest.raises(CommandError, match="keymap.live.sett: no such binding"):
+    with pytest.raises(ConfigError, match="keymap.live.sett: no such binding"):
         run_console(config)
 
 
@@ -347,7 +347,7 @@ class FixedConsole:
 
 @pytest.fixture
 def snapshot_app(tmp_path, monkeypatch):
-    monkeypatch.setattr(CoachApp, "live_console", lambda self, client, key: FixedConsole(client, self.exercises[key]))
+    monkeypatch.setattr(CoachApp, "live_monitor", lambda self, client, key: FixedConsole(client, self.exercises[key]))
     monkeypatch.setattr(CoachApp, "stale_calibrations", lambda self, client: {})
     config = _config(tmp_path)
     with Database(config.sessions_dir) as database:

@@ -47,14 +47,14 @@ def run(args: argparse.Namespace, config) -> int:
     import numpy as np
 
     from coach_tui.domain.channels import ChannelAssignment, parse_channel_spec
-    from coach_tui.dsp.recording_analysis import analyze_recording
-    from coach_tui.sources.recording_files import RecordingError, load_recording
+    from coach_tui.dsp.signal_analysis import analyze_signal
+    from coach_tui.sources.signal_files import SignalFileError, load_signal_file
 
     if args.fs is not None and args.fs <= 0:
         raise CommandError(f"--fs {args.fs:g}: the sample rate must be positive")
     try:
-        recording = load_recording(args.path, args.fs)
-    except RecordingError as error:
+        recording = load_signal_file(args.path, args.fs)
+    except SignalFileError as error:
         raise CommandError(str(error)) from None
     try:
         if args.channels:
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace, config) -> int:
         raise CommandError(f"--chunk-ms {args.chunk_ms:g}: must be positive")
     chunk = max(1, round(args.chunk_ms * recording.fs_hz / 1000)) if args.chunk_ms else None
     try:
-        analysis = analyze_recording(
+        analysis = analyze_signal(
             recording.samples,
             recording.fs_hz,
             channels,

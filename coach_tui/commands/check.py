@@ -28,9 +28,9 @@ def run(args: argparse.Namespace, config) -> int:
     first make sure Bluetooth can be used at all (else one line says what to do, exit 2)."""
     import asyncio
 
-    from coach_tui import sensor_kit
+    from coach_tui.workflows import configured_sensors
     from coach_tui.domain.channels import ChannelAssignment
-    from coach_tui.session_check import EXIT_CODES, collect, grade_sensors
+    from coach_tui.workflows.sensor_check import EXIT_CODES, collect, grade_sensors
     from coach_tui.sources.ble import bluetooth_errors
 
     seconds = args.seconds if args.seconds is not None else config.check.seconds
@@ -50,10 +50,10 @@ def run(args: argparse.Namespace, config) -> int:
             asyncio.run(bluetooth_errors.check_bluetooth())
         except bluetooth_errors.BluetoothUnavailable as error:
             raise CommandError(str(error)) from None
-        placed = sensor_kit.configured_placements(config)
-        source = sensor_kit.bluetooth_source(config, placed)
+        placed = configured_sensors.configured_placements(config)
+        source = configured_sensors.bluetooth_source(config, placed)
         placements = [(p.sensor_id, p.label) for p in placed]
-        envelopes = sensor_kit.envelope_sensors(config)
+        envelopes = configured_sensors.envelope_sensors(config)
     names: dict[str, str] = {}
     for sensor_id, label in placements:
         names[sensor_id] = f"{names[sensor_id]} + {label}" if sensor_id in names else label

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from coach_tui.commands import CommandError
-from coach_tui.commands.store_access import open_store
+from coach_tui.workflows.store_access import open_store
 
 
 def add_parser(commands) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from coach_tui.commands import CommandError
-from coach_tui.commands.store_access import open_store
+from coach_tui.workflows.store_access import open_store
 
 
 def add_parser(commands) -> None:
@@ -24,7 +24,7 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace, config) -> int:
     """Write the export files and list them."""
-    from coach_tui.store.exports import ExportError, SessionBundle, export_session
+    from coach_tui.reports.exports import ExportError, SessionBundle, export_session
     from coach_tui.store.recordings import RecordingError
     from coach_tui.store.repository import UnknownRecord
 

@@ -11,7 +11,7 @@ import time
 from datetime import timedelta
 
 from coach_tui.commands import CommandError
-from coach_tui.commands.store_access import open_store
+from coach_tui.workflows.store_access import open_store
 
 SCENARIOS = ("reps", "rest", "mvc")
 LINE_EVERY_S = 0.5
@@ -43,7 +43,9 @@ def run(args: argparse.Namespace, config) -> int:
     from coach_tui.domain.ids import now_utc
     from coach_tui.domain.session import Session
     from coach_tui.dsp.set_analysis import SetLayout
-    from coach_tui.set_recorder import SetPlan, begin_set, reanalyze
+    from coach_tui.dsp.set_plan import SetPlan
+    from coach_tui.store.reanalysis import reanalyze
+    from coach_tui.workflows.set_recording import begin_set
     from coach_tui.sources.simulated import SimulatedKit, sensors_for_exercise
     from coach_tui.store.recordings import RecordingError, recover
     from coach_tui.store.repository import UnknownRecord

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from coach_tui.commands import CommandError
-from coach_tui.commands.store_access import open_store
+from coach_tui.workflows.store_access import open_store
 
 
 def add_parser(commands) -> None:
@@ -28,7 +28,7 @@ def add_parser(commands) -> None:
 def run(args: argparse.Namespace, config) -> int:
     """Print or write the report."""
     from coach_tui.domain.ids import now_utc
-    from coach_tui.report import format_for, load_progress, report_text, write_report
+    from coach_tui.reports.client_report import format_for, load_progress, report_text, write_report
     from coach_tui.store.repository import UnknownRecord
 
     out = Path(args.out) if args.out else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from coach_tui.commands.store_access import open_store
+from coach_tui.workflows.store_access import open_store
 
 
 def add_parser(commands) -> None:

@@ -3,7 +3,7 @@
 The console proposes a counterbalanced order of sets so that drift over the test (fatigue, an
 electrode shifting) and the carry-over from the previous set do not favour one variation:
 :func:`counterbalanced_order`. The statistics (mean peak %MVC with a 95 % interval, difference,
-effect size, verdict) live in ``coach_tui.dsp.ab_statistics``; this module holds the plan, the
+effect size, verdict) live in ``coach_tui.statistics.ab_statistics``; this module holds the plan, the
 per-rep results (:class:`ABRep`) and the verdict reported for them.
 """
 
@@ -156,7 +156,7 @@ class ABTest(Record):
     ``order`` is the planned sequence of sets as indices into ``variations`` (see
     :func:`counterbalanced_order`); ``reps`` holds every rep collected so far (:class:`ABRep`, each
     tied to its planned set). ``verdict``, ``winner`` and ``warnings`` are what the statistics
-    (``coach_tui.dsp.ab_statistics``) reported for these reps: the verdict wording, the winning
+    (``coach_tui.statistics.ab_statistics``) reported for these reps: the verdict wording, the winning
     variation (None: no clear difference) and the drift warnings; empty until computed.
     """
 

@@ -15,7 +15,7 @@ those of the set's exercise's target muscle (the stored per-rep metrics). Defini
   a jump in %MVC can be told apart from a new reference. A session point is marked
   ``reference_changed`` when its sets used other calibrations of the muscle than the previous session.
 - **A/B tests**: each saved test with its variations' names; its numbers (intervals, differences,
-  Hedges' g, verdict, warnings) are those of the A/B screen, ``coach_tui.dsp.ab_statistics.analyze_named``
+  Hedges' g, verdict, warnings) are those of the A/B screen, ``coach_tui.statistics.ab_statistics.analyze_named``
   over the stored reps, so a test saved by any version reads the same.
 """
 

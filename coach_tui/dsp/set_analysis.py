@@ -18,7 +18,7 @@ from coach_tui.dsp.cocontraction import cocontraction_index
 from coach_tui.dsp.mvc import best_window_mean
 from coach_tui.dsp.onsets import RestBaseline, detect_onsets, onset_order_ms, rest_baseline
 from coach_tui.dsp.pipeline import Pipeline
-from coach_tui.dsp.recording_analysis import AnalysisSettings
+from coach_tui.dsp.analysis_settings import AnalysisSettings
 from coach_tui.dsp.reps import Rep, RepDetector
 from coach_tui.dsp.target_share import target_share
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from coach_tui.sources.block import Block, SensorStatus
-from coach_tui.sources.recording_files import Recording, load_recording
+from coach_tui.sources.signal_files import SignalFile, load_signal_file
 
 
 class ReplaySource:
-    """Async iterator of :class:`Block`s cut from a :class:`Recording`.
+    """Async iterator of :class:`Block`s cut from a :class:`SignalFile`.
 
     Blocks hold ``block_ms`` of samples (float32, in the recording's units); ``first_index``
     counts from 0 and blocks are contiguous. With ``speed`` (1.0 = real time) each block is released
@@ -24,7 +24,7 @@ class ReplaySource:
     ``async for`` plays the recording from the start.
     """
 
-    def __init__(self, recording: Recording, sensor_id: str = "replay", block_ms: float = 20,
+    def __init__(self, recording: SignalFile, sensor_id: str = "replay", block_ms: float = 20,
                  speed: float | None = 1.0) -> None:
         if block_ms <= 0:
             raise ValueError(f"block_ms must be positive, got {block_ms}")
@@ -44,8 +44,8 @@ class ReplaySource:
 
     @classmethod
     def from_path(cls, path: str | Path, fs_hz: float | None = None, **kw) -> ReplaySource:
-        """Load ``path`` with :func:`load_recording` and replay it; ``kw`` go to the constructor."""
-        return cls(load_recording(path, fs_hz=fs_hz), **kw)
+        """Load ``path`` with :func:`load_signal_file` and replay it; ``kw`` go to the constructor."""
+        return cls(load_signal_file(path, fs_hz=fs_hz), **kw)
 
     def status(self) -> list[SensorStatus]:
         """One status entry: connected while playing, samples handed out so far."""

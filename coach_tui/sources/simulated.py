@@ -128,7 +128,7 @@ class RepProfile:
 
 
 @dataclass(frozen=True, slots=True)
-class MvcProtocol:
+class SimulatedMvcTrials:
     """Shape of the "mvc" scenario: baseline, then trials (ramp-hold-ramp) with rest between."""
 
     baseline_s: float = 3.0
@@ -238,7 +238,7 @@ class SimulatedKit:
         pop_uv: float = 2000.0,
         pop_tau_s: float = 0.15,
         rep_profile: RepProfile | None = None,
-        mvc_protocol: MvcProtocol | None = None,
+        mvc_trials: SimulatedMvcTrials | None = None,
         mvc_uv: Mapping[str, float] | None = None,
         keep_truth: bool = False,
         **flags: object,
@@ -261,7 +261,7 @@ class SimulatedKit:
         self.pop_uv = float(pop_uv)
         self.pop_tau_s = float(pop_tau_s)
         self.rep_profile = rep_profile or RepProfile()
-        self.mvc_protocol = mvc_protocol or MvcProtocol()
+        self.mvc_trials = mvc_trials or SimulatedMvcTrials()
         self.keep_truth = keep_truth
         self.sensors: list[SimulatedSensor] = list(specs)
 
@@ -480,7 +480,7 @@ class SimulatedKit:
             for k, st in enumerate(self._states):
                 out[k] = unit[st.spec.role] * st.mvc_uv
         elif scenario == "mvc":
-            proto = self.mvc_protocol
+            proto = self.mvc_trials
             rel0 = (i0 - self._scenario_start) / fs
             hold = proto.trial_s - 2 * proto.ramp_s
             curve = np.zeros(n)
@@ -546,7 +546,7 @@ class SimulatedKit:
             periods.append(self._deliver(signals, i0 + start, start, m, t_host0))
         self._index += n
         if flags.scenario == "mvc" and self._index >= self._scenario_start + round(
-            self.mvc_protocol.total_s * fs
+            self.mvc_trials.total_s * fs
         ):
             self._flags = dataclasses.replace(self._flags, scenario="rest")
             self._start_scenario("rest")

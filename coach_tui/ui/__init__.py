@@ -1,1 +1,1 @@
-"""The Textual console: it shows what ``live_console`` and the store compute, nothing more."""
+"""The Textual console: it shows what the workflows and the store compute, nothing more."""

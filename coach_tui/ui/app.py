@@ -15,9 +15,9 @@ from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise, exercise_library
 from coach_tui.domain.ids import new_id, now_utc
-from coach_tui.live_console import LiveConsole
+from coach_tui.workflows.live_monitor import LiveMonitor
 from coach_tui.domain.placement import Placement
-from coach_tui.mvc_protocol import MvcProtocol
+from coach_tui.workflows.calibration_protocol import CalibrationProtocol
 from coach_tui.sources.source_hub import SourceHub
 from coach_tui.store.repository import Repository
 from coach_tui.ui.dialogs.abtest_plan_dialog import ABTestPlanDialog, PlannedTest
@@ -100,7 +100,7 @@ class CoachApp(App):
 
     async def _connect_sensors(self) -> None:
         """Connect the configured sensors; without Bluetooth, say why and offer the simulated kit."""
-        from coach_tui.sensor_kit import bluetooth_source, configured_placements
+        from coach_tui.workflows.configured_sensors import bluetooth_source, configured_placements
         from coach_tui.sources.ble.bluetooth_errors import BluetoothUnavailable, check_bluetooth
 
         try:
@@ -210,7 +210,7 @@ class CoachApp(App):
     def placements_for(self, client: Client) -> list[Placement]:
         """Where the sensors sit on ``client``: as stored, else the default layout (the simulated kit's,
         or ``[[sensors]]``'s). With Bluetooth sensors, a stored layout must use their channels."""
-        from coach_tui.sensor_kit import configured_placements
+        from coach_tui.workflows.configured_sensors import configured_placements
         from coach_tui.sources.simulated import sensors_for_exercise
 
         stored = self.repo.placements(client.id)
@@ -246,7 +246,7 @@ class CoachApp(App):
 
     def _assignments(self, placements: list[Placement]) -> dict[str, list]:
         """Per sensor, the muscle and side of each channel the source delivers, in its order."""
-        from coach_tui.sensor_kit import configured_placements, placed_columns
+        from coach_tui.workflows.configured_sensors import configured_placements, placed_columns
 
         by_channel = {(p.sensor_id, p.channel): p.assignment for p in placements}
         if self.simulated:
@@ -274,7 +274,7 @@ class CoachApp(App):
         """A source for the placement check (the client at rest)."""
         return self._source(placements, self.exercises[DEFAULT_EXERCISE], "rest")
 
-    def calibration_run(self, client: Client, muscle: str) -> tuple[object, MvcProtocol]:
+    def calibration_run(self, client: Client, muscle: str) -> tuple[object, CalibrationProtocol]:
         """A source with the client doing MVC trials, and the protocol reading ``muscle``'s sensors."""
         placements = self.placements_for(client)
         rate = self.sensor_rate()
@@ -282,20 +282,20 @@ class CoachApp(App):
         assigned = self._assignments(placements)
         columns = {side: assigned[sid].index(ChannelAssignment(muscle, side)) for side, sid in sides.items()}
         source = self._source(placements, self.exercises[DEFAULT_EXERCISE], "mvc")
-        return source, MvcProtocol(rate, muscle, sides, self.config.analysis.dsp, self.config.mvc,
+        return source, CalibrationProtocol(rate, muscle, sides, self.config.analysis.dsp, self.config.mvc,
                                    self.envelope_sensors(), columns)
 
     def envelope_sensors(self) -> frozenset[str]:
         """Sensors that send their own envelope (none in the simulated kit)."""
-        from coach_tui.sensor_kit import envelope_sensors
+        from coach_tui.workflows.configured_sensors import envelope_sensors
 
         return frozenset() if self.simulated else envelope_sensors(self.config)
 
-    def live_console(self, client: Client, exercise: str | Exercise) -> LiveConsole:
+    def live_monitor(self, client: Client, exercise: str | Exercise) -> LiveMonitor:
         """A console streaming the kit as placed on ``client``, for ``exercise``: a library key, or an
         exercise of its own (an A/B test's variation)."""
         exercise = self.exercises[exercise] if isinstance(exercise, str) else exercise
-        from coach_tui.sensor_kit import device_units
+        from coach_tui.workflows.configured_sensors import device_units
 
         placements = self.placements_for(client)
         rate = self.sensor_rate()
@@ -303,9 +303,9 @@ class CoachApp(App):
         keys = {p.assignment.key for p in placements}
         calibrations = {k: c for k, c in self.repo.latest_calibrations(client.id).items() if k in keys}
         if self.simulated:
-            return LiveConsole(source, rate, self._assignments(placements), client, exercise, self.config.analysis,
+            return LiveMonitor(source, rate, self._assignments(placements), client, exercise, self.config.analysis,
                                calibrations, self.config.sessions_dir, self.repo, "simulated kit")
-        return LiveConsole(source, rate, self._assignments(placements), client, exercise, self.config.analysis,
+        return LiveMonitor(source, rate, self._assignments(placements), client, exercise, self.config.analysis,
                            calibrations, self.config.sessions_dir, self.repo, "bluetooth sensors",
                            self.envelope_sensors(), device_units(self.config))
 
@@ -349,12 +349,12 @@ def binding_ids() -> set[str]:
 
 def run_console(config: Config, simulate: bool = False) -> int:
     """Open the store as the writer and run the console until the trainer quits."""
-    from coach_tui.commands import CommandError
-    from coach_tui.commands.store_access import open_store
+    from coach_tui.config import ConfigError
+    from coach_tui.workflows.store_access import open_store
 
     unknown = sorted({binding for binding, _ in config.keymap} - binding_ids())
     if unknown:
-        raise CommandError(f"{config.path}: keymap.{unknown[0]}: no such binding; allowed: {', '.join(sorted(binding_ids()))}")
+        raise ConfigError(f"{config.path}: keymap.{unknown[0]}: no such binding; allowed: {', '.join(sorted(binding_ids()))}")
     with open_store(config, "console", write=True) as repo:
         make_app(config, repo, simulated=simulate or not config.sensors).run()
     return 0

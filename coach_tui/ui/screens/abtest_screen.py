@@ -2,7 +2,7 @@
 the report (per variation, differences, verdict, drift warnings, the activation caveat).
 
 Each set's reps come from the stored set; the target's median frequency per rep is read from the
-set's raw samples (``coach_tui.rep_frequencies``: each target channel over the rep, averaged over
+set's raw samples (``coach_tui.workflows.rep_frequencies``: each target channel over the rep, averaged over
 left and right) for the fatigue warning.
 """
 
@@ -25,7 +25,7 @@ from coach_tui.domain.abtest import ABPlanSettings, ABTest
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
 from coach_tui.domain.session import SetRecord
-from coach_tui.dsp.ab_statistics import (
+from coach_tui.statistics.ab_statistics import (
     DIFFERENCE_FORMULA,
     EFFECT_SIZE_FORMULA,
     PEAK_FORMULA,
@@ -36,7 +36,7 @@ from coach_tui.dsp.ab_statistics import (
     level_text,
     record_verdict,
 )
-from coach_tui.rep_frequencies import rep_median_frequencies
+from coach_tui.workflows.rep_frequencies import rep_median_frequencies
 from coach_tui.ui.dialogs.abtest_plan_dialog import LETTERS, words
 from coach_tui.ui.screens.calibration_screen import CalibrationScreen
 from coach_tui.ui.screens.live_screen import LiveScreen, PlannedSet

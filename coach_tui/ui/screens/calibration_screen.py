@@ -9,7 +9,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from coach_tui.domain.client import Client
-from coach_tui.mvc_protocol import MvcProtocol
+from coach_tui.workflows.calibration_protocol import CalibrationProtocol
 from coach_tui.sources.source_task import SourceTask
 from coach_tui.ui.sensors_not_ready import SensorsNotReady
 
@@ -48,7 +48,7 @@ class CalibrationScreen(Screen):
         super().__init__()
         self.client = client
         self.muscle = muscle
-        self.protocol: MvcProtocol | None = None
+        self.protocol: CalibrationProtocol | None = None
         self._stream: SourceTask | None = None
         self._saved = False
         self._confirm_flagged = False  # "a" once more saves trials flagged "repeat a trial"
@@ -122,7 +122,7 @@ class CalibrationScreen(Screen):
             self._update("#calibration-bars", bars)
             self._update("#calibration-trials", "\n".join(lines))
 
-    def _heading(self, protocol: MvcProtocol) -> str:
+    def _heading(self, protocol: CalibrationProtocol) -> str:
         """What to do now, with the countdown; the last seconds of a rest say what comes next."""
         phase, left = protocol.current()
         name = self.muscle.replace("_", " ")

@@ -16,8 +16,8 @@ from coach_tui.config import Config
 from coach_tui.domain.client import Client
 from coach_tui.domain.ids import now_utc
 from coach_tui.domain.progress import ActivationSeries, ClientProgress
-from coach_tui.dsp.ab_statistics import ACTIVATION_CAVEAT, ABSettings, estimate_text, level_text
-from coach_tui.report import (
+from coach_tui.statistics.ab_statistics import ACTIVATION_CAVEAT, ABSettings, estimate_text, level_text
+from coach_tui.reports.client_report import (
     FORMULAS,
     ab_heading,
     ab_outcome,

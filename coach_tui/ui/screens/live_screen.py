@@ -16,7 +16,7 @@ from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
 from coach_tui.domain.hysteresis_alert import AlertRule, HysteresisAlert
 from coach_tui.domain.session import SetRecord
-from coach_tui.live_console import LiveConsole, LiveView
+from coach_tui.workflows.live_monitor import LiveMonitor, LiveView
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
 from coach_tui.ui.dialogs.load_dialog import LoadDialog
 from coach_tui.ui.dialogs.rating_dialog import RatingDialog
@@ -76,7 +76,7 @@ class LiveScreen(Screen[SetRecord | None]):
         self.client = client
         self.exercise_key = exercise_key
         self.planned = planned
-        self.console: LiveConsole | None = None
+        self.console: LiveMonitor | None = None
         self.bell = False
         self.load_kg: float | None = None  # of the next sets (None: bodyweight or not entered)
         self._shown: dict[str, str] = {}
@@ -133,7 +133,7 @@ class LiveScreen(Screen[SetRecord | None]):
     def _start_console(self) -> None:
         self._built_from = self._setup()
         try:
-            self.console = self.app.live_console(self.client, self.planned.exercise if self.planned else self.exercise_key)
+            self.console = self.app.live_monitor(self.client, self.planned.exercise if self.planned else self.exercise_key)
         except SensorsNotReady as why:
             self.notify(f"{why} — try again in a moment (p shows each sensor)", severity="warning", timeout=6)
             self.set_timer(0.1, lambda: self.dismiss(None))

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from coach_tui.domain.client import Client
 from coach_tui.domain.muscles import MUSCLES
 from coach_tui.domain.placement import Placement
-from coach_tui.session_check import RecentSamples, grade_sensors
+from coach_tui.workflows.sensor_check import RecentSamples, grade_sensors
 from coach_tui.sources.source_task import SourceTask
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
 from coach_tui.ui.sensors_not_ready import SensorsNotReady

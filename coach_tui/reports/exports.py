@@ -22,7 +22,7 @@ import numpy as np
 from coach_tui import __version__
 from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.session import Session, SetRecord
-from coach_tui.set_recorder import reanalyze
+from coach_tui.store.reanalysis import reanalyze
 from coach_tui.store.private_files import atomic_write, private_dir
 from coach_tui.store.recordings import read_recording
 

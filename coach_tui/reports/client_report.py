@@ -22,7 +22,7 @@ from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import exercise_library
 from coach_tui.domain.progress import ABSummary, ActivationSeries, ClientProgress, client_progress
 from coach_tui.dsp import asymmetry, target_share
-from coach_tui.dsp.ab_statistics import (
+from coach_tui.statistics.ab_statistics import (
     ACTIVATION_CAVEAT,
     ABReport,
     ABSettings,

@@ -53,7 +53,7 @@ class SideResult:
     rest: RestBaseline
 
 
-class MvcProtocol:
+class CalibrationProtocol:
     """Feeds each side's sensor through the pipeline and splits the envelope into the phases."""
 
     def __init__(self, fs_hz: float, muscle: str, sides: dict[str, str], dsp: DspSettings, settings: MvcSettings,

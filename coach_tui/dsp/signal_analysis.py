@@ -1,4 +1,4 @@
-"""A whole recording through the live chain: per-channel quality, onsets, reps, fatigue; per-pair asymmetry.
+"""A whole signal (a file from anywhere) through the live chain: per-channel quality, onsets, reps, fatigue; per-pair asymmetry.
 
 This is what ``coach analyze`` reports. The signal passes through the same causal ``Pipeline``
 the live screen uses (optionally in the same chunks); the measures are then taken from its output.
@@ -6,21 +6,21 @@ the live screen uses (optionally in the same chunks); the measures are then take
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from coach_tui.domain.hysteresis_alert import AlertRule, HysteresisAlert
+from coach_tui.domain.hysteresis_alert import HysteresisAlert
 from coach_tui.domain.channels import ChannelAssignment
+from coach_tui.dsp.analysis_settings import AnalysisSettings
 from coach_tui.dsp.asymmetry import PEAK_WINDOW_MS, asymmetry_pct, set_asymmetry
-from coach_tui.dsp.fatigue import FatigueSettings, median_frequency_trend
+from coach_tui.dsp.fatigue import median_frequency_trend
 from coach_tui.dsp.mains import detect_mains
 from coach_tui.dsp.mvc import best_window_mean
-from coach_tui.dsp.onsets import OnsetSettings, RestBaseline, detect_onsets, quietest_baseline
+from coach_tui.dsp.onsets import RestBaseline, detect_onsets, quietest_baseline
 from coach_tui.dsp.pipeline import ENVELOPE_METHOD, Pipeline
-from coach_tui.dsp.quality import QualitySettings, assess_channel
-from coach_tui.dsp.reps import Rep, RepSettings, detect_reps
-from coach_tui.dsp.settings import DspSettings
+from coach_tui.dsp.quality import assess_channel
+from coach_tui.dsp.reps import Rep, detect_reps
 
 
 #: Quality thresholds are in µV; recordings in other units are scaled (counts are taken as µV).
@@ -28,39 +28,7 @@ MICROVOLTS_PER_UNIT = {"µV": 1.0, "mV": 1000.0, "V": 1e6}
 
 
 @dataclass(frozen=True, slots=True)
-class ActivityFloors:
-    """Levels below which a muscle counts as resting.
-
-    With an MVC reference the floors are in %MVC. Without one they are multiples of the channel's
-    rest level (the quietest 500 ms); ``uncalibrated_pair_factor`` × the quieter side's rest level
-    stands in for the 10 %MVC noise floor of a pair (typical sEMG reaches ~50× its rest noise at
-    maximum effort, so 5× is about 10 %MVC).
-    """
-
-    asymmetry_pct_mvc: float = 10.0
-    rep_pct_mvc: float = 5.0
-    rep_rest_factor: float = 3.0
-    uncalibrated_pair_factor: float = 5.0
-    window_s: float = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class AnalysisSettings:
-    """Every parameter ``coach analyze`` uses; ``config.toml`` maps onto these."""
-
-    dsp: DspSettings = field(default_factory=DspSettings)
-    onsets: OnsetSettings = field(default_factory=OnsetSettings)
-    reps: RepSettings = field(default_factory=RepSettings)
-    fatigue: FatigueSettings = field(default_factory=FatigueSettings)
-    quality: QualitySettings = field(default_factory=QualitySettings)
-    asymmetry_alert: AlertRule = field(default_factory=AlertRule)
-    cocontraction_alert: AlertRule = field(default_factory=lambda: AlertRule(40.0, 30.0, 2))
-    compensation_alert: AlertRule = field(default_factory=lambda: AlertRule(0.0, 0.0, 2))
-    floors: ActivityFloors = field(default_factory=ActivityFloors)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordingAnalysis:
+class SignalAnalysis:
     """The JSON-ready report and the envelope columns (whole recording) it was computed from.
 
     Measures skip the filters' settling time at the start (``Pipeline.settled_at``).
@@ -87,7 +55,7 @@ def _rep_json(rep: Rep, offset: int, fs_hz: float) -> dict:
     return {"start_s": (offset + rep.start) / fs_hz, "end_s": (offset + rep.end) / fs_hz, "peak": rep.peak, "mean": rep.mean}
 
 
-def analyze_recording(
+def analyze_signal(
     samples: np.ndarray,
     fs_hz: float,
     channels: list[ChannelAssignment | None],
@@ -99,7 +67,7 @@ def analyze_recording(
     chunk_samples: int | None = None,
     clip_level: float | None = None,
     settings: AnalysisSettings | None = None,
-) -> RecordingAnalysis:
+) -> SignalAnalysis:
     """Analyse the columns of ``samples`` that ``channels`` assigns (None = skip).
 
     ``mains`` is "50", "60", "off" or "auto" (decided from the whole recording before the causal
@@ -192,7 +160,7 @@ def analyze_recording(
         "channels": channel_reports,
         "pairs": pairs,
     }
-    return RecordingAnalysis(report, full_envelope, columns)
+    return SignalAnalysis(report, full_envelope, columns)
 
 
 def _pairs(

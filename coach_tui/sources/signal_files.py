@@ -1,7 +1,7 @@
 """Readers for recorded sEMG files: delimited text (optionally gzipped), ``.npy``/``.npz``, and the
 two UCI data sets in ``../shared/data`` (recognised by their folder layout).
 
-Rules every reader follows (one-line :class:`RecordingError` otherwise):
+Rules every reader follows (one-line :class:`SignalFileError` otherwise):
 
 - Text: non-numeric lines at the top are a header (the last one gives column names when it has one
   name per column); the delimiter (tab, semicolon, comma, whitespace) is taken from the first data
@@ -68,12 +68,12 @@ _PHYSICAL_ACTION_NAME = re.compile(r"[A-Za-z]+\.txt(\.gz)?")
 _LOWER_LIMB_NAME = re.compile(r"\d+([NA])[a-z]+\.txt(\.gz)?", re.IGNORECASE)
 
 
-class RecordingError(ValueError):
+class SignalFileError(ValueError):
     """A recording file that cannot be read; the message is one line naming the file."""
 
 
 @dataclass(frozen=True)
-class Recording:
+class SignalFile:
     """A whole recording in memory.
 
     ``samples`` is float64 ``(n, channels)`` in ``units`` ("µV", "mV", "counts" or "unknown").
@@ -118,18 +118,18 @@ class Recording:
         return self.n_samples / self.fs_hz
 
 
-def load_recording(path: str | Path, fs_hz: float | None = None) -> Recording:
+def load_signal_file(path: str | Path, fs_hz: float | None = None) -> SignalFile:
     """Read a recording file, choosing the reader from the suffix and the folder layout.
 
-    ``fs_hz`` sets or overrides the sample rate. Raises :class:`RecordingError`.
+    ``fs_hz`` sets or overrides the sample rate. Raises :class:`SignalFileError`.
     """
     path = Path(path)
     if fs_hz is not None and not _is_rate(fs_hz):
-        raise RecordingError(f"{path}: sample rate must be a positive number of Hz, got {fs_hz!r}")
+        raise SignalFileError(f"{path}: sample rate must be a positive number of Hz, got {fs_hz!r}")
     if not path.exists():
-        raise RecordingError(f"{path}: file not found")
+        raise SignalFileError(f"{path}: file not found")
     if path.is_dir():
-        raise RecordingError(f"{path}: is a folder, not a recording file")
+        raise SignalFileError(f"{path}: is a folder, not a recording file")
     suffix = path.suffix.lower()
     if suffix in (".npy", ".npz"):
         return _load_numpy(path, fs_hz)
@@ -145,7 +145,7 @@ def load_recording(path: str | Path, fs_hz: float | None = None) -> Recording:
 # --- formats ---------------------------------------------------------------------------------
 
 
-def _load_text(path: Path, fs_hz: float | None) -> Recording:
+def _load_text(path: Path, fs_hz: float | None) -> SignalFile:
     data = _read_bytes(path)
     header, offset, first_line, delim = _find_data_start(data, path)
     values, names = _parse_table(data[offset:], delim, first_line, header, path)
@@ -158,17 +158,17 @@ def _load_text(path: Path, fs_hz: float | None) -> Recording:
         if fs_hz is None:
             fs_hz = _rate_from_time(time, path)
     if fs_hz is None:
-        raise RecordingError(f"{path}: sample rate unknown: pass --fs HZ")
+        raise SignalFileError(f"{path}: sample rate unknown: pass --fs HZ")
     units = {_unit_in(name) for name in names} if names else {None}
     unit = units.pop() if len(units) == 1 else None
     return _finish(values, fs_hz, unit or "unknown", path, names, aux=aux)
 
 
-def _load_numpy(path: Path, fs_hz: float | None) -> Recording:
+def _load_numpy(path: Path, fs_hz: float | None) -> SignalFile:
     try:
         loaded = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
-        raise RecordingError(f"{path}: not a readable NumPy file ({exc})") from exc
+        raise SignalFileError(f"{path}: not a readable NumPy file ({exc})") from exc
     units, names = "unknown", None
     if isinstance(loaded, np.ndarray):
         array = loaded
@@ -179,7 +179,7 @@ def _load_numpy(path: Path, fs_hz: float | None) -> Recording:
             if key is None:
                 numeric = [k for k in keys if loaded[k].ndim and loaded[k].dtype.kind in "biuf"]
                 if len(numeric) != 1:
-                    raise RecordingError(f"{path}: no array named 'samples' or 'emg' among "
+                    raise SignalFileError(f"{path}: no array named 'samples' or 'emg' among "
                                          f"{sorted(keys)}")
                 key = numeric[0]
             array = loaded[key]
@@ -187,41 +187,41 @@ def _load_numpy(path: Path, fs_hz: float | None) -> Recording:
             if fs_hz is None and rate_key is not None:
                 fs_hz = loaded[rate_key][()]
                 if not _is_rate(fs_hz):
-                    raise RecordingError(f"{path}: '{rate_key}' must be a positive rate in Hz, "
+                    raise SignalFileError(f"{path}: '{rate_key}' must be a positive rate in Hz, "
                                          f"got {fs_hz!r}")
             if "units" in keys:
                 units = str(loaded["units"])
             if "column_names" in keys:
                 names = [str(name) for name in loaded["column_names"]]
     if array.dtype.kind not in "biuf":
-        raise RecordingError(f"{path}: samples have dtype {array.dtype}, expected numbers")
+        raise SignalFileError(f"{path}: samples have dtype {array.dtype}, expected numbers")
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim != 2:
-        raise RecordingError(f"{path}: samples have shape {array.shape}, expected (n, channels)")
+        raise SignalFileError(f"{path}: samples have shape {array.shape}, expected (n, channels)")
     if array.shape[1] > array.shape[0]:
-        raise RecordingError(f"{path}: shape {array.shape} looks like (channels, n); "
+        raise SignalFileError(f"{path}: shape {array.shape} looks like (channels, n); "
                              "save the array as (n, channels)")
     if fs_hz is None:
-        raise RecordingError(f"{path}: sample rate unknown: pass --fs HZ")
+        raise SignalFileError(f"{path}: sample rate unknown: pass --fs HZ")
     if names is not None and len(names) != array.shape[1]:
-        raise RecordingError(f"{path}: {len(names)} column_names for {array.shape[1]} columns")
+        raise SignalFileError(f"{path}: {len(names)} column_names for {array.shape[1]} columns")
     return _finish(array.astype(np.float64), fs_hz, units, path, names)
 
 
-def _load_physical_action(path: Path, fs_hz: float | None) -> Recording:
+def _load_physical_action(path: Path, fs_hz: float | None) -> SignalFile:
     data = _read_bytes(path)
     header, offset, first_line, delim = _find_data_start(data, path)
     values, _ = _parse_table(data[offset:], delim, first_line, header, path)
     if values.shape[1] != len(PHYSICAL_ACTION_HINTS):
-        raise RecordingError(f"{path}: {values.shape[1]} columns, the UCI physical-action layout "
+        raise SignalFileError(f"{path}: {values.shape[1]} columns, the UCI physical-action layout "
                              f"has {len(PHYSICAL_ACTION_HINTS)}")
     names = [f"{muscle}_{side}" for muscle, side in PHYSICAL_ACTION_HINTS]
     return _finish(values, fs_hz or UCI_FS_HZ, "µV", path, names,
                    hints=PHYSICAL_ACTION_HINTS, clip_level=PHYSICAL_ACTION_CLIP)
 
 
-def _load_lower_limb(path: Path, fs_hz: float | None) -> Recording:
+def _load_lower_limb(path: Path, fs_hz: float | None) -> SignalFile:
     data = _read_bytes(path)
     header, offset, first_line, _ = _find_data_start(data, path)
     lines = data[offset:].split(b"\n")
@@ -230,11 +230,11 @@ def _load_lower_limb(path: Path, fs_hz: float | None) -> Recording:
     body = _NUMBER_WITH_UNIT.sub(b"", b"\n".join(lines))  # the stray "7.5V"
     values, _ = _parse_table(body, "\t", first_line, header, path)
     if values.shape[1] not in (5, 6):
-        raise RecordingError(f"{path}: {values.shape[1]} columns, the UCI lower-limb layout has "
+        raise SignalFileError(f"{path}: {values.shape[1]} columns, the UCI lower-limb layout has "
                              "4 EMG columns, the knee angle and an optional event column")
     angle, known = values[:, 4].copy(), np.isfinite(values[:, 4])
     if not known.any():
-        raise RecordingError(f"{path}: the knee-angle column (5) is empty")
+        raise SignalFileError(f"{path}: the knee-angle column (5) is empty")
     if not known.all():  # e.g. the last row of some files; the angle is 50 Hz resampled anyway
         angle = np.interp(np.arange(len(angle)), np.flatnonzero(known), angle[known])
     names = [muscle for muscle, _ in LOWER_LIMB_HINTS]
@@ -251,7 +251,7 @@ def _read_bytes(path: Path) -> bytes:
         if data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise RecordingError(f"{path}: cannot read ({exc})") from exc
+        raise SignalFileError(f"{path}: cannot read ({exc})") from exc
     return data
 
 
@@ -315,9 +315,9 @@ def _find_data_start(data: bytes, path: Path) -> tuple[list[str], int, int, str 
             header.append(line)
         pos = end
     if not data.strip():
-        raise RecordingError(f"{path}: file is empty")
+        raise SignalFileError(f"{path}: file is empty")
     where = "in the file" if pos >= len(data) else f"in the first {MAX_HEADER_LINES} lines"
-    raise RecordingError(f"{path}: no numeric data rows {where}")
+    raise SignalFileError(f"{path}: no numeric data rows {where}")
 
 
 def _parse_table(body: bytes, delim: str | None, first_line: int, header: list[str],
@@ -325,7 +325,7 @@ def _parse_table(body: bytes, delim: str | None, first_line: int, header: list[s
     """Parse the numeric rows; return (float64 (n, columns), column names from the header)."""
     content_end = len(body.rstrip(b" \t\r\n\f\v" + (delim or "").encode()))
     if not content_end:
-        raise RecordingError(f"{path}: no numeric data rows")
+        raise SignalFileError(f"{path}: no numeric data rows")
     line_end = body.find(b"\n", content_end)
     body = body[:line_end] if line_end >= 0 else body  # drop trailing rows of empty cells
     if delim == ";" and b"," in body:
@@ -362,14 +362,14 @@ def _parse_slowly(body: bytes, delim: str | None, trailing_delim: bool, ncols: i
             line = line[: -len(delim)]
         cells = _cells(line, delim)
         if len(cells) != ncols:
-            raise RecordingError(f"{path}: line {line_no} has {len(cells)} columns, the first data "
+            raise SignalFileError(f"{path}: line {line_no} has {len(cells)} columns, the first data "
                                  f"row (line {first_line}) has {ncols}")
         row = []
         for col, cell in enumerate(cells, start=1):
             try:
                 row.append(float(cell) if cell else math.nan)
             except ValueError:
-                raise RecordingError(f"{path}: line {line_no}, column {col}: {cell!r} is not a "
+                raise SignalFileError(f"{path}: line {line_no}, column {col}: {cell!r} is not a "
                                      "number") from None
         rows.append(row)
     return np.array(rows, dtype=np.float64).reshape(-1, ncols)
@@ -378,7 +378,7 @@ def _parse_slowly(body: bytes, delim: str | None, trailing_delim: bool, ncols: i
 def _rate_from_time(time: np.ndarray, path: Path) -> float:
     span = float(time[-1] - time[0]) if len(time) > 1 else 0.0
     if not (np.all(np.isfinite(time)) and span > 0 and np.all(np.diff(time) > 0)):
-        raise RecordingError(f"{path}: the time column does not increase steadily: pass --fs HZ")
+        raise SignalFileError(f"{path}: the time column does not increase steadily: pass --fs HZ")
     return (len(time) - 1) / span
 
 
@@ -391,10 +391,10 @@ def _unit_in(name: str) -> str | None:
 
 def _finish(values: np.ndarray, fs_hz: float, units: str, path: Path,
             names: list[str] | None, *, hints: list[tuple[str, str | None]] | None = None,
-            clip_level: float | None = None, aux: dict[str, np.ndarray] | None = None) -> Recording:
-    """Check for missing samples and build the Recording."""
+            clip_level: float | None = None, aux: dict[str, np.ndarray] | None = None) -> SignalFile:
+    """Check for missing samples and build the SignalFile."""
     if values.shape[0] == 0:
-        raise RecordingError(f"{path}: no samples")
+        raise SignalFileError(f"{path}: no samples")
     bad = ~np.isfinite(values)
     if bad.any():
         col = int(np.argmax(bad.any(axis=0)))
@@ -402,9 +402,9 @@ def _finish(values: np.ndarray, fs_hz: float, units: str, path: Path,
         good_after = np.flatnonzero(~bad[start:, col])
         run = int(good_after[0]) if good_after.size else values.shape[0] - start
         label = f"'{names[col]}'" if names else str(col + 1)
-        raise RecordingError(f"{path}: column {label} has {run} missing value(s) from "
+        raise SignalFileError(f"{path}: column {label} has {run} missing value(s) from "
                              f"{start / fs_hz:.3f} s (sample {start}); gaps are not filled, "
                              "fix or trim the file")
-    return Recording(samples=values, fs_hz=float(fs_hz), units=units, source=str(path),
+    return SignalFile(samples=values, fs_hz=float(fs_hz), units=units, source=str(path),
                      column_names=names, channel_hints=hints, clip_level=clip_level,
                      aux=aux or {})

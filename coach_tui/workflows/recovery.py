@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from coach_tui.set_recorder import reanalyze
+from coach_tui.store.reanalysis import reanalyze
 from coach_tui.store.recordings import RecordingError, paths, recover
 from coach_tui.store.repository import Repository
 

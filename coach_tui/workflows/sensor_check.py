@@ -14,7 +14,7 @@ from coach_tui.dsp.mains import detect_mains
 from coach_tui.dsp.onsets import quietest_baseline
 from coach_tui.dsp.pipeline import Pipeline
 from coach_tui.dsp.quality import BAD, ChannelQuality, assess_channel, worst
-from coach_tui.dsp.recording_analysis import AnalysisSettings
+from coach_tui.dsp.analysis_settings import AnalysisSettings
 from coach_tui.sources.block import SensorStatus
 from coach_tui.sources.source import Source
 

@@ -19,10 +19,11 @@ from coach_tui.domain.ids import now_utc
 from coach_tui.domain.session import RepMetrics, Session, SetRecord
 from coach_tui.dsp.asymmetry import asymmetry_pct
 from coach_tui.dsp.live_meter import LiveMeter
-from coach_tui.dsp.recording_analysis import AnalysisSettings
+from coach_tui.dsp.analysis_settings import AnalysisSettings
 from coach_tui.dsp.set_analysis import SetLayout
-from coach_tui.session_check import RecentSamples, grade_sensors
-from coach_tui.set_recorder import SetPlan, SetRecorder, begin_set
+from coach_tui.workflows.sensor_check import RecentSamples, grade_sensors
+from coach_tui.dsp.set_plan import SetPlan
+from coach_tui.workflows.set_recording import SetRecorder, begin_set
 from coach_tui.sources.block_coalescer import BlockCoalescer
 from coach_tui.sources.source_task import SourceTask
 from coach_tui.store.recordings import RecordingError
@@ -71,7 +72,7 @@ class LiveView:
     alerts: list[str] = field(default_factory=list)
 
 
-class LiveConsole:
+class LiveMonitor:
     """Streams a source into the live meter, and into a set recorder between start and stop."""
 
     def __init__(

@@ -1,5 +1,5 @@
 """The target muscle's median frequency per rep, from a stored set's raw samples (the A/B test's
-fatigue check reads it; see ``coach_tui.dsp.ab_statistics``)."""
+fatigue check reads it; see ``coach_tui.statistics.ab_statistics``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from coach_tui.domain.session import RepMetrics
 from coach_tui.dsp.fatigue import fatigue_unavailable_reason, median_frequency
 from coach_tui.dsp.pipeline import Pipeline
-from coach_tui.set_recorder import SetPlan
+from coach_tui.dsp.set_plan import SetPlan
 from coach_tui.store.recordings import read_recording
 
 

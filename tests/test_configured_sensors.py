@@ -12,10 +12,10 @@ from ble_encoders import coach_v1_info, encode_coach_v1
 from ble_peripherals import Firmware, peripheral_spec
 from bumble_link import BumbleWorld
 
-from coach_tui import sensor_kit
+from coach_tui.workflows import configured_sensors
 from coach_tui.config import load_config
 from coach_tui.domain.placement import Placement
-from coach_tui.session_check import RecentSamples, collect, grade_sensors
+from coach_tui.workflows.sensor_check import RecentSamples, collect, grade_sensors
 from coach_tui.sources.block import Block, SensorStatus
 from coach_tui.sources.ble.profiles import PROFILES
 
@@ -47,25 +47,25 @@ def config(tmp_path):
 
 
 def test_placements_columns_envelope_sensors_and_units_come_from_the_config(config):
-    placements = sensor_kit.configured_placements(config)
+    placements = configured_sensors.configured_placements(config)
     assert placements == [Placement("glute_max", "L", "hips", 1), Placement("hamstrings", "R", "hams", 0),
                           Placement("biceps", "L", "band", 0)]
-    assert sensor_kit.placed_columns(placements) == {"hips": [1], "hams": [0], "band": [0]}
-    assert sensor_kit.envelope_sensors(config) == frozenset({"band"})
-    assert sensor_kit.device_units(config) == {"hips": "µV", "hams": "µV", "band": "counts"}
+    assert configured_sensors.placed_columns(placements) == {"hips": [1], "hams": [0], "band": [0]}
+    assert configured_sensors.envelope_sensors(config) == frozenset({"band"})
+    assert configured_sensors.device_units(config) == {"hips": "µV", "hams": "µV", "band": "counts"}
 
 
 async def test_the_check_reads_only_the_placed_channels_and_grades_each_sensor(config):
     rng = np.random.default_rng(5)
     counts = {"hips": rng.normal(0, 40, size=(6000, 2)).astype(int), "hams": rng.normal(0, 40, size=(6000, 1)).astype(int)}
-    placements = sensor_kit.configured_placements(config)[:2]  # the MyoWare is switched off today
+    placements = configured_sensors.configured_placements(config)[:2]  # the MyoWare is switched off today
     async with BumbleWorld() as world:
         for sensor_id, channels in (("hips", 2), ("hams", 1)):
             peripheral = await world.add_peripheral(
                 peripheral_spec(PROFILES["coach_v1"], f"coach-{sensor_id}", info=coach_v1_info(channels, 1000.0, 0.5)))
             packets = [encode_coach_v1(counts[sensor_id][k:k + 20], k) for k in range(0, 6000, 20)]
             Firmware(peripheral, PROFILES["coach_v1"], lambda packets=packets: packets, rate_hz=50)
-        source = sensor_kit.bluetooth_source(config, placements, scanner_backend=world.scanner_backend,
+        source = configured_sensors.bluetooth_source(config, placements, scanner_backend=world.scanner_backend,
                                              client_backend=world.client_backend)
         received = await collect(source, 1.0)
         statuses = source.status()
@@ -88,7 +88,7 @@ def test_each_entry_becomes_a_ble_sensor_with_its_address_name_and_adapter(tmp_p
     path = tmp_path / "config.toml"
     path.write_text(CONFIG.replace('name = "coach-hams"', 'name = "coach-hams"\nadapter = "hci1"'), encoding="utf-8")
     config = load_config(path)
-    source = sensor_kit.bluetooth_source(config, sensor_kit.configured_placements(config))
+    source = configured_sensors.bluetooth_source(config, configured_sensors.configured_placements(config))
     assert [link.sensor for link in source.source._links] == [
         BleSensor("hips", "coach_v1", None, "coach-hips"),
         BleSensor("hams", "coach_v1", None, "coach-hams", "hci1"),

@@ -1,4 +1,5 @@
-"""Opening the sessions folder for a command: the writer lock, crash recovery, damaged databases."""
+"""Opening the sessions folder for a command or the console: the writer lock, crash recovery,
+damaged databases."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from coach_tui.commands import CommandError
 from coach_tui.config import Config
-from coach_tui.session_recovery import recover_unfinished
 from coach_tui.store.database import Database, DatabaseError
 from coach_tui.store.repository import Repository
 from coach_tui.store.writer_lock import LockHeld, WriterLock
+from coach_tui.workflows.recovery import recover_unfinished
+
+
+class StoreUnavailable(Exception):
+    """The sessions folder or database cannot be used now; the message says why and what to do."""
 
 
 def _say(note: str) -> None:
@@ -32,11 +36,11 @@ def open_store(config: Config, command: str, *, write: bool) -> Iterator[Reposit
         lock.acquire()
     except LockHeld as held:
         if write:
-            raise CommandError(str(held)) from None
+            raise StoreUnavailable(str(held)) from None
         lock = None
     except OSError as error:
         if write:
-            raise CommandError(f"{config.sessions_dir}: cannot use the sessions folder ({error.strerror})") from None
+            raise StoreUnavailable(f"{config.sessions_dir}: cannot use the sessions folder ({error.strerror})") from None
         lock = None
     try:
         if lock is not None and lock.took_over:
@@ -52,9 +56,9 @@ def open_store(config: Config, command: str, *, write: bool) -> Iterator[Reposit
             with Database(config.sessions_dir, read_only=True) as database:
                 yield Repository(database)
         except DatabaseError as error:
-            raise CommandError(f"{error} (to restore the backup: coach restore-backup)") from None
+            raise StoreUnavailable(f"{error} (to restore the backup: coach restore-backup)") from None
         except OSError as error:
-            raise CommandError(f"{config.sessions_dir}: cannot use the sessions folder ({error.strerror})") from None
+            raise StoreUnavailable(f"{config.sessions_dir}: cannot use the sessions folder ({error.strerror})") from None
     finally:
         if lock is not None:
             lock.release()

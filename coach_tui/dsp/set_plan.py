@@ -1,0 +1,72 @@
+"""The recipe of a set: everything needed to analyse it again, stored in its recording's header."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coach_tui.domain.calibration import Calibration
+from coach_tui.domain.channels import ChannelAssignment
+from coach_tui.dsp.analysis_settings import AnalysisSettings, analysis_settings_from_dict, analysis_settings_to_dict
+from coach_tui.dsp.onsets import RestBaseline
+from coach_tui.dsp.set_analysis import SetAnalyzer, SetLayout
+
+
+@dataclass(frozen=True, slots=True)
+class SetPlan:
+    """Everything needed to analyse a set, stored in the recording's header so it can be redone."""
+
+    fs_hz: float
+    layout: SetLayout
+    settings: AnalysisSettings
+    mvc: dict[str, float]
+    rest: dict[str, RestBaseline]
+
+    def analyzer(self) -> SetAnalyzer:
+        """A fresh analyzer for this plan."""
+        return SetAnalyzer(self.fs_hz, self.layout, self.settings, self.mvc, self.rest)
+
+    def to_meta(self) -> dict:
+        """JSON-safe form for the recording header."""
+        return {
+            "fs_hz": self.fs_hz,
+            "layout": {sid: [[a.muscle, a.side] for a in assigned] for sid, assigned in self.layout.sensors.items()},
+            "target": self.layout.target,
+            "synergists": list(self.layout.synergists),
+            "antagonists": list(self.layout.antagonists),
+            "envelope_sensors": sorted(self.layout.envelope_sensors),
+            "settings": analysis_settings_to_dict(self.settings),
+            "mvc": self.mvc,
+            "rest": {key: [b.mean, b.sd] for key, b in self.rest.items()},
+        }
+
+    @classmethod
+    def from_calibrations(
+        cls,
+        fs_hz: float,
+        layout: SetLayout,
+        settings: AnalysisSettings,
+        calibrations: dict[str, Calibration],
+        rest_otherwise: dict[str, RestBaseline] | None = None,
+    ) -> SetPlan:
+        """References and rest levels from the calibrations; uncalibrated channels take their rest
+        level from ``rest_otherwise`` (e.g. the quietest moment before the set) when given."""
+        rest = {**(rest_otherwise or {}), **{k: RestBaseline(c.rest_mean, c.rest_sd) for k, c in calibrations.items()}}
+        return cls(fs_hz, layout, settings, {k: c.reference for k, c in calibrations.items()}, rest)
+
+    @classmethod
+    def from_meta(cls, meta: dict, source: str) -> SetPlan:
+        """Rebuild a plan from ``to_meta`` output."""
+        layout = SetLayout(
+            {sid: [ChannelAssignment(m, s) for m, s in assigned] for sid, assigned in meta["layout"].items()},
+            meta["target"],
+            tuple(meta["synergists"]),
+            tuple(meta.get("antagonists", ())),
+            frozenset(meta.get("envelope_sensors", ())),
+        )
+        return cls(
+            float(meta["fs_hz"]),
+            layout,
+            analysis_settings_from_dict(meta["settings"], source),
+            {k: float(v) for k, v in meta["mvc"].items()},
+            {k: RestBaseline(float(m), float(sd)) for k, (m, sd) in meta["rest"].items()},
+        )

@@ -1,0 +1,1 @@
+"""What coach writes for people and other tools: the client report and the session exports."""

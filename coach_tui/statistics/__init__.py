@@ -1,0 +1,1 @@
+"""Statistics over reps and sets (A/B tests): intervals, differences, effect sizes, verdicts."""
