@@ -21,9 +21,9 @@ class SetPlan:
     mvc: dict[str, float]
     rest: dict[str, RestBaseline]
 
-    def analyzer(self) -> SetAnalyzer:
-        """A fresh analyzer for this plan."""
-        return SetAnalyzer(self.fs_hz, self.layout, self.settings, self.mvc, self.rest)
+    def analyzer(self, keep_envelopes: bool = False) -> SetAnalyzer:
+        """A fresh analyzer for this plan (``keep_envelopes``: keep every envelope sample)."""
+        return SetAnalyzer(self.fs_hz, self.layout, self.settings, self.mvc, self.rest, keep_envelopes)
 
     def to_meta(self) -> dict:
         """JSON-safe form for the recording header."""
@@ -48,9 +48,13 @@ class SetPlan:
         calibrations: dict[str, Calibration],
         rest_otherwise: dict[str, RestBaseline] | None = None,
     ) -> SetPlan:
-        """References and rest levels from the calibrations; uncalibrated channels take their rest
-        level from ``rest_otherwise`` (e.g. the quietest moment before the set) when given."""
-        rest = {**(rest_otherwise or {}), **{k: RestBaseline(c.rest_mean, c.rest_sd) for k, c in calibrations.items()}}
+        """References and rest levels from the calibrations (the rest level in %MVC, as the set's
+        envelopes of those channels are); uncalibrated channels take their rest level from
+        ``rest_otherwise`` (e.g. the quietest moment before the set) when given."""
+        rest = {**(rest_otherwise or {}), **{
+            k: RestBaseline(c.rest_mean * 100.0 / c.reference, c.rest_sd * 100.0 / c.reference)
+            for k, c in calibrations.items()
+        }}
         return cls(fs_hz, layout, settings, {k: c.reference for k, c in calibrations.items()}, rest)
 
     @classmethod

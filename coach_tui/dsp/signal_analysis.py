@@ -108,7 +108,7 @@ def analyze_signal(
         floor = settings.floors.rep_rest_factor * baseline.mean
         if calibrated:
             floor = max(floor, settings.floors.rep_pct_mvc)
-        reps = detect_reps(env, fs_hz, floor, settings.reps)
+        reps = detect_reps(env, fs_hz, settings.floors.rep_pct_mvc if calibrated else 0.0, settings.reps)
         onsets = detect_onsets(env, fs_hz, baseline, settings.onsets)
         segments = [(r.start, r.end) for r in reps] or [
             (a, b) for a, b in _windows(env.shape[0], fs_hz, settings.floors.window_s) if env[a:b].mean() > floor

@@ -49,6 +49,10 @@ class SetRecorder:
         stored = self.writer.write(block)
         return self.analyzer.add(block.sensor_id, stored, block.gap_before)
 
+    def finish(self) -> list[RepMetrics]:
+        """End the set's analysis: the rep under way counts if the client had just finished it."""
+        return self.analyzer.finish()
+
     def close(self) -> None:
         """Flush and mark the recording complete."""
         self.writer.close()
