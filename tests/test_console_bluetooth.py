@@ -119,6 +119,20 @@ async def test_without_bluetooth_the_console_offers_the_simulated_kit(config):
             await asyncio.sleep(0)
 
 
+async def test_without_bluetooth_quitting_says_why(config):
+    off = BleakBluetoothNotAvailableError("No powered adapters.", BleakBluetoothNotAvailableReason.POWERED_OFF)
+    with Database(config.sessions_dir) as database:
+        app = make_app(config, Repository(database), simulated=False, scanner_backend=failing_scanner_backend(off))
+        said = []
+        exit_app = app.exit
+        app.exit = lambda *args, message=None, **kw: (said.append(str(message)), exit_app(*args, message=message, **kw))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+            await pilot.press("down", "enter")  # quit
+            await _until(pilot, lambda: said)
+    assert "turn it on" in said[0].lower()
+
+
 async def test_placement_shows_each_sensor_s_link_and_grades_in_a_worker(config, monkeypatch):
     import threading
     import time
