@@ -17,11 +17,10 @@ from pathlib import Path
 
 from coach_tui.domain.abtest import ABPlanSettings
 from coach_tui.domain.channels import ChannelAssignment, parse_channel_spec
-from coach_tui.domain.hysteresis_alert import AlertRule
 from coach_tui.domain.progression import ProgressionSettings
 from coach_tui.domain.settings_tables import SettingsError as ConfigError
 from coach_tui.domain.settings_tables import build, refuse_broken, replace_in
-from coach_tui.dsp.analysis_settings import ANALYSIS_TABLES, MAINS_CHOICES, AnalysisSettings, analysis_rules
+from coach_tui.dsp.analysis_settings import ANALYSIS_TABLES, AnalysisSettings, analysis_rules
 from coach_tui.dsp.mvc import MvcSettings
 from coach_tui.statistics.ab_statistics import ABSettings
 
