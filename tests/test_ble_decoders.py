@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from coach_tui.sources.ble.decode_coach import CoachSensorInfo, CoachV1Decoder, parse_coach_info
 from coach_tui.sources.ble.decode_myo import MyoDecoder
 from coach_tui.sources.ble.decode_myoware import MyoWareBleDecoder, MyoWareUartDecoder
-from coach_tui.sources.ble.profiles import PROFILES, firmware_note, matching_profile, profile
+from coach_tui.sources.ble.profiles import PROFILES, matching_profile, profile, read_firmware
 
 from ble_encoders import (
     GANGLION_UV_PER_COUNT,
@@ -125,19 +125,28 @@ def test_profile_scale_is_units_per_count_and_the_ganglion_one_is_sensors_md():
         ("ganglion_fw2", "2.0.1", "firmware 2.0.1"),
         ("ganglion_fw2", "1.1.1", "firmware 1.1.1"),  # firmware 1 sends firmware 2's packets
         ("ganglion_fw3", "v3.1.2", "firmware v3.1.2"),
-        ("ganglion_fw3", "beta", "firmware 'beta' is not one coach-tui knows: read as OpenBCI Ganglion (firmware 3)"),
     ],
 )
-def test_firmware_note(key, revision, note):
-    assert firmware_note(profile(key), revision).startswith(note)
+def test_a_board_whose_firmware_its_profile_reads_is_read_as_configured(key, revision, note):
+    choice = read_firmware(profile(key), revision)
+    assert (choice.profile.key, choice.note, choice.event) == (key, note, None)
+
+
+def test_a_board_of_unknown_firmware_is_read_as_configured_with_a_warning():
+    choice = read_firmware(profile("ganglion_fw3"), "beta")
+    assert choice.profile.key == "ganglion_fw3"
+    assert choice.event.startswith("board reports firmware 'beta', which coach-tui does not know: read as "
+                                   "OpenBCI Ganglion (firmware 3)")
 
 
 @pytest.mark.parametrize(("key", "revision", "other"), [("ganglion_fw2", "3.0.0", "ganglion_fw3"),
-                                                        ("ganglion_fw3", "2.0.1", "ganglion_fw2")])
-def test_firmware_another_profile_reads_is_refused_naming_it(key, revision, other):
-    with pytest.raises(ValueError, match=f"firmware {revision}, which {key} cannot read — set "
-                                         f'profile = "{other}" for this sensor in config.toml'):
-        firmware_note(profile(key), revision)
+                                                        ("ganglion_fw3", "2.0.1", "ganglion_fw2"),
+                                                        ("ganglion_fw3", "1.1.1", "ganglion_fw2")])
+def test_the_board_s_firmware_picks_the_profile_over_the_configured_one(key, revision, other):
+    choice = read_firmware(profile(key), revision)
+    assert choice.profile.key == other
+    assert choice.event == (f"board reports firmware {revision}: using it (config.toml says {key}; "
+                            f'set profile = "{other}" to match)')
 
 
 def test_unknown_profile_names_the_key_and_the_known_ones():

@@ -12,7 +12,6 @@ import itertools
 import math
 import random
 import time
-from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -31,89 +30,25 @@ from ble_encoders import (
 )
 from ble_peripherals import Firmware, failing_scanner_backend, peripheral_spec
 from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason, BleakError
-from bumble_link import BATTERY_LEVEL_UUID, BumbleWorld
+from ble_harness import (  # noqa: F401 - world is a fixture
+    COACH,
+    FAST,
+    ble_source,
+    coach_stream,
+    collect,
+    microvolts,
+    samples_of,
+    stitched,
+    wait_until,
+    world,
+)
+from bumble_link import BATTERY_LEVEL_UUID
 
 from coach_tui.dsp.pipeline import Pipeline
 from coach_tui.sources.ble.ble_source import NOT_FOUND, BleSensor, BleSettings, BleSource
 from coach_tui.sources.ble.profiles import PROFILES
 from coach_tui.sources.block import Block
 from coach_tui.sources.simulated import SimulatedKit
-
-#: Short retries, one second of silence for the watchdog (a loaded machine stalls less than that).
-FAST = BleSettings(
-    scan_timeout_s=1.0,
-    connect_timeout_s=5.0,
-    gatt_timeout_s=5.0,
-    backoff_base_s=0.05,
-    backoff_cap_s=0.2,
-    watchdog_min_silence_s=1.0,
-    close_timeout_s=2.0,
-)
-COACH = PROFILES["coach_v1"]
-
-
-@pytest.fixture
-async def world(request):
-    """A bumble world; ``@pytest.mark.parametrize("world", [{…}], indirect=True)`` passes options."""
-    async with BumbleWorld(**getattr(request, "param", {})) as w:
-        yield w
-    assert not w.callback_errors
-    for p in w.peripherals:
-        assert not p.hook_errors
-
-
-def ble_source(world: BumbleWorld, sensors: list[BleSensor], settings: BleSettings = FAST) -> BleSource:
-    return BleSource(
-        sensors,
-        settings,
-        scanner_backend=world.scanner_backend,
-        client_backend=world.client_backend,
-        rng=random.Random(7),
-    )
-
-
-async def collect(
-    source: BleSource, until: Callable[[list[Block]], bool], timeout: float = 20.0, into: list[Block] | None = None
-) -> list[Block]:
-    """Iterate ``source`` (appending to ``into``) until ``until(blocks)`` holds."""
-    blocks = [] if into is None else into
-    async with asyncio.timeout(timeout):
-        async for block in source:
-            blocks.append(block)
-            if until(blocks):
-                break
-    return blocks
-
-
-def samples_of(sensor_id: str, count: int) -> Callable[[list[Block]], bool]:
-    return lambda blocks: sum(b.n_samples for b in blocks if b.sensor_id == sensor_id) >= count
-
-
-async def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
-
-
-def stitched(blocks: list[Block], sensor_id: str = "s1") -> tuple[np.ndarray, np.ndarray]:
-    """(sample indices, samples) of one sensor, after checking every block continues the previous."""
-    mine = [b for b in blocks if b.sensor_id == sensor_id]
-    for before, after in itertools.pairwise(mine):
-        assert after.first_index == before.end_index + after.gap_before
-    indices = np.concatenate([np.arange(b.first_index, b.end_index) for b in mine])
-    return indices, np.concatenate([b.samples for b in mine])
-
-
-def coach_stream(counts: np.ndarray, per_packet: int, fmt: str = "int16") -> list[bytes]:
-    return [
-        encode_coach_v1(counts[k : k + per_packet], k, fmt=fmt) for k in range(0, len(counts), per_packet)
-    ]
-
-
-def microvolts(counts: np.ndarray, scale: float) -> np.ndarray:
-    """What a decoder makes of ``counts`` at ``scale`` µV per count."""
-    return (np.asarray(counts, dtype=np.float64) * scale).astype(np.float32)
-
 
 # ---------------------------------------------------------------------------------------------
 # Each profile
@@ -311,30 +246,6 @@ async def test_ganglion_a_whole_lost_cycle_is_counted_from_the_silence(world, ke
     assert source.status()[0].samples_lost == marked_expected[0][1]
     indices, samples = stitched(blocks)
     assert np.array_equal(samples, (truth[indices] * GANGLION_UV_PER_COUNT).astype(np.float32))
-
-
-async def test_ganglion_on_a_board_whose_firmware_another_profile_reads_says_which_to_configure(world):
-    profile = PROFILES["ganglion_fw2"]
-    sensor = await world.add_peripheral(peripheral_spec(profile, "Ganglion-9a9b", software_revision="3.0.0"))
-    firmware = Firmware(sensor, profile, lambda: [], rate_hz=100)
-    source = ble_source(world, [BleSensor("s1", "ganglion_fw2", name="Ganglion-9a9b")])
-
-    async def iterate() -> None:
-        async for _ in source:
-            pass
-
-    iteration = asyncio.ensure_future(iterate())
-    await wait_until(lambda: "attempt 2" in source.status()[0].state)
-    status = source.status()[0]
-    await source.close()
-    await asyncio.wait_for(iteration, 2)
-
-    assert status.state.startswith(
-        'failed (reading firmware version): the board runs firmware 3.0.0, which ganglion_fw2 cannot '
-        'read — set profile = "ganglion_fw3" for this sensor in config.toml (retrying in'
-    )
-    assert status.samples_received == 0 and status.reconnects == 0
-    assert firmware.control_writes() == []  # never started
 
 
 # ---------------------------------------------------------------------------------------------

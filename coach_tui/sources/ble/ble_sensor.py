@@ -53,6 +53,7 @@ class BleSettings:
       intervals without a notification, and never sooner than the minimum (also the allowance for
       the first packet after the start command).
     - ``close_timeout_s``: how long ``close()`` waits for stop commands and disconnections.
+    - ``battery_poll_s``: how often a battery level the system keeps to itself is read again.
     """
 
     scan_timeout_s: float = 5.0
@@ -66,6 +67,7 @@ class BleSettings:
     watchdog_intervals: float = 20.0
     watchdog_min_silence_s: float = 2.0
     close_timeout_s: float = 3.0
+    battery_poll_s: float = 60.0
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):

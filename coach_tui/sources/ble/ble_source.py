@@ -6,9 +6,14 @@ decodes whatever is queued, sensor by sensor, and yields one :class:`Block` per 
 carried samples, with indices, gaps and host times from the sensor's :mod:`timeline`.
 
 **Discovery**: by ``address`` (case-insensitive), else by advertised ``name`` (exact), else by the
-profile's service UUID in the advertisement — the first such device that no other sensor of this
-source claimed or names. A found device is claimed by its address; a sensor found by service UUID
-reconnects to that address only, so it never swaps devices with a neighbour of the same kind.
+profile's service UUID in the advertisement or, for devices that advertise a name only (the
+Ganglion), by the profile's name prefixes — the first such device that no other sensor of this
+source claimed or names. A found device is claimed by its address; a sensor found by service or
+name prefix reconnects to that address only, so it never swaps devices with a neighbour of the
+same kind. Before each search, connections the system still holds to the sensor's device are
+closed (a held device does not advertise). What happened — found by name, a stale connection
+closed, a board read as another firmware, a battery level nobody can read — is told in the
+status's ``events``.
 
 Status: ``nominal_rate_hz`` from the profile or the coach v1 info (0.0 while unknown: MyoWare sends
 as fast as its loop runs — use ``measured_rate_hz``), ``channels`` from the profile or the info (0
@@ -26,6 +31,7 @@ from collections.abc import AsyncIterator
 from coach_tui.sources.ble.ble_sensor import BleSensor, BleSettings
 from coach_tui.sources.ble.notification_queue import Connection
 from coach_tui.sources.ble.sensor_link import NOT_FOUND, SensorLink
+from coach_tui.sources.ble.system_bluetooth import NoSystemBluetooth, SystemBluetooth, system_bluetooth
 from coach_tui.sources.block import Block, SensorStatus
 
 __all__ = ["NOT_FOUND", "BleSensor", "BleSettings", "BleSource"]
@@ -36,7 +42,9 @@ class BleSource:
 
     ``scanner_backend`` / ``client_backend`` are bleak backend classes (``BleakScanner(backend=…)``,
     ``BleakClient(backend=…)``), None for the platform's; tests pass a bumble world's. ``rng``
-    draws the backoff jitter. The sensors' tasks start on the first ``async for``.
+    draws the backoff jitter. ``system`` is the computer's Bluetooth service (stale connections,
+    battery levels it keeps: :mod:`system_bluetooth`); None: the platform's when bleak uses the
+    platform's backends, else none. The sensors' tasks start on the first ``async for``.
     """
 
     def __init__(
@@ -47,6 +55,7 @@ class BleSource:
         scanner_backend: type | None = None,
         client_backend: type | None = None,
         rng: random.Random | None = None,
+        system: SystemBluetooth | None = None,
     ):
         if not sensors:
             raise ValueError("BleSource needs at least one sensor")
@@ -60,6 +69,10 @@ class BleSource:
         self.scanner_backend = scanner_backend
         self.client_backend = client_backend
         self.rng = rng if rng is not None else random.Random()
+        if system is None:  # the platform's service holds the platform backends' connections only
+            platform = scanner_backend is None and client_backend is None
+            system = system_bluetooth() if platform else NoSystemBluetooth()
+        self.system = system
         self._data_ready = asyncio.Event()
         self._links = [SensorLink(self, sensor) for sensor in sensors]
         self._tasks: list[asyncio.Task[None]] = []
@@ -114,7 +127,9 @@ class BleSource:
     def status(self) -> list[SensorStatus]:
         """Snapshot of every sensor's status (copies), in the configured order."""
         return [
-            dataclasses.replace(link.status, notes=list(link.status.notes), host_drops=link.queue.dropped)
+            dataclasses.replace(
+                link.status, notes=list(link.status.notes), events=list(link.status.events), host_drops=link.queue.dropped
+            )
             for link in self._links
         ]
 
