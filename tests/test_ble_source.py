@@ -20,15 +20,14 @@ from ble_encoders import (
     coach_v1_info,
     encode_coach_v1,
     encode_ganglion_fw2_stream,
-    encode_ganglion_fw3_stream,
     encode_myo,
     encode_myoware_ascii,
     encode_myoware_uart_lines,
     ganglion_fw2_decoded_counts,
     ganglion_fw2_packet_spans,
-    ganglion_fw3_decoded_counts,
 )
-from ble_peripherals import Firmware, failing_scanner_backend, peripheral_spec
+from ble_peripherals import Firmware, failing_scanner_backend, ganglion_fw3_board, peripheral_spec
+from ganglion_firmware import fw3_transmitted_counts
 from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason, BleakError
 from ble_harness import (  # noqa: F401 - world is a fixture
     COACH,
@@ -195,37 +194,19 @@ async def test_ganglion_fw2_lost_packet_mutes_until_raw_packet_and_marks_resync(
     assert [w.with_response for w in sensor.writes] == [False, False]  # write without response
 
 
-async def test_ganglion_fw3_lost_packets_cost_their_two_samples_exactly(world):
-    profile = PROFILES["ganglion_fw3"]
-    rng = np.random.default_rng(5)
-    counts = rng.integers(-(2**23), 2**23, size=(300, 4))
-    sensor = await world.add_peripheral(peripheral_spec(profile, "Ganglion-3c4d"))
-    Firmware(sensor, profile, lambda: encode_ganglion_fw3_stream(counts, bits=19), rate_hz=200, drop={20, 21, 77})
-    source = ble_source(world, [BleSensor("s1", "ganglion_fw3", address=sensor.address)])
-
-    blocks = await collect(source, samples_of("s1", 300 - 6))
-    await source.close()
-
-    assert [(b.first_index, b.gap_before) for b in blocks if b.gap_before] == [(44, 4), (156, 2)]
-    status = source.status()[0]
-    assert (status.samples_lost, status.packets_lost) == (6, 3)
-    indices, samples = stitched(blocks)
-    expected = (ganglion_fw3_decoded_counts(counts, 19) * GANGLION_UV_PER_COUNT).astype(np.float32)
-    assert np.array_equal(samples, expected[indices])
-
 @pytest.mark.parametrize("key", ["ganglion_fw3", "ganglion_fw2"])
 async def test_ganglion_a_whole_lost_cycle_is_counted_from_the_silence(world, key):
     # Paced as the board sends (200 Hz: 100 packets/s); one second of packets — one whole id
     # cycle — never arrives, and the ids alone cannot tell.
     profile = PROFILES[key]
     rng = np.random.default_rng(14)
-    if key == "ganglion_fw3":
-        counts = rng.integers(-(2**23), 2**23, size=(600, 4))
-        packets = encode_ganglion_fw3_stream(counts, bits=18)
-        truth = ganglion_fw3_decoded_counts(counts, 18)
-        spans = [(2 * k, 2) for k in range(len(packets))]
-        dropped = range(100, 200)
-        marked_expected = [(400, 200, False)]
+    if key == "ganglion_fw3":  # as the firmware packs it (test_ble_ganglion.py)
+        counts = rng.integers(-(2**23), 2**23, size=(3 * 201, 4))
+        truth = np.array(fw3_transmitted_counts(counts, 19))
+        last = 3 * 201 - 1  # the third cycle's sample 200 is never sent
+        dropped = range(100, 200)  # the second cycle: samples 201…401, its unsent 200 and 401 in the gap
+        marked_expected = [(402, 202, False)]
+        lost_on_link = 200
     else:
         counts = np.cumsum(rng.integers(-2000, 2000, size=(3 * 201 + 1, 4)), axis=0)
         packets = encode_ganglion_fw2_stream(counts, bits=19)
@@ -233,17 +214,21 @@ async def test_ganglion_a_whole_lost_cycle_is_counted_from_the_silence(world, ke
         spans = ganglion_fw2_packet_spans(len(counts))
         dropped = range(41, 142)  # ids 41…100, the raw packet, 1…40: nothing of this comes out
         marked_expected = [(402, 402 - 81, True)]  # muted until the raw packet of the third cycle
+        last = spans[-1][0] + spans[-1][1]
+        lost_on_link = marked_expected[0][1]
     sensor = await world.add_peripheral(peripheral_spec(profile, "Ganglion-5e6f"))
-    Firmware(sensor, profile, lambda: packets, rate_hz=100, drop=set(dropped))
+    if key == "ganglion_fw3":
+        ganglion_fw3_board(sensor, profile, counts, lost=dropped)
+    else:
+        Firmware(sensor, profile, lambda: packets, rate_hz=100, drop=set(dropped))
     patient = dataclasses.replace(FAST, watchdog_min_silence_s=3.0)  # a second of silence is no dead link
     source = ble_source(world, [BleSensor("s1", key, address=sensor.address)], patient)
 
-    last = spans[-1][0] + spans[-1][1]
     blocks = await collect(source, lambda b: bool(b) and b[-1].end_index == last)
     await source.close()
 
     assert [(b.first_index, b.gap_before, b.resync) for b in blocks if b.gap_before or b.resync] == marked_expected
-    assert source.status()[0].samples_lost == marked_expected[0][1]
+    assert source.status()[0].samples_lost == lost_on_link
     indices, samples = stitched(blocks)
     assert np.array_equal(samples, (truth[indices] * GANGLION_UV_PER_COUNT).astype(np.float32))
 

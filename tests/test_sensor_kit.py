@@ -124,18 +124,20 @@ class GapSource:
         pass
 
 
-async def test_the_check_fills_a_gap_with_at_most_the_listening_window_of_zeros():
+async def test_the_check_fills_a_gap_with_at_most_the_listening_window_of_the_last_sample():
     received = await collect(GapSource(), 0.2)
     pieces = received["s1"]
-    zeros = [p for p in pieces if not p.any()]
-    assert [len(z) for z in zeros] == [200]  # 0.2 s at 1000 Hz
-    assert all(len(p) == 10 and p.all() for p in pieces if p.any())
+    fills = [p for p in pieces if len(p) != 10]
+    assert [len(f) for f in fills] == [200]  # 0.2 s at 1000 Hz
+    assert np.all(fills[0] == 4.0)  # the sample before the gap, held (Pipeline.process_gap does the same)
+    blocks = [p for p in pieces if len(p) == 10]
+    assert [p[0, 0] for p in blocks] == list(range(1, len(blocks) + 1))
 
 
-def test_recent_samples_keep_at_most_a_window_of_zeros_for_a_gap():
+def test_recent_samples_keep_at_most_a_window_of_the_last_sample_for_a_gap():
     recent = RecentSamples(0.5, 1000.0)
     recent.add(Block("s1", 0, np.ones((10, 1), dtype=np.float32), 0.0))
     recent.add(Block("s1", 10 + WILD_GAP, np.full((10, 1), 2.0, dtype=np.float32), 0.0, WILD_GAP))
     kept = recent.received()["s1"]
-    assert [len(p) for p in kept] == [500, 10]  # the window's 500 zeros, then the new samples
-    assert not kept[0].any() and np.all(kept[1] == 2.0)
+    assert [len(p) for p in kept] == [500, 10]  # the window's 500 held samples, then the new ones
+    assert np.all(kept[0] == 1.0) and np.all(kept[1] == 2.0)

@@ -19,7 +19,8 @@ gaps, host times, and the sample counters of its status.
 - ``t_host`` is the host time of the first sample, from the sensor's :class:`SampleClock` (a fit
   of sample index against arrival times, new epoch per connection).
 
-Status counters: ``packets_lost`` = missing samples ÷ samples per packet (rounded up),
+Status counters: ``samples_lost`` = missing samples but those the device never sends by design
+(``DecodedPacket.unsent``), ``packets_lost`` = those ÷ samples per packet (rounded up),
 ``malformed`` from the decoders (summed over connections).
 """
 
@@ -94,15 +95,17 @@ class Timeline:
         else:
             local = self.clock.observe_uncounted(n, arrival)
         index = local + self.offset
+        unsent = 0
         if gap is None:  # exact from the counter, or the clock's estimate of a stall
             gap = index - self.next_index
+            unsent = decoded.unsent
         self.next_index = index + n
         self.last_time = self.clock.host_time(local + n - 1)
         status = self.status
         status.samples_received += n
-        if gap:
-            status.samples_lost += gap
-            status.packets_lost += -(-gap // self.packet_samples)
+        if gap > unsent:
+            status.samples_lost += gap - unsent
+            status.packets_lost += -(-(gap - unsent) // self.packet_samples)
         status.measured_rate_hz = self.clock.measured_rate_hz
         return Block(self.sensor_id, index, decoded.samples, self.clock.host_time(local), gap, resync)
 
