@@ -13,7 +13,7 @@ from ble_peripherals import Firmware, peripheral_spec
 from bumble_link import BumbleWorld
 
 from coach_tui import sensor_kit
-from coach_tui.config import load_config
+from coach_tui.config import ConfigError, load_config
 from coach_tui.domain.placement import Placement
 from coach_tui.session_check import RecentSamples, collect, grade_sensors
 from coach_tui.sources.block import Block, SensorStatus
@@ -53,6 +53,24 @@ def test_placements_columns_envelope_sensors_and_units_come_from_the_config(conf
     assert sensor_kit.placed_columns(placements) == {"hips": [1], "hams": [0], "band": [0]}
     assert sensor_kit.envelope_sensors(config) == frozenset({"band"})
     assert sensor_kit.device_units(config) == {"hips": "µV", "hams": "µV", "band": "counts"}
+
+
+@pytest.mark.parametrize(("channels", "envelopes"), [('["biceps:L", ""]', {"uart"}), ('["", "biceps:L"]', set())],
+                         ids=["envelope-placed", "raw-placed"])
+def test_a_myoware_uart_shield_s_raw_channel_is_raw_emg_and_its_envelope_an_envelope(tmp_path, channels, envelopes):
+    # "<envelope>,<raw>": the raw value swings around zero, EMG to filter like any other
+    path = tmp_path / "config.toml"
+    path.write_text(f'[[sensors]]\nid = "uart"\nprofile = "myoware_uart"\nchannels = {channels}\n', encoding="utf-8")
+    assert sensor_kit.envelope_sensors(load_config(path)) == frozenset(envelopes)
+
+
+def test_placing_both_the_envelope_and_the_raw_channel_of_one_sensor_is_refused(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[[sensors]]\nid = "uart"\nprofile = "myoware_uart"\nchannels = ["biceps:L", "biceps:L"]\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"sensor sends its envelope on channel 1 and its raw signal on channel 2 "
+                                          r"— name the muscle on one of them"):
+        load_config(path)
 
 
 async def test_the_check_reads_only_the_placed_channels_and_grades_each_sensor(config):

@@ -38,7 +38,7 @@ class Profile:
     UUIDs are full 128-bit and lowercase. ``data_uuids`` are all subscribed before
     ``start_commands`` are written, in order, to ``control_uuid``. ``channels``,
     ``nominal_rate_hz`` and ``scale`` are None when the info characteristic says (coach v1, whose
-    info also overrides ``kind``). ``scale`` is ``units`` per count as the decoder applies it (µV
+    info also overrides ``kind``; ``channel_kinds`` where the channels differ). ``scale`` is ``units`` per count as the decoder applies it (µV
     per ADC count for the Ganglion; 1.0 where the counts are the units: Myo's unitless int8,
     MyoWare's ADC counts). ``loss_detection`` is "sample_counter", "packet_id" or "arrival_time".
     ``use_start_notify`` is bleak's BlueZ option (SENSORS.md "bleak notes").
@@ -69,6 +69,12 @@ class Profile:
     use_start_notify: bool = True
     revision_uuid: str | None = None
     firmware_majors: tuple[int, ...] = ()
+    channel_kinds: tuple[str, ...] | None = None
+
+    def channel_kind(self, channel: int) -> str:
+        """What ``channel`` (0-based) carries: "raw" EMG (filtered here) or an "envelope" the device
+        computed — ``channel_kinds`` where channels differ, else ``kind``."""
+        return self.channel_kinds[channel] if self.channel_kinds else self.kind
 
     def new_decoder(self, info: bytes | None = None) -> Decoder:
         """A fresh decoder for one connection; ``info`` is the info characteristic's bytes where
@@ -207,6 +213,9 @@ _ALL = (
         scale=1.0,
         kind="envelope",
         loss_detection="arrival_time",
+        # "<envelope>,<raw>": the raw value is the signal with the reference offset removed (it
+        # swings around zero), EMG to filter like any other
+        channel_kinds=("envelope", "raw"),
     ),
 )
 
