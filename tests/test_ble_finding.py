@@ -232,3 +232,45 @@ def test_battery_level_is_battery1_percentage_of_the_device():
     assert battery_in(BLUEZ_OBJECTS, "c0:b0:00:00:00:01") == 87.0
     assert battery_in(BLUEZ_OBJECTS, "C0:B0:00:00:00:02") is None  # no Battery1
     assert battery_in(BLUEZ_OBJECTS, "C0:B0:00:00:00:09") is None  # unknown device
+
+
+# ---------------------------------------------------------------------------------------------
+# What coach check says
+# ---------------------------------------------------------------------------------------------
+async def test_coach_check_says_what_happened_in_the_trainer_s_words_and_json_carries_it(world):
+    from ble_encoders import encode_ganglion_fw2_stream
+
+    from coach_tui.commands.check import _check_json, _check_text
+    from coach_tui.dsp.recording_analysis import AnalysisSettings
+    from coach_tui.session_check import collect as check_collect
+    from coach_tui.session_check import grade_sensors
+
+    fw2 = PROFILES["ganglion_fw2"]
+    ganglion = await world.add_peripheral(peripheral_spec(fw2, "Ganglion 1.3 (a1b2)", advertise_service=False,
+                                                          software_revision="2.0.1"))
+    counts = np.cumsum(np.random.default_rng(8).integers(-2000, 2000, size=(10 * 201 + 1, 4)), axis=0)
+    Firmware(ganglion, fw2, lambda: encode_ganglion_fw2_stream(counts), rate_hz=200)
+    stale = await stale_coach_sensor(world)
+    await myo_without_battery_service(world)
+    source = ble_source(world, [BleSensor("g", "ganglion_fw3"), BleSensor("c", "coach_v1", address=stale.address),
+                                BleSensor("m", "myo", name="Myo-hidden")], system=FakeSystemBluetooth(world))
+    names = {"g": "left glute max", "c": "right glute max", "m": "left biceps"}
+
+    received = await check_collect(source, 0.5)
+    report = grade_sensors(received, source.status(), names, AnalysisSettings(), 0.5, simulated=False)
+
+    said = {
+        "g": ["found Ganglion 1.3 (a1b2) by name",
+              'board reports firmware 2.0.1: using it (config.toml says ganglion_fw3; set profile = "ganglion_fw2" '
+              "to match)"],
+        "c": [CLOSED_STALE],
+        "m": ["found Myo-hidden by name", BATTERY_UNKNOWN],
+    }
+    lines = _check_text(report).splitlines()
+    for sensor_id, events in said.items():
+        for event in events:
+            assert f"  {names[sensor_id]}: {event}" in lines
+    sensors = {s["sensor_id"]: s for s in _check_json(report)["sensors"]}
+    assert {sid: s["events"] for sid, s in sensors.items()} == said
+    assert sensors["g"]["profile"] == "ganglion_fw2" and sensors["m"]["battery_pct"] is None
+    assert all(s["streaming"] for s in sensors.values())
