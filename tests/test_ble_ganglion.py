@@ -115,8 +115,25 @@ async def test_firmware_3_never_sends_one_sample_in_201_and_streams_at_199_hz(wo
     assert per_cycle == [200] * (cycles - 1)
     assert status.samples_received == len(indices) == 200 * cycles - 2
     assert (status.samples_lost, status.packets_lost, status.loss_fraction) == (0, 0, 0.0)
-    # indices count the ADC's samples, the unsent ones too: the clock runs at the ADC's rate
-    assert status.measured_rate_hz == pytest.approx(200.0, rel=0.1)
+    # indices count the ADC's samples, the unsent ones too; the measured rate is what is delivered
+    assert status.measured_rate_hz == pytest.approx(199.0, rel=0.1)
+
+
+def test_firmware_3_s_measured_rate_is_what_arrives_199_hz():
+    """Sample level, exact arrival times: the ADC runs at 200 Hz, 200 of every 201 samples are sent."""
+    from coach_tui.sources.ble.notification_queue import Connection
+    from coach_tui.sources.ble.timeline import Timeline
+    from coach_tui.sources.block import SensorStatus
+
+    adc = adc_samples(20 * 201, seed=4)
+    fw3 = profile("ganglion_fw3")
+    timeline = Timeline("s1", fw3, SensorStatus("s1", 200.0, 4))
+    timeline.begin(Connection(fw3.new_decoder(), 200.0))
+    for k, packet in enumerate(fw3_transmission(adc)):
+        if packet is not None:
+            timeline.take(packet, k / 200.0, fw3.data_uuids[0])
+    assert timeline.status.samples_lost == 0
+    assert timeline.status.measured_rate_hz == pytest.approx(200.0 * 200 / 201, abs=0.05)
 
 
 async def test_firmware_3_packets_lost_on_air_cost_their_two_samples_exactly(world):

@@ -21,7 +21,8 @@ gaps, host times, and the sample counters of its status.
 
 Status counters: ``samples_lost`` = missing samples but those the device never sends by design
 (``DecodedPacket.unsent``), ``packets_lost`` = those ÷ samples per packet (rounded up),
-``malformed`` from the decoders (summed over connections).
+``malformed`` from the decoders (summed over connections); ``measured_rate_hz`` = samples
+delivered per second (the clock's index rate less the unsent share).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Timeline:
         self.new_connection = False
         self.last_arrival: float | None = None  # of this connection's previous notification
         self.malformed_before = 0  # malformed packets of earlier connections' decoders
+        self.unsent = 0  # samples the device never sends by design (Ganglion firmware 3)
 
     def begin(self, connection: Connection) -> None:
         """The notifications that follow come from a new connection."""
@@ -106,8 +108,18 @@ class Timeline:
         if gap > unsent:
             status.samples_lost += gap - unsent
             status.packets_lost += -(-(gap - unsent) // self.packet_samples)
-        status.measured_rate_hz = self.clock.measured_rate_hz
+        self.unsent += min(gap, unsent)
+        status.measured_rate_hz = self._delivered_rate()
         return Block(self.sensor_id, index, decoded.samples, self.clock.host_time(local), gap, resync)
+
+    def _delivered_rate(self) -> float | None:
+        """Samples the sensor delivers per second: the clock's rate (of the device's sample index)
+        less the share the device never sends (firmware 3: 1 in 201, so 200 Hz delivers ≈ 199 Hz)."""
+        rate = self.clock.measured_rate_hz
+        received = self.status.samples_received
+        if rate is None or not received:
+            return rate
+        return rate * received / (received + self.unsent)
 
     def _reconnect_gap(self, decoded: DecodedPacket, n: int, arrival: float) -> int:
         """Samples missed between the last connection's last sample and this packet's first."""
