@@ -56,13 +56,13 @@ class SetAnalyzer:
     """Streaming analysis of one set from per-sensor blocks.
 
     All sensors share ``fs_hz`` and start together; samples are aligned by their index since the
-    set started (lost samples enter as zeros, see ``Pipeline.process_gap``). Envelopes are in %MVC
+    set started (lost samples enter as ``Pipeline.process_gap`` fills them). Envelopes are in %MVC
     for channels with an MVC reference, else in input units (µV). Analysis starts once the filters
     have settled. The rest level of each channel (onsets, the asymmetry noise floor) is ``rest`` (a
     calibration, the quietest moment before the set) or the set's first ``baseline_window_ms``,
-    replaced by a clearly quieter stretch of the set (``RestLevel``), as of each rep's end. ``finish`` ends the set:
-    a last rep the client had just finished counts. ``keep_envelopes`` keeps every envelope sample
-    (for exports); otherwise only what a rep still to come needs is kept.
+    replaced by a clearly quieter stretch of the set (``RestLevel``), as of each rep's end.
+    ``finish`` ends the set: a last rep the client had just finished counts. ``keep_envelopes``
+    keeps every envelope sample (for exports); otherwise only what a rep still to come needs is kept.
     """
 
     def __init__(
