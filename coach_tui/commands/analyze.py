@@ -43,17 +43,17 @@ def _load_mvc(path: str) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace, config) -> int:
-    """Analyse ``args.path``; print a summary or JSON."""
-    import numpy as np
-
+    """Analyse ``args.path``; print a summary or JSON. The file is read and analysed a chunk at a
+    time (``signal_stream``, ``analyze_chunks``), so hours of signal need little memory."""
     from coach_tui.domain.channels import ChannelAssignment, parse_channel_spec
-    from coach_tui.dsp.signal_analysis import analyze_signal
-    from coach_tui.sources.signal_files import SignalFileError, load_signal_file
+    from coach_tui.dsp.signal_analysis import analyze_chunks
+    from coach_tui.sources.signal_files import SignalFileError
+    from coach_tui.sources.signal_stream import open_signal_stream
 
     if args.fs is not None and args.fs <= 0:
         raise CommandError(f"--fs {args.fs:g}: the sample rate must be positive")
     try:
-        recording = load_signal_file(args.path, args.fs)
+        recording = open_signal_stream(args.path, args.fs)
     except SignalFileError as error:
         raise CommandError(str(error)) from None
     try:
@@ -75,34 +75,62 @@ def run(args: argparse.Namespace, config) -> int:
     if args.chunk_ms is not None and args.chunk_ms <= 0:
         raise CommandError(f"--chunk-ms {args.chunk_ms:g}: must be positive")
     chunk = max(1, round(args.chunk_ms * recording.fs_hz / 1000)) if args.chunk_ms else None
-    try:
-        analysis = analyze_signal(
-            recording.samples,
-            recording.fs_hz,
-            channels,
-            source=str(args.path),
-            units=recording.units,
-            mains=args.mains or config.analysis.dsp.filters.mains,
-            mvc=mvc,
-            chunk_samples=chunk,
-            clip_level=recording.clip_level,
-            settings=config.analysis,
-        )
-    except ValueError as error:
-        raise CommandError(str(error)) from None
-    if args.envelope_out:
-        header = ["time_s"] + [channels[c].key for c in analysis.columns]
-        time_s = np.arange(analysis.envelope.shape[0]) / recording.fs_hz
+    with _EnvelopeCsv(args.envelope_out, recording.fs_hz, channels) as envelope_out:
         try:
-            np.savetxt(args.envelope_out, np.column_stack([time_s, analysis.envelope]), delimiter=",",
-                       header=",".join(header), comments="", fmt="%.6g")
-        except OSError as error:
-            raise CommandError(f"{args.envelope_out}: cannot write ({error.strerror})") from None
+            analysis = analyze_chunks(
+                recording.chunks,
+                recording.fs_hz,
+                channels,
+                source=str(args.path),
+                units=recording.units,
+                mains=args.mains or config.analysis.dsp.filters.mains,
+                mvc=mvc,
+                chunk_samples=chunk,
+                clip_level=recording.clip_level,
+                settings=config.analysis,
+                envelope_out=envelope_out.write if args.envelope_out else None,
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from None
     if args.json:
         print(json.dumps(analysis.report, allow_nan=False, ensure_ascii=False))
     else:
         print(_analysis_text(analysis.report))
     return 0
+
+
+class _EnvelopeCsv:
+    """``--envelope-out``: ``time_s`` and one envelope column per analysed channel, written as the
+    analysis computes them (opened first, so an unwritable path is said before any work)."""
+
+    def __init__(self, path: str | None, fs_hz: float, channels):
+        self.path, self.fs_hz = path, fs_hz
+        self.header = ["time_s"] + [c.key for c in channels if c is not None]
+        self._file = None
+        self._rows = 0
+
+    def __enter__(self):
+        if self.path:
+            try:
+                self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 (closed in __exit__)
+                self._file.write(",".join(self.header) + "\n")
+            except OSError as error:
+                raise CommandError(f"{self.path}: cannot write ({error.strerror})") from None
+        return self
+
+    def write(self, envelope) -> None:
+        import numpy as np
+
+        time_s = (self._rows + np.arange(envelope.shape[0])) / self.fs_hz
+        self._rows += envelope.shape[0]
+        try:
+            np.savetxt(self._file, np.column_stack([time_s, envelope]), delimiter=",", fmt="%.6g")
+        except OSError as error:
+            raise CommandError(f"{self.path}: cannot write ({error.strerror})") from None
+
+    def __exit__(self, *exc) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 def _label(muscle: str, side: str | None) -> str:

@@ -60,8 +60,15 @@ def median_frequency_trend(
     """
     if fatigue_unavailable_reason(fs_hz) or len(segments) < 2:
         return None
-    times = np.array([(start + end) / 2 / fs_hz for start, end in segments])
-    values = np.array([median_frequency(filtered[start:end], fs_hz, settings) for start, end in segments])
+    times = [(start + end) / 2 / fs_hz for start, end in segments]
+    return fit_trend(times, [median_frequency(filtered[start:end], fs_hz, settings) for start, end in segments])
+
+
+def fit_trend(times_s: list[float], values_hz: list[float]) -> MedianFrequencyTrend | None:
+    """The least-squares line through median frequencies at their times (None for fewer than two)."""
+    if len(times_s) < 2:
+        return None
+    times, values = np.array(times_s, dtype=float), np.array(values_hz, dtype=float)
     slope, intercept = np.polyfit(times, values, 1)
     return MedianFrequencyTrend(
         tuple(times.tolist()),

@@ -18,11 +18,54 @@ _BAND_HZ = (20.0, 500.0)
 
 def _spectrum(x: np.ndarray, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
     """Welch power spectrum per channel of ``(channels, n)`` (2 s Hann segments, 0.5 Hz bins)."""
-    from scipy.signal import welch
+    spectrum = WelchSpectrum(fs_hz, np.atleast_2d(x).shape[0])
+    spectrum.add(x)
+    return spectrum.result()
 
-    x = np.atleast_2d(x)
-    nperseg = min(x.shape[1], int(fs_hz * _SEGMENT_S))
-    return welch(x, fs=fs_hz, nperseg=nperseg, detrend="constant", axis=-1)
+
+class WelchSpectrum:
+    """Welch's power spectrum of channels fed in chunks (2 s Hann segments, half overlapping; the
+    whole signal as one segment when it is shorter): the mean periodogram of every whole segment,
+    as ``scipy.signal.welch`` gives for the whole signal, in memory of a block of segments."""
+
+    BLOCK_SEGMENTS = 64
+
+    def __init__(self, fs_hz: float, n_channels: int):
+        self.fs_hz = float(fs_hz)
+        self._nperseg = int(self.fs_hz * _SEGMENT_S)
+        self._step = self._nperseg - self._nperseg // 2
+        self._tail = np.zeros((n_channels, 0))
+        self._sum: np.ndarray | None = None
+        self._segments = 0
+        self._freqs: np.ndarray | None = None
+
+    def add(self, x: np.ndarray) -> None:
+        """Take the next ``(channels, n)`` samples."""
+        self._tail = np.concatenate([self._tail, np.atleast_2d(np.asarray(x, dtype=float))], axis=1)
+        block = (self.BLOCK_SEGMENTS - 1) * self._step + self._nperseg
+        while self._tail.shape[1] >= block:
+            self._take(self._tail[:, :block], self.BLOCK_SEGMENTS)
+            self._tail = self._tail[:, self.BLOCK_SEGMENTS * self._step :]
+
+    def _take(self, x: np.ndarray, segments: int) -> None:
+        from scipy.signal import welch
+
+        freqs, power = welch(x, fs=self.fs_hz, nperseg=self._nperseg, detrend="constant", axis=-1)
+        self._freqs = freqs
+        self._sum = power * segments if self._sum is None else self._sum + power * segments
+        self._segments += segments
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """Frequencies and the mean power per channel of everything fed so far."""
+        from scipy.signal import welch
+
+        whole = (self._tail.shape[1] - self._nperseg) // self._step + 1 if self._tail.shape[1] >= self._nperseg else 0
+        if whole:
+            self._take(self._tail[:, : (whole - 1) * self._step + self._nperseg], whole)
+            self._tail = self._tail[:, whole * self._step :]
+        if self._segments == 0:  # shorter than a segment: the whole signal is one
+            return welch(self._tail, fs=self.fs_hz, nperseg=self._tail.shape[1], detrend="constant", axis=-1)
+        return self._freqs, self._sum / self._segments
 
 
 def _comb(freqs: np.ndarray, power: np.ndarray, mains_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -63,7 +106,11 @@ def detect_mains(x: np.ndarray, fs_hz: float) -> float | None:
     x = np.atleast_2d(x)
     if x.shape[1] < MIN_SECONDS * fs_hz:
         return None
-    freqs, power = _spectrum(x, fs_hz)
+    return mains_in_spectrum(*_spectrum(x, fs_hz))
+
+
+def mains_in_spectrum(freqs: np.ndarray, power: np.ndarray) -> float | None:
+    """``detect_mains`` on Welch spectra already taken (``WelchSpectrum``), one row per channel."""
     best, best_score = None, DETECTION_SCORE
     for mains_hz in MAINS_CANDIDATES_HZ:
         score = max(_comb_score(freqs, channel, mains_hz) for channel in power)
@@ -79,7 +126,11 @@ def mains_fraction(x: np.ndarray, fs_hz: float, mains_hz: float) -> float:
     channel that is mostly hum reads near 1.
     """
     freqs, power = _spectrum(x, fs_hz)
-    power = power[0]
+    return mains_fraction_in_spectrum(freqs, power[0], mains_hz)
+
+
+def mains_fraction_in_spectrum(freqs: np.ndarray, power: np.ndarray, mains_hz: float) -> float:
+    """``mains_fraction`` of one channel's Welch spectrum already taken (``WelchSpectrum``)."""
     band = (freqs >= _BAND_HZ[0]) & (freqs <= _BAND_HZ[1])
     total = float(power[band].sum())
     if total <= 0:

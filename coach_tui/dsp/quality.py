@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from coach_tui.dsp.mains import mains_fraction
+from coach_tui.dsp.mains import WelchSpectrum, mains_fraction, mains_fraction_in_spectrum
 
 OK, WARN, BAD = "ok", "warn", "bad"
 _RANK = {OK: 0, WARN: 1, BAD: 2}
@@ -62,6 +62,89 @@ def _grade(value: float, limits: tuple[float, float]) -> str:
     return BAD if value >= limits[1] else WARN if value >= limits[0] else OK
 
 
+@dataclass(frozen=True, slots=True)
+class RawMeasures:
+    """What a channel's grade takes from its raw samples (µV): their spread (SD), the fraction of
+    samples at the converter's limits, and the mains hum's share of their power."""
+
+    sd: float
+    saturation: float
+    mains: float
+
+
+class RawStats:
+    """``RawMeasures`` of one channel fed in chunks (µV), in bounded memory: as the whole signal
+    gives them (``saturation_fraction``, ``mains_fraction``), and the same however it is chunked
+    (the spread is summed over fixed blocks of ``BLOCK`` samples)."""
+
+    BLOCK = 1 << 16
+
+    def __init__(self, fs_hz: float, mains_hz: float | None, clip_level: float | None = None):
+        self.fs_hz = float(fs_hz)
+        self._block = np.zeros(self.BLOCK)
+        self._filled = 0
+        self.mains_hz = mains_hz
+        self.clip_level = clip_level
+        self._n, self._mean, self._m2 = 0, 0.0, 0.0
+        self._clipped = 0
+        self._high, self._high_count = -np.inf, 0
+        self._low, self._low_count = np.inf, 0
+        self._spectrum = WelchSpectrum(fs_hz, 1) if mains_hz is not None else None
+
+    def add(self, raw: np.ndarray) -> None:
+        """Take the next raw samples (1-D)."""
+        raw = np.asarray(raw, dtype=float)
+        pos = 0
+        while pos < raw.shape[0]:
+            take = min(raw.shape[0] - pos, self.BLOCK - self._filled)
+            self._block[self._filled : self._filled + take] = raw[pos : pos + take]
+            self._filled += take
+            pos += take
+            if self._filled == self.BLOCK:
+                self._take(self._block)
+                self._filled = 0
+
+    def _take(self, raw: np.ndarray) -> None:
+        n = raw.shape[0]
+        if not n:
+            return
+        mean = float(raw.mean())
+        m2 = float(((raw - mean) ** 2).sum())
+        total = self._n + n
+        delta = mean - self._mean
+        self._mean += delta * n / total
+        self._m2 += m2 + delta * delta * self._n * n / total
+        self._n = total
+        if self.clip_level is not None:
+            self._clipped += int(np.count_nonzero(np.abs(raw) >= self.clip_level))
+        high, low = float(raw.max()), float(raw.min())
+        if high > self._high:
+            self._high, self._high_count = high, 0
+        if low < self._low:
+            self._low, self._low_count = low, 0
+        self._high_count += int(np.count_nonzero(raw == self._high))
+        self._low_count += int(np.count_nonzero(raw == self._low))
+        if self._spectrum is not None:
+            self._spectrum.add(raw[None, :])
+
+    def measures(self) -> RawMeasures:
+        """The measures of everything fed (call once, at the end)."""
+        self._take(self._block[: self._filled])
+        self._filled = 0
+        sd = float(np.sqrt(self._m2 / self._n)) if self._n else 0.0
+        if not self._n or self._high == self._low:
+            saturation = 0.0
+        elif self.clip_level is not None:
+            saturation = self._clipped / self._n
+        else:
+            saturation = sum(c for c in (self._high_count, self._low_count) if c > 1) / self._n
+        mains = 0.0
+        if self._spectrum is not None and self._n >= self.fs_hz / 2:
+            freqs, power = self._spectrum.result()
+            mains = mains_fraction_in_spectrum(freqs, power[0], self.mains_hz)
+        return RawMeasures(sd, saturation, mains)
+
+
 def assess_channel(
     name: str,
     raw: np.ndarray,
@@ -71,6 +154,27 @@ def assess_channel(
     settings: QualitySettings | None = None,
     *,
     clip_level: float | None = None,
+    **grading,
+) -> ChannelQuality:
+    """Grade one channel from its raw samples and what the pipeline measured (``grade_channel``)."""
+    raw = np.asarray(raw, dtype=float)
+    sd = float(np.std(raw)) if raw.size else 0.0
+    settings = settings or QualitySettings()
+    flat = raw.size == 0 or sd < settings.flat_uv
+    saturation = 0.0 if flat else saturation_fraction(raw, clip_level)
+    measured_mains = mains_hz is not None and not flat and raw.shape[0] >= fs_hz / 2
+    mains = mains_fraction(raw, fs_hz, mains_hz) if measured_mains else 0.0
+    return grade_channel(name, RawMeasures(sd, saturation, mains), rest_noise_rms, fs_hz, mains_hz, settings, **grading)
+
+
+def grade_channel(
+    name: str,
+    raw: RawMeasures,
+    rest_noise_rms: float,
+    fs_hz: float,
+    mains_hz: float | None,
+    settings: QualitySettings | None = None,
+    *,
     reduced_bandwidth: bool = False,
     contraction_ratio: float | None = None,
     nominal_rate_hz: float | None = None,
@@ -78,27 +182,26 @@ def assess_channel(
     loss_fraction: float = 0.0,
     battery_pct: float | None = None,
 ) -> ChannelQuality:
-    """Grade one channel from its raw samples and what the pipeline measured.
+    """Grade one channel from its raw measures and what the pipeline measured.
 
     ``name`` is what the trainer calls the placement ("left glute max"); ``rest_noise_rms`` is the
     filtered signal's RMS at rest (µV); ``contraction_ratio`` (peak over rest envelope) is checked
     only when given, i.e. when a contraction was asked for.
     """
     settings = settings or QualitySettings()
-    raw = np.asarray(raw, dtype=float)
     findings: list[tuple[str, str]] = []
-    flat = raw.size == 0 or float(np.std(raw)) < settings.flat_uv
+    flat = raw.sd < settings.flat_uv
     mains = 0.0
     saturation = 0.0
     if flat:
         findings.append((BAD, f"{name}: no signal — check the sensor is on and the electrode touches skin"))
     else:
-        saturation = saturation_fraction(raw, clip_level)
+        saturation = raw.saturation
         grade = _grade(saturation, settings.saturation_fraction)
         if grade != OK:
             findings.append((grade, f"{name}: clipping {saturation:.1%} of samples — lower the gain or re-seat the electrode"))
-        if mains_hz is not None and raw.shape[0] >= fs_hz / 2:
-            mains = mains_fraction(raw, fs_hz, mains_hz)
+        if mains_hz is not None:
+            mains = raw.mains
             grade = _grade(mains, settings.mains_fraction)
             if grade != OK:
                 findings.append((grade, f"re-seat the {name} electrode: mains hum {mains:.0%} ({mains_hz:.0f} Hz)"))

@@ -2,61 +2,72 @@
 
 This is what ``coach analyze`` reports. The signal passes through the same causal ``Pipeline``
 the live screen uses (optionally in the same chunks); the measures are then taken from its output.
+
+It streams: the recording arrives in chunks and only a stretch of it (a rep, a window, a chunk) is
+in memory at a time, so hours of signal take the memory of seconds and time in proportion to
+their length. Three passes: with ``mains="auto"`` the raw samples first, for the hum (decided from
+the whole recording before any filtering); then the causal pipeline, with every measure that needs
+only the signal so far (reps and their median frequency, quality, the quietest stretch — the rest
+level); then the envelope again, kept on disk, for what is judged against the whole recording's
+rest level (onsets, active windows, left/right pairs).
 """
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
-from coach_tui.domain.hysteresis_alert import HysteresisAlert
 from coach_tui.domain.channels import ChannelAssignment
+from coach_tui.domain.hysteresis_alert import HysteresisAlert
 from coach_tui.dsp.analysis_settings import AnalysisSettings
 from coach_tui.dsp.asymmetry import PEAK_WINDOW_MS, asymmetry_pct, set_asymmetry
-from coach_tui.dsp.fatigue import median_frequency_trend
-from coach_tui.dsp.mains import detect_mains
+from coach_tui.dsp.envelope import MovingSum
+from coach_tui.dsp.fatigue import fatigue_unavailable_reason, fit_trend, median_frequency
+from coach_tui.dsp.history import StreamHistory
+from coach_tui.dsp.mains import MIN_SECONDS, WelchSpectrum, mains_in_spectrum
 from coach_tui.dsp.mvc import best_window_mean
-from coach_tui.dsp.onsets import RestBaseline, detect_onsets, quietest_baseline
+from coach_tui.dsp.onsets import RestBaseline, activity_periods, rest_baseline
 from coach_tui.dsp.pipeline import ENVELOPE_METHOD, Pipeline
-from coach_tui.dsp.quality import assess_channel
-from coach_tui.dsp.reps import Rep, detect_reps
-
+from coach_tui.dsp.quality import RawStats, grade_channel
+from coach_tui.dsp.reps import Rep, RepDetector
+from coach_tui.dsp.spool import Spool
 
 #: Quality thresholds are in µV; recordings in other units are scaled (counts are taken as µV).
 MICROVOLTS_PER_UNIT = {"µV": 1.0, "mV": 1000.0, "V": 1e6}
+#: Rows handled at a time where the caller does not choose (``chunk_samples``).
+CHUNK_ROWS = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
 class SignalAnalysis:
-    """The JSON-ready report and the envelope columns (whole recording) it was computed from.
+    """The JSON-ready report and the columns of the recording it analysed.
 
     Measures skip the filters' settling time at the start (``Pipeline.settled_at``).
     """
 
     report: dict
-    envelope: np.ndarray
     columns: list[int]
-
-
-def _run_pipeline(pipeline: Pipeline, samples: np.ndarray, chunk: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Filtered signal and envelope, the latter in %MVC for channels with a reference."""
-    step = chunk or max(1, samples.shape[0])
-    frames = [pipeline.process(samples[i : i + step]) for i in range(0, samples.shape[0], step)]
-    return np.concatenate([f.filtered for f in frames]), np.concatenate([f.activation for f in frames])
-
-
-def _windows(n: int, fs_hz: float, window_s: float) -> list[tuple[int, int]]:
-    size = max(1, round(window_s * fs_hz))
-    return [(start, start + size) for start in range(0, n - size + 1, size)]
-
-
-def _rep_json(rep: Rep, offset: int, fs_hz: float) -> dict:
-    return {"start_s": (offset + rep.start) / fs_hz, "end_s": (offset + rep.end) / fs_hz, "peak": rep.peak, "mean": rep.mean}
 
 
 def analyze_signal(
     samples: np.ndarray,
+    fs_hz: float,
+    channels: list[ChannelAssignment | None],
+    **options,
+) -> SignalAnalysis:
+    """``analyze_chunks`` of a signal already in memory (or memory-mapped), ``(n, columns)``."""
+    samples = np.asarray(samples)
+    return analyze_chunks(
+        lambda: (samples[i : i + CHUNK_ROWS] for i in range(0, samples.shape[0], CHUNK_ROWS)), fs_hz, channels, **options
+    )
+
+
+def analyze_chunks(
+    read: Callable[[], Iterable[np.ndarray]],
     fs_hz: float,
     channels: list[ChannelAssignment | None],
     *,
@@ -67,135 +78,284 @@ def analyze_signal(
     chunk_samples: int | None = None,
     clip_level: float | None = None,
     settings: AnalysisSettings | None = None,
+    envelope_out: Callable[[np.ndarray], None] | None = None,
 ) -> SignalAnalysis:
-    """Analyse the columns of ``samples`` that ``channels`` assigns (None = skip).
+    """Analyse the columns that ``channels`` assigns (None = skip) of the recording ``read()``
+    yields as consecutive ``(rows, columns)`` chunks; ``read`` is called once.
 
     ``mains`` is "50", "60", "off" or "auto" (decided from the whole recording before the causal
     pass). ``mvc`` maps ``"muscle:side"`` to a reference in input units; channels with one are
-    reported in %MVC.
+    reported in %MVC. ``chunk_samples`` feeds the pipeline that many samples at a time, as live
+    (the result is the same). ``envelope_out`` is handed the envelope of every sample (channels
+    analysed, in order) as it is computed.
     """
     settings = settings or AnalysisSettings()
     columns = [i for i, c in enumerate(channels) if c is not None]
     if not columns:
         raise ValueError("no channel to analyse: every column is 'skip'")
     assigned = [channels[i] for i in columns]
-    raw = np.asarray(samples, dtype=float)[:, columns]
-    mains_hz = detect_mains(raw.T, fs_hz) if mains == "auto" else None if mains == "off" else float(mains)
-    filters = settings.dsp.filters
-    dsp = replace(settings.dsp, filters=replace(filters, mains=f"{mains_hz:g}" if mains_hz else "off"))
-    mvc = mvc or {}
-    references = [mvc.get(c.key) for c in assigned]
-    pipeline = Pipeline(fs_hz, len(columns), dsp, references if any(r is not None for r in references) else None)
-    filtered, envelope = _run_pipeline(pipeline, raw, chunk_samples)
-    # Measures start once the filters have settled; times stay relative to the recording's start.
-    settled = pipeline.settled_at
-    if raw.shape[0] - settled < fs_hz * settings.floors.window_s:
-        raise ValueError(
-            f"recording too short: {raw.shape[0] / fs_hz:.2f} s; the filters need {settled / fs_hz:.2f} s to settle "
-            f"plus {settings.floors.window_s:g} s to measure"
-        )
-    full_envelope = envelope
-    filtered, envelope = filtered[settled:], envelope[settled:]
 
-    channel_reports = []
-    baselines: list[RestBaseline] = []
-    for k, (column, assignment) in enumerate(zip(columns, assigned, strict=True)):
-        calibrated = references[k] is not None
-        env = envelope[:, k]
-        baseline = quietest_baseline(env, fs_hz, settings.onsets.baseline_window_ms)
-        baselines.append(baseline)
-        rest_noise = baseline.mean * (references[k] / 100.0 if calibrated else 1.0)
-        floor = settings.floors.rep_rest_factor * baseline.mean
-        if calibrated:
-            floor = max(floor, settings.floors.rep_pct_mvc)
-        reps = detect_reps(env, fs_hz, settings.floors.rep_pct_mvc if calibrated else 0.0, settings.reps)
-        onsets = detect_onsets(env, fs_hz, baseline, settings.onsets)
-        segments = [(r.start, r.end) for r in reps] or [
-            (a, b) for a, b in _windows(env.shape[0], fs_hz, settings.floors.window_s) if env[a:b].mean() > floor
+    def picked() -> Iterator[np.ndarray]:
+        for chunk in read():
+            yield np.asarray(chunk, dtype=float)[:, columns]
+
+    with tempfile.TemporaryDirectory(prefix="coach-analyze-") as folder:
+        raw_chunks: Callable[[], Iterable[np.ndarray]] = picked
+        if mains == "auto":
+            mains_hz, raw_chunks = _find_mains(picked(), fs_hz, Path(folder))
+        else:
+            mains_hz = None if mains == "off" else float(mains)
+        analysis = _Analysis(assigned, columns, fs_hz, mains_hz, units, mvc or {}, clip_level, settings, Path(folder))
+        step = chunk_samples or CHUNK_ROWS
+        for chunk in raw_chunks():
+            for at in range(0, chunk.shape[0], step):
+                analysis.add(chunk[at : at + step], envelope_out)
+        report = analysis.report(source)
+    return SignalAnalysis(report, columns)
+
+
+def _find_mains(chunks: Iterable[np.ndarray], fs_hz: float, folder: Path):
+    """The hum of the whole raw recording (``mains.detect_mains``), and a way to read it again."""
+    spool, spectrum = None, None
+    for chunk in chunks:
+        if spool is None:
+            spool, spectrum = Spool(folder, "raw", chunk.shape[1]), WelchSpectrum(fs_hz, chunk.shape[1])
+        spool.write(chunk)
+        spectrum.add(chunk.T)
+    if spool is None:
+        return None, lambda: iter(())
+    mains_hz = mains_in_spectrum(*spectrum.result()) if spool.rows >= MIN_SECONDS * fs_hz else None
+    return mains_hz, lambda: spool.read(CHUNK_ROWS)
+
+
+class _Channel:
+    """What one channel's causal pass measures: reps (and each one's median frequency), the
+    quietest stretch of its envelope, the envelope's peak and mean, and its raw samples' quality."""
+
+    def __init__(self, fs_hz: float, settled: int, calibrated: bool, raw: RawStats, settings: AnalysisSettings):
+        self.fs_hz = fs_hz
+        self.settled = settled
+        self.settings = settings
+        self.raw = raw
+        self.detector = RepDetector(fs_hz, settings.floors.rep_pct_mvc if calibrated else 0.0, settings.reps)
+        self.fatigue = fatigue_unavailable_reason(fs_hz) is None
+        self.filtered = StreamHistory()
+        self.quietest = _QuietestWindow(max(1, round(settings.onsets.baseline_window_ms * fs_hz / 1000)))
+        self.reps: list[Rep] = []
+        self.frequencies: list[float] = []
+        self.peak = -np.inf
+
+    def add(self, index: int, raw: np.ndarray, filtered: np.ndarray, envelope: np.ndarray) -> None:
+        """The next samples, the first at ``index`` of the recording (measures begin at ``settled``)."""
+        self.raw.add(raw)
+        skip = max(0, self.settled - index)
+        if skip >= envelope.shape[0]:
+            return
+        envelope, filtered = envelope[skip:], filtered[skip:]
+        self.peak = max(self.peak, float(envelope.max()))
+        self.quietest.add(envelope)
+        self.filtered.extend(filtered)
+        self._keep(self.detector.update(envelope))
+        self.filtered.forget_before(self.detector.earliest)
+
+    def finish(self) -> None:
+        self._keep(self.detector.finish())
+
+    def _keep(self, reps: list[Rep]) -> None:
+        for rep in reps:
+            self.reps.append(rep)
+            if self.fatigue:
+                self.frequencies.append(median_frequency(self.filtered.view(rep.start, rep.end), self.fs_hz, self.settings.fatigue))
+
+
+class _Analysis:
+    """The causal pass (``add``), then the pass over the stored envelope and the report."""
+
+    def __init__(self, assigned, columns, fs_hz, mains_hz, units, mvc, clip_level, settings, folder):
+        self.assigned, self.columns, self.fs_hz, self.mains_hz, self.units = assigned, columns, fs_hz, mains_hz, units
+        self.settings = settings
+        filters = settings.dsp.filters
+        dsp = replace(settings.dsp, filters=replace(filters, mains=f"{mains_hz:g}" if mains_hz else "off"))
+        self.references = [mvc.get(c.key) for c in assigned]
+        self.pipeline = Pipeline(fs_hz, len(columns), dsp, self.references if any(r is not None for r in self.references) else None)
+        self.settled = self.pipeline.settled_at
+        self.to_uv = MICROVOLTS_PER_UNIT.get(units, 1.0)
+        clip = None if clip_level is None else clip_level * self.to_uv
+        self.channels = [
+            _Channel(fs_hz, self.settled, ref is not None, RawStats(fs_hz, mains_hz, clip), settings) for ref in self.references
         ]
-        trend = median_frequency_trend(filtered[:, k], fs_hz, segments, settings.fatigue)
-        to_uv = MICROVOLTS_PER_UNIT.get(units, 1.0)
-        quality = assess_channel(
-            assignment.label,
-            raw[:, k] * to_uv,
-            rest_noise * to_uv,
-            fs_hz,
-            mains_hz,
-            settings.quality,
-            clip_level=None if clip_level is None else clip_level * to_uv,
-            reduced_bandwidth=pipeline.reduced_bandwidth,
-        )
-        channel_reports.append(
-            {
-                "column": column,
-                "muscle": assignment.muscle,
-                "side": assignment.side,
-                "quality": {
-                    "status": quality.status,
-                    "reasons": quality.reasons,
-                    "noise_rms": quality.noise_rms,
-                    "mains_fraction": quality.mains_fraction,
-                    "saturation_fraction": quality.saturation_fraction,
-                    "reduced_bandwidth": quality.reduced_bandwidth,
-                },
-                "envelope_peak": float(env.max()),
-                "envelope_mean": float(env.mean()),
-                "units": "%MVC" if calibrated else units,
-                "onsets_s": [(settled + on) / fs_hz for on, _ in onsets],
-                "offsets_s": [(settled + off) / fs_hz for _, off in onsets if off is not None],
-                "reps": [_rep_json(r, settled, fs_hz) for r in reps],
-                "median_frequency_hz": None
-                if trend is None
-                else {"start": trend.start_hz, "end": trend.end_hz, "slope_hz_per_min": trend.slope_hz_per_min},
-            }
-        )
+        self.envelopes = Spool(folder, "envelope", len(columns))
+        self.filtered = Spool(folder, "filtered", len(columns))
+        self.samples = 0
 
-    pairs = _pairs(assigned, columns, envelope, baselines, references, fs_hz, settings)
-    report = {
-        "source": source,
-        "fs_hz": float(fs_hz),
-        "duration_s": raw.shape[0] / fs_hz,
-        "mains_hz": mains_hz,
-        "envelope": {"method": ENVELOPE_METHOD, "window_ms": pipeline.envelope_window / fs_hz * 1000.0},
-        "channels": channel_reports,
-        "pairs": pairs,
-    }
-    return SignalAnalysis(report, full_envelope, columns)
+    def add(self, raw: np.ndarray, envelope_out: Callable[[np.ndarray], None] | None) -> None:
+        frame = self.pipeline.process(raw)
+        envelope = frame.activation
+        self.envelopes.write(envelope)
+        self.filtered.write(frame.filtered)
+        if envelope_out is not None:
+            envelope_out(envelope)
+        for k, channel in enumerate(self.channels):
+            channel.add(self.samples, raw[:, k] * self.to_uv, frame.filtered[:, k], envelope[:, k])
+        self.samples += raw.shape[0]
+
+    def report(self, source: str) -> dict:
+        fs, settings, settled = self.fs_hz, self.settings, self.settled
+        if self.samples - settled < fs * settings.floors.window_s:
+            raise ValueError(
+                f"recording too short: {self.samples / fs:.2f} s; the filters need {settled / fs:.2f} s to settle "
+                f"plus {settings.floors.window_s:g} s to measure"
+            )
+        for channel in self.channels:
+            channel.finish()
+        baselines = [c.quietest.baseline() for c in self.channels]
+        later = _Rereading(self, baselines)
+        channel_reports = []
+        for k, (column, assignment, channel) in enumerate(zip(self.columns, self.assigned, self.channels, strict=True)):
+            calibrated = self.references[k] is not None
+            baseline = baselines[k]
+            rest_noise = baseline.mean * (self.references[k] / 100.0 if calibrated else 1.0)
+            quality = grade_channel(assignment.label, channel.raw.measures(), rest_noise * self.to_uv, fs, self.mains_hz,
+                                    settings.quality, reduced_bandwidth=self.pipeline.reduced_bandwidth)
+            if channel.reps:
+                times = [(r.start + r.end) / 2 / fs for r in channel.reps]
+                trend = fit_trend(times, channel.frequencies) if channel.fatigue else None
+            else:
+                trend = later.window_trends[k]
+            onsets = later.onsets[k]
+            channel_reports.append(
+                {
+                    "column": column,
+                    "muscle": assignment.muscle,
+                    "side": assignment.side,
+                    "quality": {
+                        "status": quality.status,
+                        "reasons": quality.reasons,
+                        "noise_rms": quality.noise_rms,
+                        "mains_fraction": quality.mains_fraction,
+                        "saturation_fraction": quality.saturation_fraction,
+                        "reduced_bandwidth": quality.reduced_bandwidth,
+                    },
+                    "envelope_peak": channel.peak,
+                    "envelope_mean": later.means[k],
+                    "units": "%MVC" if calibrated else self.units,
+                    "onsets_s": [(settled + on) / fs for on, _ in onsets],
+                    "offsets_s": [(settled + off) / fs for _, off in onsets if off is not None],
+                    "reps": [_rep_json(r, settled, fs) for r in channel.reps],
+                    "median_frequency_hz": None
+                    if trend is None
+                    else {"start": trend.start_hz, "end": trend.end_hz, "slope_hz_per_min": trend.slope_hz_per_min},
+                }
+            )
+        self.envelopes.close()
+        self.filtered.close()
+        return {
+            "source": source,
+            "fs_hz": float(fs),
+            "duration_s": self.samples / fs,
+            "mains_hz": self.mains_hz,
+            "envelope": {"method": ENVELOPE_METHOD, "window_ms": self.pipeline.envelope_window / fs * 1000.0},
+            "channels": channel_reports,
+            "pairs": later.pairs,
+        }
 
 
-def _pairs(
-    assigned: list[ChannelAssignment],
-    columns: list[int],
-    envelope: np.ndarray,
-    baselines: list[RestBaseline],
-    references: list[float | None],
-    fs_hz: float,
-    settings: AnalysisSettings,
-) -> list[dict]:
-    """Asymmetry of every muscle recorded on both sides, per rep of the pair (or per window).
+def _rep_json(rep: Rep, offset: int, fs_hz: float) -> dict:
+    return {"start_s": (offset + rep.start) / fs_hz, "end_s": (offset + rep.end) / fs_hz, "peak": rep.peak, "mean": rep.mean}
+
+
+class _Rereading:
+    """The pass over the stored envelope (from the settled sample on): its mean, and what is judged
+    against each channel's rest level over the whole recording: onsets; for channels without reps,
+    the median frequency of their active windows; left/right pairs."""
+
+    def __init__(self, analysis: _Analysis, baselines: list[RestBaseline]):
+        fs, settings = analysis.fs_hz, analysis.settings
+        self.fs_hz, self.settings = fs, settings
+        n_channels = len(analysis.channels)
+        window = max(1, round(settings.floors.window_s * fs))
+        thresholds = [b.threshold(settings.onsets.sd_factor) for b in baselines]
+        runs = [_Runs() for _ in range(n_channels)]
+        # Channels without reps: the median-frequency trend of their windows above the activity floor.
+        floors = []
+        for ref, b in zip(analysis.references, baselines, strict=True):
+            floor = settings.floors.rep_rest_factor * b.mean
+            floors.append(max(floor, settings.floors.rep_pct_mvc) if ref is not None else floor)
+        no_reps = [k for k, c in enumerate(analysis.channels) if not c.reps and c.fatigue]
+        windows = _Windows(window)
+        active: dict[int, tuple[list[float], list[float]]] = {k: ([], []) for k in no_reps}
+        pairs = [_Pair(*p, baselines, analysis.references, fs, settings, window) for p in _pair_channels(analysis.assigned)]
+        n = analysis.samples - analysis.settled
+        chunks = zip(analysis.envelopes.read(CHUNK_ROWS, analysis.settled), analysis.filtered.read(CHUNK_ROWS, analysis.settled))
+        at = 0
+        totals = np.zeros(n_channels)
+        for envelope, filtered in chunks:
+            totals += envelope.sum(axis=0)  # over fixed chunks of the stored envelope: the same however it arrived
+            for k in range(n_channels):
+                runs[k].add(at, envelope[:, k] > thresholds[k])
+            for start, rows in windows.add(np.concatenate([envelope, filtered], axis=1)):
+                for k in no_reps:
+                    if rows[:, k].mean() > floors[k]:
+                        active[k][0].append((start + start + window) / 2 / fs)
+                        active[k][1].append(median_frequency(rows[:, n_channels + k], fs, settings.fatigue))
+            for pair in pairs:
+                pair.add(envelope)
+            at += envelope.shape[0]
+        self.means = (totals / n).tolist()
+        self.onsets = [activity_periods(*r.found(n), n, fs, settings.onsets) for r in runs]
+        self.window_trends = [fit_trend(*active[k]) if k in active else None for k in range(n_channels)]
+        self.pairs = [pair.report(analysis.columns) for pair in pairs]
+
+
+def _pair_channels(assigned: list[ChannelAssignment]) -> list[tuple[str, int, int]]:
+    """(muscle, left channel, right channel) of every muscle recorded on both sides."""
+    index = {(c.muscle, c.side): k for k, c in enumerate(assigned)}
+    return [(muscle, left, index[(muscle, "R")]) for (muscle, side), left in index.items()
+            if side == "L" and (muscle, "R") in index]
+
+
+class _Pair:
+    """Asymmetry of a muscle recorded on both sides, per rep of the pair (or per window).
 
     A rep counts when either side reaches the noise floor; with fewer such reps than the alert
     rule needs, the pair is inconclusive.
     """
-    index = {(c.muscle, c.side): k for k, c in enumerate(assigned)}
-    pairs = []
-    for (muscle, side), left in index.items():
-        if side != "L" or (muscle, "R") not in index:
-            continue
-        right = index[(muscle, "R")]
-        calibrated = references[left] is not None and references[right] is not None
-        if calibrated:
-            floor = settings.floors.asymmetry_pct_mvc
+
+    def __init__(self, muscle, left, right, baselines, references, fs_hz, settings: AnalysisSettings, window: int):
+        self.muscle, self.left, self.right, self.fs_hz, self.settings = muscle, left, right, fs_hz, settings
+        if references[left] is not None and references[right] is not None:
+            self.floor = settings.floors.asymmetry_pct_mvc
         else:
-            floor = settings.floors.uncalibrated_pair_factor * min(baselines[left].mean, baselines[right].mean)
-        both = (envelope[:, left] + envelope[:, right]) / 2
+            self.floor = settings.floors.uncalibrated_pair_factor * min(baselines[left].mean, baselines[right].mean)
         rep_floor = settings.floors.rep_rest_factor * (baselines[left].mean + baselines[right].mean) / 2
-        units = [(r.start, r.end) for r in detect_reps(both, fs_hz, max(rep_floor, floor), settings.reps)]
-        if len(units) < settings.asymmetry_alert.consecutive:
-            units = _windows(envelope.shape[0], fs_hz, settings.floors.window_s)
-        left_peaks = np.array([best_window_mean(envelope[a:b, left], fs_hz, PEAK_WINDOW_MS) for a, b in units])
-        right_peaks = np.array([best_window_mean(envelope[a:b, right], fs_hz, PEAK_WINDOW_MS) for a, b in units])
-        conclusive = (left_peaks > floor) | (right_peaks > floor)
+        self.detector = RepDetector(fs_hz, max(rep_floor, self.floor), settings.reps)
+        self.sides = (StreamHistory(), StreamHistory())
+        self.windows = _Windows(window)
+        self.rep_peaks: list[tuple[float, float]] = []
+        self.window_peaks: list[tuple[float, float]] = []
+
+    def add(self, envelope: np.ndarray) -> None:
+        left, right = envelope[:, self.left], envelope[:, self.right]
+        for history, values in zip(self.sides, (left, right), strict=True):
+            history.extend(values)
+        self._peaks(self.detector.update((left + right) / 2))
+        for history in self.sides:
+            history.forget_before(self.detector.earliest)
+        for _, rows in self.windows.add(np.column_stack([left, right])):
+            self.window_peaks.append(tuple(best_window_mean(rows[:, s], self.fs_hz, PEAK_WINDOW_MS) for s in (0, 1)))
+
+    def _peaks(self, reps: list[Rep]) -> None:
+        for rep in reps:
+            self.rep_peaks.append(tuple(best_window_mean(h.view(rep.start, rep.end), self.fs_hz, PEAK_WINDOW_MS)
+                                        for h in self.sides))
+
+    def report(self, columns: list[int]) -> dict:
+        self._peaks(self.detector.finish())
+        settings = self.settings
+        peaks = self.rep_peaks if len(self.rep_peaks) >= settings.asymmetry_alert.consecutive else self.window_peaks
+        left_peaks = np.array([p[0] for p in peaks])
+        right_peaks = np.array([p[1] for p in peaks])
+        conclusive = (left_peaks > self.floor) | (right_peaks > self.floor)
         alert = HysteresisAlert(settings.asymmetry_alert)
         for lp, rp, counts in zip(left_peaks, right_peaks, conclusive, strict=True):
             alert.update(asymmetry_pct(lp, rp) if counts else None)
@@ -204,14 +364,82 @@ def _pairs(
         else:
             summary = set_asymmetry(left_peaks[conclusive], right_peaks[conclusive])
             status = "asymmetric" if alert.ever_raised else "symmetric"
-        pairs.append(
-            {
-                "muscle": muscle,
-                "left_column": columns[left],
-                "right_column": columns[right],
-                "asymmetry_pct": summary.pct,
-                "weaker_side": summary.weaker_side,
-                "status": status,
-            }
-        )
-    return pairs
+        return {
+            "muscle": self.muscle,
+            "left_column": columns[self.left],
+            "right_column": columns[self.right],
+            "asymmetry_pct": summary.pct,
+            "weaker_side": summary.weaker_side,
+            "status": status,
+        }
+
+
+class _QuietestWindow:
+    """The quietest stretch of ``window`` samples of a stream (lowest mean, the first of equals) and
+    its rest baseline (``onsets.quietest_baseline`` of the whole stream), kept as it streams."""
+
+    def __init__(self, window: int):
+        self.window = window
+        self._sums = MovingSum(window, 1)
+        self._recent = np.zeros(0)
+        self._seen = 0
+        self._lowest = np.inf
+        self._baseline: RestBaseline | None = None
+
+    def add(self, values: np.ndarray) -> None:
+        sums = self._sums.process(values[None, :])[0]
+        first = max(0, self.window - 1 - self._seen)  # windows not yet whole hold missing zeros
+        joined = np.concatenate([self._recent, values])
+        if first < sums.shape[0]:
+            k = first + int(np.argmin(sums[first:]))
+            if sums[k] < self._lowest:
+                self._lowest = float(sums[k])
+                end = self._recent.shape[0] + k + 1
+                self._baseline = rest_baseline(joined[end - self.window : end])
+        self._recent = joined[max(0, joined.shape[0] - (self.window - 1)) :]
+        self._seen += values.shape[0]
+
+    def baseline(self) -> RestBaseline:
+        """The quietest window's baseline (all of the stream when shorter than a window)."""
+        if self._baseline is None:
+            return rest_baseline(self._recent)
+        return self._baseline
+
+
+class _Runs:
+    """Runs of True in a boolean stream: their starts and (exclusive) ends, across chunks."""
+
+    def __init__(self):
+        self._starts: list[np.ndarray] = []
+        self._ends: list[np.ndarray] = []
+        self._inside = False
+
+    def add(self, at: int, mask: np.ndarray) -> None:
+        edges = np.diff(np.concatenate([[int(self._inside)], mask.astype(np.int8)]))
+        self._starts.append(at + np.flatnonzero(edges == 1))
+        self._ends.append(at + np.flatnonzero(edges == -1))
+        if mask.shape[0]:
+            self._inside = bool(mask[-1])
+
+    def found(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Starts and ends, a run still open at sample ``n`` ending there."""
+        starts = np.concatenate(self._starts) if self._starts else np.zeros(0, dtype=int)
+        ends = np.concatenate(self._ends + ([np.array([n])] if self._inside else [])) if self._ends or self._inside else np.zeros(0, dtype=int)
+        return starts, ends
+
+
+class _Windows:
+    """Consecutive whole windows of ``size`` rows of a stream: (first row, rows) as each completes."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._held: np.ndarray | None = None
+        self._start = 0
+
+    def add(self, rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        held = rows if self._held is None else np.concatenate([self._held, rows])
+        whole = held.shape[0] // self.size
+        done = [(self._start + i * self.size, held[i * self.size : (i + 1) * self.size]) for i in range(whole)]
+        self._held = held[whole * self.size :]
+        self._start += whole * self.size
+        return done
