@@ -25,16 +25,16 @@ from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.hysteresis_alert import HysteresisAlert
 from coach_tui.dsp.analysis_settings import AnalysisSettings
 from coach_tui.dsp.asymmetry import PEAK_WINDOW_MS, asymmetry_pct, set_asymmetry
-from coach_tui.dsp.envelope import MovingSum
 from coach_tui.dsp.fatigue import fatigue_unavailable_reason, fit_trend, median_frequency
 from coach_tui.dsp.history import StreamHistory
 from coach_tui.dsp.mains import MIN_SECONDS, WelchSpectrum, mains_in_spectrum
 from coach_tui.dsp.mvc import best_window_mean
-from coach_tui.dsp.onsets import RestBaseline, activity_periods, rest_baseline
+from coach_tui.dsp.onsets import RestBaseline, activity_periods
 from coach_tui.dsp.pipeline import ENVELOPE_METHOD, Pipeline
 from coach_tui.dsp.quality import RawStats, grade_channel
 from coach_tui.dsp.reps import Rep, RepDetector
 from coach_tui.dsp.spool import Spool
+from coach_tui.dsp.stream_windows import QuietestWindow, Runs, Windows
 
 #: Quality thresholds are in µV; recordings in other units are scaled (counts are taken as µV).
 MICROVOLTS_PER_UNIT = {"µV": 1.0, "mV": 1000.0, "V": 1e6}
@@ -140,7 +140,7 @@ class _Channel:
         self.detector = RepDetector(fs_hz, settings.floors.rep_pct_mvc if calibrated else 0.0, settings.reps)
         self.fatigue = fatigue_unavailable_reason(fs_hz) is None
         self.filtered = StreamHistory()
-        self.quietest = _QuietestWindow(max(1, round(settings.onsets.baseline_window_ms * fs_hz / 1000)))
+        self.quietest = QuietestWindow(max(1, round(settings.onsets.baseline_window_ms * fs_hz / 1000)))
         self.reps: list[Rep] = []
         self.frequencies: list[float] = []
         self.peak = -np.inf
@@ -165,7 +165,8 @@ class _Channel:
         for rep in reps:
             self.reps.append(rep)
             if self.fatigue:
-                self.frequencies.append(median_frequency(self.filtered.view(rep.start, rep.end), self.fs_hz, self.settings.fatigue))
+                window = self.filtered.view(rep.start, rep.end)
+                self.frequencies.append(median_frequency(window, self.fs_hz, self.settings.fatigue))
 
 
 class _Analysis:
@@ -177,13 +178,13 @@ class _Analysis:
         filters = settings.dsp.filters
         dsp = replace(settings.dsp, filters=replace(filters, mains=f"{mains_hz:g}" if mains_hz else "off"))
         self.references = [mvc.get(c.key) for c in assigned]
-        self.pipeline = Pipeline(fs_hz, len(columns), dsp, self.references if any(r is not None for r in self.references) else None)
+        references = self.references if any(r is not None for r in self.references) else None
+        self.pipeline = Pipeline(fs_hz, len(columns), dsp, references)
         self.settled = self.pipeline.settled_at
         self.to_uv = MICROVOLTS_PER_UNIT.get(units, 1.0)
         clip = None if clip_level is None else clip_level * self.to_uv
-        self.channels = [
-            _Channel(fs_hz, self.settled, ref is not None, RawStats(fs_hz, mains_hz, clip), settings) for ref in self.references
-        ]
+        self.channels = [_Channel(fs_hz, self.settled, ref is not None, RawStats(fs_hz, mains_hz, clip), settings)
+                         for ref in self.references]
         self.envelopes = Spool(folder, "envelope", len(columns))
         self.filtered = Spool(folder, "filtered", len(columns))
         self.samples = 0
@@ -275,18 +276,19 @@ class _Rereading:
         n_channels = len(analysis.channels)
         window = max(1, round(settings.floors.window_s * fs))
         thresholds = [b.threshold(settings.onsets.sd_factor) for b in baselines]
-        runs = [_Runs() for _ in range(n_channels)]
+        runs = [Runs() for _ in range(n_channels)]
         # Channels without reps: the median-frequency trend of their windows above the activity floor.
         floors = []
         for ref, b in zip(analysis.references, baselines, strict=True):
             floor = settings.floors.rep_rest_factor * b.mean
             floors.append(max(floor, settings.floors.rep_pct_mvc) if ref is not None else floor)
         no_reps = [k for k, c in enumerate(analysis.channels) if not c.reps and c.fatigue]
-        windows = _Windows(window)
+        windows = Windows(window)
         active: dict[int, tuple[list[float], list[float]]] = {k: ([], []) for k in no_reps}
         pairs = [_Pair(*p, baselines, analysis.references, fs, settings, window) for p in _pair_channels(analysis.assigned)]
         n = analysis.samples - analysis.settled
-        chunks = zip(analysis.envelopes.read(CHUNK_ROWS, analysis.settled), analysis.filtered.read(CHUNK_ROWS, analysis.settled))
+        chunks = zip(analysis.envelopes.read(CHUNK_ROWS, analysis.settled),
+                     analysis.filtered.read(CHUNK_ROWS, analysis.settled))
         at = 0
         totals = np.zeros(n_channels)
         for envelope, filtered in chunks:
@@ -330,7 +332,7 @@ class _Pair:
         rep_floor = settings.floors.rep_rest_factor * (baselines[left].mean + baselines[right].mean) / 2
         self.detector = RepDetector(fs_hz, max(rep_floor, self.floor), settings.reps)
         self.sides = (StreamHistory(), StreamHistory())
-        self.windows = _Windows(window)
+        self.windows = Windows(window)
         self.rep_peaks: list[tuple[float, float]] = []
         self.window_peaks: list[tuple[float, float]] = []
 
@@ -372,74 +374,3 @@ class _Pair:
             "weaker_side": summary.weaker_side,
             "status": status,
         }
-
-
-class _QuietestWindow:
-    """The quietest stretch of ``window`` samples of a stream (lowest mean, the first of equals) and
-    its rest baseline (``onsets.quietest_baseline`` of the whole stream), kept as it streams."""
-
-    def __init__(self, window: int):
-        self.window = window
-        self._sums = MovingSum(window, 1)
-        self._recent = np.zeros(0)
-        self._seen = 0
-        self._lowest = np.inf
-        self._baseline: RestBaseline | None = None
-
-    def add(self, values: np.ndarray) -> None:
-        sums = self._sums.process(values[None, :])[0]
-        first = max(0, self.window - 1 - self._seen)  # windows not yet whole hold missing zeros
-        joined = np.concatenate([self._recent, values])
-        if first < sums.shape[0]:
-            k = first + int(np.argmin(sums[first:]))
-            if sums[k] < self._lowest:
-                self._lowest = float(sums[k])
-                end = self._recent.shape[0] + k + 1
-                self._baseline = rest_baseline(joined[end - self.window : end])
-        self._recent = joined[max(0, joined.shape[0] - (self.window - 1)) :]
-        self._seen += values.shape[0]
-
-    def baseline(self) -> RestBaseline:
-        """The quietest window's baseline (all of the stream when shorter than a window)."""
-        if self._baseline is None:
-            return rest_baseline(self._recent)
-        return self._baseline
-
-
-class _Runs:
-    """Runs of True in a boolean stream: their starts and (exclusive) ends, across chunks."""
-
-    def __init__(self):
-        self._starts: list[np.ndarray] = []
-        self._ends: list[np.ndarray] = []
-        self._inside = False
-
-    def add(self, at: int, mask: np.ndarray) -> None:
-        edges = np.diff(np.concatenate([[int(self._inside)], mask.astype(np.int8)]))
-        self._starts.append(at + np.flatnonzero(edges == 1))
-        self._ends.append(at + np.flatnonzero(edges == -1))
-        if mask.shape[0]:
-            self._inside = bool(mask[-1])
-
-    def found(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Starts and ends, a run still open at sample ``n`` ending there."""
-        starts = np.concatenate(self._starts) if self._starts else np.zeros(0, dtype=int)
-        ends = np.concatenate(self._ends + ([np.array([n])] if self._inside else [])) if self._ends or self._inside else np.zeros(0, dtype=int)
-        return starts, ends
-
-
-class _Windows:
-    """Consecutive whole windows of ``size`` rows of a stream: (first row, rows) as each completes."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._held: np.ndarray | None = None
-        self._start = 0
-
-    def add(self, rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
-        held = rows if self._held is None else np.concatenate([self._held, rows])
-        whole = held.shape[0] // self.size
-        done = [(self._start + i * self.size, held[i * self.size : (i + 1) * self.size]) for i in range(whole)]
-        self._held = held[whole * self.size :]
-        self._start += whole * self.size
-        return done
