@@ -21,7 +21,7 @@ from coach_tui.config import Config
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import exercise_library
 from coach_tui.domain.progress import ABSummary, ActivationSeries, ClientProgress, client_progress
-from coach_tui.dsp import asymmetry, target_share
+from coach_tui.dsp import asymmetry, peak, target_share
 from coach_tui.statistics.ab_statistics import (
     ACTIVATION_CAVEAT,
     ABReport,
@@ -43,9 +43,9 @@ NOT_FORCE = "Activation is how strongly the muscle's electrical activity shows, 
 
 FORMULAS = {
     "mvc": "%MVC = envelope ÷ MVC reference × 100; the MVC reference is the highest 500 ms mean envelope "
-           "over the maximal trials of the calibration",
-    "peak": "session peak %MVC = mean over the session's reps of each rep's peak %MVC (the highest value of the "
-            "target's envelope in the rep, left and right averaged when both are measured)",
+           "over the maximal trials of the calibration (the peak below, for trials held 3 s or more)",
+    "peak": "session peak %MVC = mean over the session's reps of each rep's peak %MVC, measured like the MVC "
+            f"reference: {peak.FORMULA}, on the target's envelope (left and right averaged when both are measured)",
     "mean": "session mean %MVC = mean over the session's reps of each rep's mean %MVC",
     "asymmetry": asymmetry.FORMULA + ", per rep; the session value is the mean over its reps",
     "target_share": target_share.FORMULA + ", per rep; the session value is the mean over its reps",
@@ -170,10 +170,13 @@ def ab_heading(summary: ABSummary) -> str:
 
 
 def ab_outcome(summary: ABSummary, report: ABReport) -> str:
-    """The verdict, or that an unfinished test has none yet (its numbers so far are interim)."""
-    if summary.finished:
-        return report.verdict
-    return f"no verdict yet — interim numbers, {len(summary.test.order) - summary.sets_done} sets to go"
+    """The verdict, or that an unfinished test has none yet (its numbers so far are interim); marked
+    when some of its reps keep figures of the previous peak definition."""
+    outcome = (report.verdict if summary.finished else
+               f"no verdict yet — interim numbers, {len(summary.test.order) - summary.sets_done} sets to go")
+    if summary.old_metrics:
+        outcome += " (some reps measured with the previous peak definition: their raw recording is missing)"
+    return outcome
 
 
 def ab_reports(progress: ClientProgress, settings: ABSettings) -> list[tuple[ABSummary, ABReport]]:

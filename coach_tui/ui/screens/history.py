@@ -92,7 +92,7 @@ def _series_item(series: ActivationSeries, progress: ClientProgress, axis: _Time
         for p in points
     )
     gate = next(g for g in progress.gates if g.exercise == series.exercise)
-    lines = [f"{progress.exercise_names[series.exercise]}: {gate.summary}", *gate.notes]
+    lines = [f"{progress.exercise_names[series.exercise]}: {gate.summary}", *gate.notes, FORMULAS["peak"]]
     changed = [f"{p.started.astimezone():%d %b}" for p in points if p.reference_changed]
     if changed:
         lines.append(f"new MVC reference from {', '.join(changed)}: a jump there may be the reference, not the client")
