@@ -15,7 +15,13 @@ from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.session import RepMetrics
 from coach_tui.dsp.asymmetry import asymmetry_pct, asymmetry_window
 from coach_tui.dsp.cocontraction import cocontraction_index
-from coach_tui.dsp.fatigue import fatigue_unavailable_reason, is_sustained, median_frequency, window_frequencies
+from coach_tui.dsp.fatigue import (
+    fatigue_unavailable_reason,
+    held_part,
+    is_sustained,
+    median_frequency,
+    window_frequencies,
+)
 from coach_tui.dsp.onsets import RestBaseline, detect_onsets, onset_order_ms, rest_baseline
 from coach_tui.dsp.peak import peak
 from coach_tui.dsp.pipeline import Pipeline
@@ -195,7 +201,8 @@ class SetAnalyzer:
 
         # The rep's peak is measured on the curve the reps are detected on (the target's sides
         # averaged), see ``dsp.peak``; each side's for the asymmetry with the reference's window.
-        top = peak(np.mean([window(i) for i in self._target], axis=0), fs, self.settings.peak)
+        target_curve = np.mean([window(i) for i in self._target], axis=0)
+        top = peak(target_curve, fs, self.settings.peak)
         sides = {self.channels[i][2].side: i for i in self._target}
         asymmetry = weaker = None
         if "L" in sides and "R" in sides:
@@ -227,7 +234,7 @@ class SetAnalyzer:
             periods = detect_onsets(self._envelopes[i].view(lead, end), fs, self._rest[i], self.settings.onsets)
             around = [on for on, off in periods if off is None or lead + off > start]
             onsets[assignment.label] = (lead + around[0]) / fs if around else None
-        frequency, windows = self._median_frequencies(start, end)
+        frequency, windows = self._median_frequencies(start, end, target_curve)
         target = self.channels[self._target[0]][2]
         return RepMetrics(
             index=index,
@@ -248,9 +255,10 @@ class SetAnalyzer:
             window_frequencies_hz=windows,
         )
 
-    def _median_frequencies(self, start: int, end: int) -> tuple[float | None, tuple[float, ...]]:
+    def _median_frequencies(self, start: int, end: int, curve: np.ndarray) -> tuple[float | None, tuple[float, ...]]:
         """The target's median frequency over the rep (its sides averaged) and, for a sustained
-        contraction, over each of its consecutive windows (``dsp.fatigue``)."""
+        contraction, over each consecutive window of its held part (``dsp.fatigue``; ``curve`` is the
+        target's envelope over the rep)."""
         fatigue, fs = self.settings.fatigue, self.fs_hz
         if not self._spectral or end - start < round(fatigue.segment_ms * fs / 1000):
             return None, ()
@@ -258,5 +266,8 @@ class SetAnalyzer:
         frequency = float(np.mean([median_frequency(x[start:end], fs, fatigue) for x in signals]))
         if not is_sustained(start, end, fs, fatigue):
             return frequency, ()
-        per_side = [window_frequencies(x, fs, start, end, fatigue)[1] for x in signals]
+        first, last = held_part(curve)
+        per_side = [window_frequencies(x, fs, start + first, start + last, fatigue)[1] for x in signals]
+        if not per_side[0]:
+            return frequency, ()
         return frequency, tuple(float(v) for v in np.mean(per_side, axis=0))

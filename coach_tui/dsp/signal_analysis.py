@@ -85,7 +85,7 @@ def _fatigue(filtered: np.ndarray, env: np.ndarray, reps: list[Rep], floor: floa
     sustained = []
     for rep in reps:
         if is_sustained(rep.start, rep.end, fs_hz, fatigue):
-            within = sustained_trend(filtered, fs_hz, rep.start, rep.end, fatigue, filters)
+            within = sustained_trend(filtered, env, fs_hz, rep.start, rep.end, fatigue, filters)
             sustained.append({"start_s": (offset + rep.start) / fs_hz, "end_s": (offset + rep.end) / fs_hz,
                               "median_frequency_hz": None if within is None else within.to_json()})
     return trend, sustained
