@@ -213,6 +213,8 @@ class ClientProgress:
     settings: ProgressionSettings
     #: Exercise key → name, for every exercise in the client's sets.
     exercise_names: dict[str, str]
+    #: The client's sets, oldest first (for measures taken from their reps elsewhere, e.g. fatigue).
+    sets: tuple[SetRecord, ...] = ()
 
     def missing(self, section: str) -> str | None:
         """Why ``section`` (one of :data:`SECTIONS`) has nothing to show, in words; None when it has."""
@@ -383,4 +385,5 @@ def client_progress(
                        for t in sorted((t for t in ab_tests if t.client_id == client.id), key=lambda t: t.created)),
         settings=settings,
         exercise_names={s.exercise: exercise_name(library, s.exercise) for s in sets},
+        sets=tuple(sets),
     )

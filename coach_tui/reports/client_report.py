@@ -21,7 +21,8 @@ from coach_tui.config import Config
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import exercise_library
 from coach_tui.domain.progress import ABSummary, ActivationSeries, ClientProgress, client_progress
-from coach_tui.dsp import asymmetry, peak, target_share
+from coach_tui.dsp import asymmetry, fatigue, peak, target_share
+from coach_tui.dsp.fatigue import FatigueSettings, SetFatigue, set_fatigue
 from coach_tui.statistics.ab_statistics import (
     ACTIVATION_CAVEAT,
     ABReport,
@@ -236,13 +237,52 @@ def _calibrations(progress: ClientProgress) -> _Section:
     return _Section("Calibrations (MVC reference)", text, tuple(rows))
 
 
+#: The report lists the fatigue verdicts of at most this many of the latest sets.
+FATIGUE_SETS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class SetFatigueRow:
+    """One recorded set's fatigue verdicts (``dsp.fatigue.set_fatigue``)."""
+
+    started: datetime
+    exercise_name: str
+    index: int
+    fatigue: SetFatigue
+
+
+def fatigue_rows(progress: ClientProgress, settings: FatigueSettings | None = None) -> list[SetFatigueRow]:
+    """The fatigue verdict of every set with a measurable trend, oldest first (sets kept with an
+    earlier definition of the metrics have no median frequencies and are left out)."""
+    rows = []
+    for record in progress.sets:
+        verdict = set_fatigue(record.reps, settings)
+        if not record.old_metrics and verdict.fatigue is not None:
+            rows.append(SetFatigueRow(record.started, progress.exercise_names[record.exercise], record.index, verdict))
+    return rows
+
+
+def _fatigue(progress: ClientProgress, settings: FatigueSettings) -> _Section:
+    rows = fatigue_rows(progress, settings)
+    if not rows:
+        return _Section("Fatigue within sets", ("No set yet with enough reps (3) or a long enough hold (10 s) for a "
+                                                "median-frequency trend.",))
+    shown = sum(bool(r.fatigue.fatigue) for r in rows)
+    text = (f"{quantity(len(rows), 'set')} with a median-frequency trend; fatigue shown in {shown}. "
+            f"The latest {min(len(rows), FATIGUE_SETS)}:",)
+    bullets = tuple(f"{day(r.started)} {r.exercise_name}, set {r.index}: {'; '.join(r.fatigue.lines())}"
+                    for r in rows[-FATIGUE_SETS:])
+    return _Section("Fatigue within sets", text, bullets=bullets)
+
+
 def _formulas(progress: ClientProgress) -> _Section:
     rolling = f"rolling agreement = ρ over the last {progress.window} rated sets"
-    return _Section("How the numbers are made", bullets=(*FORMULAS.values(), rolling, progress.settings.formula))
+    return _Section("How the numbers are made",
+                    bullets=(*FORMULAS.values(), fatigue.FORMULA, rolling, progress.settings.formula))
 
 
-def _document(progress: ClientProgress, generated: datetime,
-              ab_settings: ABSettings) -> tuple[str, tuple[str, ...], tuple[_Section, ...]]:
+def _document(progress: ClientProgress, generated: datetime, ab_settings: ABSettings,
+              fatigue_settings: FatigueSettings) -> tuple[str, tuple[str, ...], tuple[_Section, ...]]:
     client = progress.client
     sessions = progress.sessions
     reps = sum(p.summary.reps for s in progress.series for p in s.points)
@@ -255,7 +295,7 @@ def _document(progress: ClientProgress, generated: datetime,
         *([progress.left_out] if progress.left_out else []),
     )
     sections = (_activation(progress), _progression(progress), _ab_tests(progress, ab_settings), _perceived(progress),
-                _calibrations(progress), _formulas(progress))
+                _fatigue(progress, fatigue_settings), _calibrations(progress), _formulas(progress))
     return f"Activation report — {client.name}", intro, sections
 
 
@@ -376,12 +416,14 @@ def _html(title: str, intro: Sequence[str], sections: Sequence[_Section]) -> str
 # -- output -------------------------------------------------------------------------------------
 
 
-def report_text(progress: ClientProgress, fmt: str, generated: datetime, ab_settings: ABSettings | None = None) -> str:
+def report_text(progress: ClientProgress, fmt: str, generated: datetime, ab_settings: ABSettings | None = None,
+                fatigue_settings: FatigueSettings | None = None) -> str:
     """The report of ``progress`` in ``fmt`` ("md" or "html"), dated ``generated``; A/B tests analysed
-    with ``ab_settings`` (default: :class:`ABSettings`' defaults, as the config's ``[ab_statistics]``)."""
+    with ``ab_settings`` and fatigue judged with ``fatigue_settings`` (defaults: as the config's
+    ``[ab_statistics]`` and ``[fatigue]``)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r}; allowed: {', '.join(FORMATS)}")
-    document = _document(progress, generated, ab_settings or ABSettings())
+    document = _document(progress, generated, ab_settings or ABSettings(), fatigue_settings or FatigueSettings())
     return _markdown(*document) if fmt == "md" else _html(*document)
 
 
