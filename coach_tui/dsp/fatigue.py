@@ -8,9 +8,10 @@ uncertainty, not from two end points.
   with a ``confidence`` (95 %) Student-t interval (n − 2 degrees of freedom: the scatter of the points
   about the line sets its width). **Fatigue** is said only when the whole interval lies below zero;
   a steady muscle is thus called fatigued in 2.5 % of sets (one-sided). Measured by simulation
-  (``tests/test_fatigue.py``, the kit's signal model at 1 kHz): 12 steady reps say "no fatigue" in
-  193 of 200 seeds (the interval covers the true zero slope in 95 %), a steady 30 s hold in 96 of
-  100, and a true 25 % fall over 12 reps is found in 100 of 100 (median fitted fall 24 %).
+  (``bench/validity_mvc_fatigue.py``, the kit's signal model at 1 kHz; ``tests/test_fatigue.py``
+  asserts ≤ 5 % and ≥ 90 %): 12 steady reps are called fatigued in 3.0 % of 200 sets (the interval
+  covers the true zero slope in 95.5 %), a steady 30 s hold in 2.7 % of 300; a true 25 % fall over
+  12 reps is found in 100 % of 100 sets, a 10 % fall over a 30 s hold in 92 % of 50.
 - A set's trend runs over its reps (at least 3); a **sustained contraction** (a rep of
   ``sustained_s`` = 10 s or more) gets its own trend over consecutive ``window_s`` (1 s) windows of
   its held part (above half its peak: the ramps' lower amplitude would tilt the spectrum towards

@@ -14,13 +14,14 @@ rep gets a shorter window, for two reasons that both pull the same way:
   rep offers one or two. Searching a brief rep with about six windows across its time above half
   peak gives it the same overshoot as the reference's search.
 
-Measured on the simulated kit's signal model (``tests/test_peak.py``: 200 seeds per case, plateaus
-with 0.2–0.5 s ramps at 30–90 % of the MVC level, the reference from 3 × 5 s trials at equal effort
-or at the kit's 92/100/97 %), the peak ÷ reference reads the true fraction with a bias of −3 to
-+1 % and a spread (SD) of 3–8 % for holds of 0.3–5 s at 1 and 2 kHz (largest for the briefest
-holds), and a client repeating the MVC protocol reads 100–101 % at best (SD 3 %). sin²-shaped reps
-with no hold at all (1.2–2.5 s) read 3–8 % low. The previous rep peak, the envelope's highest
-sample, read 1.03–1.20 × the true fraction and 123 % on a repeated MVC.
+Measured on the simulated kit's signal model through the set analysis (``bench/validity_mvc_fatigue.py``,
+100 seeds per cell; ``tests/test_peak.py`` asserts it on 40): plateaus held 0.3–5 s with 0.2–0.5 s
+ramps at 30–90 % of the MVC level, the reference from 3 × 5 s trials at equal effort or at the kit's
+92/100/97 %, at 1 and 2 kHz — the peak ÷ reference reads the true fraction with a bias of −2.5 to
++1.9 % and a spread (SD) of 3–8 % (largest for the briefest holds); a client repeating the MVC
+protocol reads 99.9 ± 3.6 %MVC at best (range 91–109). sin²-shaped reps with no hold at all
+(1.2–2.5 s) read 3–8 % low. The previous rep peak, the envelope's highest sample, read +4 to +22 %
+and 122 ± 6 %MVC (109–144) on a repeated MVC; a plain best 500 ms mean reads a 0.3 s hold −15 %.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.session import RepMetrics
 from coach_tui.dsp.asymmetry import asymmetry_pct, asymmetry_window
 from coach_tui.dsp.cocontraction import cocontraction_index
+from coach_tui.dsp.live_meter import BAR_WINDOW_S
 from coach_tui.dsp.fatigue import (
     fatigue_unavailable_reason,
     held_part,
@@ -150,7 +151,7 @@ class SetAnalyzer:
         """Samples available on every channel."""
         return min(e.size for e in self._envelopes)
 
-    def latest(self, window_s: float = 0.1) -> list[float]:
+    def latest(self, window_s: float = BAR_WINDOW_S) -> list[float]:
         """Mean envelope of each channel over the last ``window_s`` (what a bar shows)."""
         n = max(1, round(window_s * self.fs_hz))
         return [float(e.view(max(0, e.size - n)).mean()) if e.size else 0.0 for e in self._envelopes]
