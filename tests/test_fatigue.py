@@ -130,3 +130,19 @@ def test_990_hz_is_analysed_like_1000_hz():
                    for ch in report["channels"])
     at_1000, at_990 = (r["pairs"][0]["asymmetry_pct"] for r in reports)
     assert at_1000 == pytest.approx(25, abs=7) and at_990 == pytest.approx(at_1000, abs=2)
+
+
+def test_coach_analyze_reports_a_sustained_holds_own_trend():
+    from coach_tui.dsp.signal_analysis import analyze_signal
+
+    rng = np.random.default_rng(8)
+    n = 34 * FS
+    compression = 1.0 - 0.12 * np.clip((np.arange(n) / FS - 2.0) / 30.0, 0, 1)
+    x = emg(plateau(n, FS, 1.5, 30.0, 0.6 * MVC_UV, 0.5), FS, rng, compression=compression)
+    (ch,) = analyze_signal(x[:, None], FS, [ChannelAssignment("biceps", "R")], source="hold", units="µV",
+                           mains="off").report["channels"]
+    ((hold),) = ch["sustained_contractions"]
+    assert hold["start_s"] == pytest.approx(1.5, abs=0.3) and hold["end_s"] == pytest.approx(32.5, abs=0.5)
+    assert hold["median_frequency_hz"]["fatigue"] and hold["median_frequency_hz"]["basis"] == "windows"
+    # no reps around it: the channel's trend is the hold's 1 s windows of activity, and agrees
+    assert ch["median_frequency_hz"]["basis"] == "windows" and ch["median_frequency_hz"]["fatigue"]

@@ -200,8 +200,10 @@ def _analysis_text(report: dict) -> str:
         )
     lines += ["", PEAK_FORMULA[0].upper() + PEAK_FORMULA[1:] + "."]
     for key, trial in report.get("mvc_trials", {}).items():
+        muscle, _, side = key.partition(":")
         peaks = ", ".join(f"{p:.4g}" for p in trial["trial_peaks"])
-        lines.append(f"MVC reference {key}: {report['mvc'][key]:.4g} (trial peaks {peaks}; {trial['message']})")
+        lines.append(f"MVC reference, {_label(muscle, side or None)}: {report['mvc'][key]:.4g} in the recording's units "
+                     f"(trial peaks {peaks}; {trial['message']})")
     lines += ["", "Fatigue (median frequency):"] + [f"  {line}" for ch in report["channels"] for line in _fatigue_lines(ch)]
     reasons = [r for ch in report["channels"] for r in ch["quality"]["reasons"]]
     if reasons:
