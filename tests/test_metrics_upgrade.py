@@ -23,7 +23,7 @@ from coach_tui.dsp.set_plan import SetPlan
 from coach_tui.sources.simulated import SimulatedKit, sensors_for_exercise
 from coach_tui.store.database import Database
 from coach_tui.store.reanalysis import reanalyze
-from coach_tui.store.recordings import paths
+from coach_tui.store.recordings import paths, read_recording
 from coach_tui.store.repository import SETS, Repository
 from coach_tui.workflows.set_recording import begin_set
 from coach_tui.workflows.store_access import open_store
@@ -38,10 +38,27 @@ async def _stream(kit, recorder) -> None:
     recorder.close()
 
 
-def _old_store(sessions_dir):
+CURRENT_META = SetPlan.to_meta
+
+
+def _old_meta(plan: SetPlan) -> dict:
+    """The recipe as coach wrote it before: no peak table, the fatigue table's two keys, and the
+    filters' retired 1000 Hz threshold."""
+    meta = CURRENT_META(plan)
+    settings = dict(meta["settings"])
+    del settings["peak"]
+    settings["fatigue"] = {"segment_ms": 250.0, "overlap": 0.5}
+    filters = {k: v for k, v in settings["filters"].items() if k != "nyquist_margin"}
+    settings["filters"] = {**filters, "full_band_min_fs_hz": 1000.0}
+    return {**meta, "settings": settings}
+
+
+def _old_store(sessions_dir, monkeypatch):
     """A client with two sessions of one hip-thrust set each, stored the way coach did before the
-    metrics were versioned: no ``metrics_version``, peaks on the old (higher) scale. The second set's
-    raw recording is gone. One A/B test holds the first set's reps."""
+    metrics were versioned: the old recipe in the recording, no ``metrics_version``, peaks on the
+    old (higher) scale. The second set's raw recording is gone. One A/B test holds the first set's
+    reps."""
+    monkeypatch.setattr(SetPlan, "to_meta", _old_meta)
     sensors = sensors_for_exercise(EXERCISE.target, EXERCISE.synergists, EXERCISE.antagonists, 4)
     client = Client("c-1", "Ana", "R", created=now_utc() - timedelta(days=30))
     layout = SetLayout({s.sensor_id: [ChannelAssignment(s.muscle, s.side)] for s in sensors},
@@ -74,9 +91,12 @@ def _old_store(sessions_dir):
     return [(s.id, r.id) for s, r in records]
 
 
-def test_old_sets_are_reanalysed_once_and_a_set_without_raw_keeps_its_marked_figures(tmp_path, capsys):
+def test_old_sets_are_reanalysed_once_and_a_set_without_raw_keeps_its_marked_figures(tmp_path, capsys, monkeypatch):
     sessions_dir = tmp_path / "data"
-    (first_session, first_set), (second_session, second_set) = _old_store(sessions_dir)
+    with monkeypatch.context() as old_code:
+        (first_session, first_set), (second_session, second_set) = _old_store(sessions_dir, old_code)
+    recipe = read_recording(sessions_dir / first_session / "set-01").meta["plan"]["settings"]
+    assert "full_band_min_fs_hz" in recipe["filters"] and "peak" not in recipe  # written the old way
     before = Repository(Database(sessions_dir, read_only=True))
     assert [s.metrics_version for s in before.sets(first_session) + before.sets(second_session)] == [1, 1]
     old_second = before.sets(second_session)[0]
