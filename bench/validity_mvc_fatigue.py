@@ -216,7 +216,7 @@ def section_fatigue(seeds: int) -> None:
     falling = [_rep_set_trend(50_000 + seed, 0.25) for seed in range(seeds)]
     rows.append(("12 reps, 25 % fall", len(falling), f"{np.mean([t.fatigue for t in falling]):.1%}",
                  f"median fitted change {np.median([t.change_pct for t in falling]):+.0f} %"))
-    holds = [_hold_fatigue(60_000 + seed, 0.0) for seed in range(seeds // 2)]
+    holds = [_hold_fatigue(90_000 + seed, 0.0) for seed in range(3 * seeds)]
     rows.append(("30 s hold, steady", len(holds), f"{np.mean([bool(h.fatigue) for h in holds]):.1%}", "1 s windows"))
     holds = [_hold_fatigue(70_000 + seed, 0.10) for seed in range(seeds // 2)]
     rows.append(("30 s hold, 10 % fall", len(holds), f"{np.mean([bool(h.fatigue) for h in holds]):.1%}", "1 s windows"))

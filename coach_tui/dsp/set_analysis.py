@@ -15,7 +15,6 @@ from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.session import RepMetrics
 from coach_tui.dsp.asymmetry import asymmetry_pct, asymmetry_window
 from coach_tui.dsp.cocontraction import cocontraction_index
-from coach_tui.dsp.live_meter import BAR_WINDOW_S
 from coach_tui.dsp.fatigue import (
     fatigue_unavailable_reason,
     held_part,
@@ -23,6 +22,7 @@ from coach_tui.dsp.fatigue import (
     median_frequency,
     window_frequencies,
 )
+from coach_tui.dsp.live_meter import BAR_WINDOW_S
 from coach_tui.dsp.onsets import RestBaseline, detect_onsets, onset_order_ms, rest_baseline
 from coach_tui.dsp.peak import peak
 from coach_tui.dsp.pipeline import Pipeline

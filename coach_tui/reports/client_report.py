@@ -22,7 +22,8 @@ from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import exercise_library
 from coach_tui.domain.progress import ABSummary, ActivationSeries, ClientProgress, client_progress
 from coach_tui.dsp import asymmetry, fatigue, peak, target_share
-from coach_tui.dsp.fatigue import FatigueSettings, SetFatigue, set_fatigue
+from coach_tui.dsp.fatigue import FatigueSettings
+from coach_tui.reports.set_fatigue import fatigue_rows
 from coach_tui.statistics.ab_statistics import (
     ACTIVATION_CAVEAT,
     ABReport,
@@ -239,27 +240,6 @@ def _calibrations(progress: ClientProgress) -> _Section:
 
 #: The report lists the fatigue verdicts of at most this many of the latest sets.
 FATIGUE_SETS = 12
-
-
-@dataclass(frozen=True, slots=True)
-class SetFatigueRow:
-    """One recorded set's fatigue verdicts (``dsp.fatigue.set_fatigue``)."""
-
-    started: datetime
-    exercise_name: str
-    index: int
-    fatigue: SetFatigue
-
-
-def fatigue_rows(progress: ClientProgress, settings: FatigueSettings | None = None) -> list[SetFatigueRow]:
-    """The fatigue verdict of every set with a measurable trend, oldest first (sets kept with an
-    earlier definition of the metrics have no median frequencies and are left out)."""
-    rows = []
-    for record in progress.sets:
-        verdict = set_fatigue(record.reps, settings)
-        if not record.old_metrics and verdict.fatigue is not None:
-            rows.append(SetFatigueRow(record.started, progress.exercise_names[record.exercise], record.index, verdict))
-    return rows
 
 
 def _fatigue(progress: ClientProgress, settings: FatigueSettings) -> _Section:

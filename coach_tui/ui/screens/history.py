@@ -26,7 +26,6 @@ from coach_tui.reports.client_report import (
     ab_outcome,
     ab_reports,
     day,
-    fatigue_rows,
     load_progress,
     number,
     quantity,
@@ -34,6 +33,7 @@ from coach_tui.reports.client_report import (
     report_text,
     write_report,
 )
+from coach_tui.reports.set_fatigue import fatigue_rows
 from coach_tui.ui.dialogs.abtest_plan_dialog import LETTERS
 from coach_tui.ui.widgets.plotext_chart import ChartData, ChartSeries, PlotextChart
 
