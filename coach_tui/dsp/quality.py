@@ -119,7 +119,8 @@ def assess_channel(
         grade = BAD if battery_pct <= settings.battery_pct[1] else WARN
         findings.append((grade, f"{name}: battery {battery_pct:.0f} % — charge the sensor before the session"))
     if reduced_bandwidth:
-        findings.append((WARN, f"{name}: reduced bandwidth (sampled at {fs_hz:.0f} Hz, high-pass only)"))
+        findings.append((WARN, f"{name}: reduced bandwidth (sampled at {fs_hz:.0f} Hz, nothing above {fs_hz / 2:.0f} Hz "
+                               "is recorded)"))
     status = max((grade for grade, _ in findings), key=_RANK.__getitem__, default=OK)
     return ChannelQuality(
         status,

@@ -18,6 +18,7 @@ from coach_tui.domain.hysteresis_alert import GradeAlert, HysteresisAlert, LinkA
 from coach_tui.domain.ids import now_utc
 from coach_tui.domain.session import RepMetrics, Session, SetRecord
 from coach_tui.dsp.asymmetry import asymmetry_pct
+from coach_tui.dsp.fatigue import set_fatigue
 from coach_tui.dsp.live_meter import LiveMeter
 from coach_tui.dsp.analysis_settings import AnalysisSettings
 from coach_tui.dsp.set_analysis import SetLayout
@@ -70,6 +71,8 @@ class LiveView:
     set_seconds: float
     reps: list[RepMetrics] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
+    #: After a set: its fatigue verdicts in words (``dsp.fatigue.set_fatigue``).
+    fatigue: list[str] = field(default_factory=list)
 
 
 class LiveMonitor:
@@ -107,6 +110,7 @@ class LiveMonitor:
         self.meter = LiveMeter(fs_hz, sensors, settings.dsp, self.mvc, envelope_sensors=envelope_sensors)
         self.session: Session | None = None
         self._set: SetRecord | None = None
+        self._fatigue: list[str] = []
         self._recorder: SetRecorder | None = None
         self._alerts = {m: HysteresisAlert(settings.asymmetry_alert) for m in self._paired_muscles()}
         self._compensation = HysteresisAlert(settings.compensation_alert)
@@ -252,6 +256,7 @@ class LiveMonitor:
                                            self.calibration_ids, self.source_label, load_kg=load_kg, cue=cue,
                                            device_units=self.device_units)
         self._set = record
+        self._fatigue = []
         for alert in (*self._alerts.values(), self._compensation, self._cocontraction):
             alert.update(None)
         return record
@@ -276,6 +281,9 @@ class LiveMonitor:
         record = replace(record, duration_s=seconds, reps=tuple(analyzer.reps), perceived_activation=perceived_activation)
         self.repo.save_set(record)
         self._set = record
+        self._fatigue = ([analyzer.fatigue_unavailable] if analyzer.fatigue_unavailable else
+                         set_fatigue(record.reps, self.settings.fatigue).lines()
+                         or ["fatigue: no trend (fewer than 3 reps with a median frequency)"])
         return record
 
     def close_session(self) -> None:
@@ -361,4 +369,5 @@ class LiveMonitor:
                 state = "sensor lost — reconnecting" if not channel.streaming else "sensor back — watching the link"
                 alerts.append(f"{assignment.label}: {state}")
         seconds = recorder.analyzer.samples_aligned / self.fs_hz if recorder else 0.0
-        return LiveView(channels, pairs, recorder is not None, seconds, reps, alerts)
+        return LiveView(channels, pairs, recorder is not None, seconds, reps, alerts,
+                        [] if recorder else list(self._fatigue))

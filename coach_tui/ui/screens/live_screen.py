@@ -203,7 +203,8 @@ class LiveScreen(Screen[SetRecord | None]):
             parts.append(f"target share {last.target_share:.0%}")
         order = ", ".join(f"{_short_side(name)} {ms:{'+' if i else ''}.0f}"  # later onsets after the first
                           for i, (name, ms) in enumerate(last.onset_order[:4]))
-        return " · ".join(parts) + (f"\nonset: {order} ms" if order else "")
+        return (" · ".join(parts) + (f"\nonset: {order} ms" if order else "")
+                + "".join(f"\n{line}" for line in view.fatigue))
 
     def _target_values(self, view: LiveView) -> tuple[float | None, float | None]:
         target = self.console.exercise.target

@@ -179,5 +179,5 @@ class ActivationBars(Widget):
             note = f"┊ target {self.target_pct:.0f} %MVC (µV: uncalibrated)"
         else:
             note = f"┊ target {self.target_pct:.0f} %MVC"
-        lines.append([("asym = (max − min) / max of rep peaks · ", "grey62"), (note, "cyan")])
+        lines.append([("peak: best-window mean, as MVC ref · asym (max−min)/max · ", "grey62"), (note, "cyan")])
         return lines
