@@ -7,7 +7,7 @@ so what the trainer saw during the set is exactly what the stored metrics say.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.session import RepMetrics
 from coach_tui.dsp.asymmetry import PEAK_WINDOW_MS, asymmetry_pct
 from coach_tui.dsp.cocontraction import cocontraction_index
+from coach_tui.dsp.mains import MainsDecision
 from coach_tui.dsp.mvc import best_window_mean
 from coach_tui.dsp.onsets import RestBaseline, detect_onsets, onset_order_ms, rest_baseline
 from coach_tui.dsp.pipeline import Pipeline
@@ -72,6 +73,10 @@ class SetAnalyzer:
     for channels with an MVC reference, else in input units (µV). The rest level of each channel
     comes from its calibration, or else from the first ``baseline_window_ms`` after the filters
     settle (the client holds still for a moment at the start of the set).
+
+    ``notches`` holds mains decisions already made, by sensor id: notch from a sample (a recipe
+    replayed, or a hum the live filters found before the set), or None for "listened to the
+    whole set, no hum". Other raw sensors listen as their settings say (``mains_decisions``).
     """
 
     def __init__(
@@ -81,6 +86,7 @@ class SetAnalyzer:
         settings: AnalysisSettings | None = None,
         mvc: dict[str, float] | None = None,
         rest: dict[str, RestBaseline] | None = None,
+        notches: dict[str, MainsDecision | None] | None = None,
     ):
         self.fs_hz = float(fs_hz)
         self.layout = layout
@@ -90,11 +96,14 @@ class SetAnalyzer:
         self._pipelines: dict[str, Pipeline] = {}
         self._columns: dict[str, list[int]] = {}
         self.channels = layout.channels
+        notches = notches or {}
+        no_notch = replace(self.settings.dsp, filters=replace(self.settings.dsp.filters, mains="off"))
         for sid, assigned in layout.sensors.items():
             refs = [self.mvc.get(a.key) for a in assigned]
+            known = sid in notches and notches[sid] is None
             self._pipelines[sid] = Pipeline(
-                fs_hz, len(assigned), self.settings.dsp, refs if any(r is not None for r in refs) else None,
-                layout.signal(sid),
+                fs_hz, len(assigned), no_notch if known else self.settings.dsp,
+                refs if any(r is not None for r in refs) else None, layout.signal(sid), notches.get(sid),
             )
             self._columns[sid] = [i for i, (s, _, _) in enumerate(self.channels) if s == sid]
         self.units = ["%MVC" if a.key in self.mvc else "µV" for _, _, a in self.channels]
@@ -128,6 +137,13 @@ class SetAnalyzer:
     def pipelines(self) -> dict[str, Pipeline]:
         """The per-sensor pipelines (the live meter continues with them after the set)."""
         return dict(self._pipelines)
+
+    def mains_decisions(self, final: bool = False) -> dict[str, MainsDecision | None]:
+        """The mains decisions of the raw sensors, by id, as a recipe stores them (see ``notches``);
+        sensors still listening are left out, unless ``final`` (the set is over: they found none)."""
+        return {
+            sid: p.mains_decision for sid, p in self._pipelines.items() if p.signal == "raw" and (final or not p.listening)
+        }
 
     @property
     def samples_aligned(self) -> int:

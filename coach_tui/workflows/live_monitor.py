@@ -19,6 +19,7 @@ from coach_tui.domain.ids import now_utc
 from coach_tui.domain.session import RepMetrics, Session, SetRecord
 from coach_tui.dsp.asymmetry import asymmetry_pct
 from coach_tui.dsp.live_meter import LiveMeter
+from coach_tui.dsp.mains import MainsDecision
 from coach_tui.dsp.analysis_settings import AnalysisSettings
 from coach_tui.dsp.set_analysis import SetLayout
 from coach_tui.workflows.sensor_check import RecentSamples, grade_sensors
@@ -246,8 +247,10 @@ class LiveMonitor:
         index = len(self.repo.sets(self.session.id)) + 1
         layout = SetLayout(self.sensors, self.exercise.target, self.exercise.synergists, self.exercise.antagonists,
                            self.envelope_sensors)
-        # Rest levels: the calibration's where there is one, else the quietest moment before the set.
-        plan = SetPlan.from_calibrations(self.fs_hz, layout, self.settings, self.calibrations, self.meter.rest())
+        # Rest levels: the calibration's where there is one, else the quietest moment before the set;
+        # hum the live filters already notch is notched from the set's first sample.
+        notches = {sid: MainsDecision(0, hz) for sid, hz in self.meter.notched().items()}
+        plan = SetPlan.from_calibrations(self.fs_hz, layout, self.settings, self.calibrations, self.meter.rest(), notches)
         record, self._recorder = begin_set(self.repo, self.sessions_dir, self.session, index, self.exercise.key, plan,
                                            self.calibration_ids, self.source_label, load_kg=load_kg, cue=cue,
                                            device_units=self.device_units)
