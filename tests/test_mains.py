@@ -62,7 +62,7 @@ def test_hum_share_is_measured_at_rest_and_named():
     assert mains_fraction(x, 1000, 50.0) > 0.9
     quality = assess_channel("left glute max", x, 3.0, 1000, 50.0)
     assert quality.status == "bad"
-    assert any(f"mains hum {quality.mains_fraction:.0%} (50 Hz)" in r and r.startswith("re-seat the left glute max")
+    assert any(f"mains hum {quality.mains_fraction * 100:.0f} % (50 Hz)" in r and r.startswith("re-seat the left glute max")
                for r in quality.reasons)
     clean = SimulatedKit(2, fs_hz=1000, seed=11, scenario="reps").generate(30.0)[kit.sensors[0].sensor_id]
     assert mains_fraction(clean, 1000, 50.0) < 0.05

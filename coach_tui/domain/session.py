@@ -32,7 +32,8 @@ class RepMetrics(Record):
     ``peak``, ``mean`` are in ``units`` ("%MVC" when calibrated, else the envelope's units, e.g. "µV").
     ``asymmetry_pct`` is left/right asymmetry of this rep (None when inconclusive or one-sided) and
     ``weaker_side`` the side with the lower peak, ``cocontraction_pct`` Winter's index of the target
-    against the exercise's antagonist (None when not measured),
+    against the exercise's antagonist (None when not measured), ``electrode_pop`` True when an
+    electrode popped during the rep (its numbers are spoiled),
     ``target_share`` is target / (target + main synergist) in 0–1, ``onset_order`` lists
     (muscle label, onset in ms from the rep start) in order of onset.
     """
@@ -51,6 +52,7 @@ class RepMetrics(Record):
     onset_order: tuple[tuple[str, float], ...] = ()
     weaker_side: str | None = None
     cocontraction_pct: float | None = None
+    electrode_pop: bool = False
 
     def __post_init__(self) -> None:
         require_int("RepMetrics", "index", self.index, low=0)

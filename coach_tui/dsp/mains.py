@@ -72,16 +72,47 @@ def segment_samples(fs_hz: float) -> int:
     return max(8, round(SEGMENT_S * fs_hz))
 
 
-class _Lines:
-    """Bin indices of the candidate lines, their neighbourhoods and the line-free band of one
-    segment length (precomputed once per sample rate)."""
+class _Comb:
+    """The bins of some harmonics of one frequency: each line (the bins within a bin or 0.5 % of
+    it) and the means of its two neighbourhoods, as arrays a whole spectrum is reduced with at once."""
+
+    def __init__(self, freqs: np.ndarray, harmonics: list[float]):
+        resolution = freqs[1] - freqs[0]
+        lines, left, right = [], np.zeros((freqs.size, 0)), np.zeros((freqs.size, 0))
+        for h in harmonics:
+            d = freqs - h
+            line = np.flatnonzero(np.abs(d) <= max(resolution, 0.005 * h))
+            sides = [((d <= -_NEIGHBOURHOOD_HZ[0]) & (d >= -_NEIGHBOURHOOD_HZ[1])),
+                     ((d >= _NEIGHBOURHOOD_HZ[0]) & (d <= _NEIGHBOURHOOD_HZ[1]))]
+            if not line.size or not any(side.any() for side in sides):
+                continue
+            # A side with no bins (at the spectrum's end) stands in with the other one.
+            sides = [side if side.any() else sides[1 - k] for k, side in enumerate(sides)]
+            lines.append(line)
+            left = np.column_stack([left, sides[0] / sides[0].sum()])
+            right = np.column_stack([right, sides[1] / sides[1].sum()])
+        width = max((line.size for line in lines), default=1)
+        #: (harmonics, width): each line's bins, padded by repeating its first bin.
+        self.line_bins = np.array([np.pad(line, (0, width - line.size), mode="edge") for line in lines], dtype=int).reshape(-1, width)
+        self.line_sum = np.zeros((freqs.size, len(lines)))
+        for k, line in enumerate(lines):
+            self.line_sum[line, k] = 1.0
+        self.left, self.right = left, right
+
+    def background(self, power: np.ndarray) -> np.ndarray:
+        """(channels, harmonics): mean power per bin of the higher neighbourhood of each line."""
+        return np.maximum(power @ self.left, power @ self.right)
+
+
+class LineBins:
+    """The Hann periodogram of one segment length and its bins: the candidate lines, their
+    neighbourhoods and the band away from any line (precomputed once per sample rate)."""
 
     def __init__(self, fs_hz: float, n: int):
         self.freqs = np.fft.rfftfreq(n, 1.0 / fs_hz)
         self.window = np.hanning(n)
         self.window_power = float(np.sum(self.window**2))
         f = self.freqs
-        resolution = f[1] - f[0]
         top = min(_BAND_HZ[1], f[-1] - _NEIGHBOURHOOD_HZ[1])
         near_line = np.zeros(f.size, dtype=bool)
         for mains_hz in MAINS_CANDIDATES_HZ:
@@ -89,22 +120,14 @@ class _Lines:
                 near_line |= np.abs(f - k * mains_hz) <= _LINE_EXCLUSION_HZ
         self.activity_bins = np.flatnonzero((f >= _BAND_HZ[0]) & (f <= min(_BAND_HZ[1], 0.98 * f[-1])) & ~near_line)
         self.band_bins = np.flatnonzero((f >= _BAND_HZ[0]) & (f <= _BAND_HZ[1]))
-        #: Per candidate: a list of (line bins, left neighbourhood bins, right neighbourhood bins).
-        self.harmonics: dict[float, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        #: Per candidate, the harmonics scored for detection: up to 450 Hz with a full neighbourhood
+        #: below Nyquist, without those shared by 50 and 60 Hz.
+        self._scored = {}
         for mains_hz in MAINS_CANDIDATES_HZ:
             other = next(c for c in MAINS_CANDIDATES_HZ if c != mains_hz)
-            lines = []
-            for k in range(1, int(top // mains_hz) + 1):
-                h = k * mains_hz
-                if h % other == 0:
-                    continue
-                d = f - h
-                line = np.flatnonzero(np.abs(d) <= max(resolution, 0.005 * h))
-                left = np.flatnonzero((d <= -_NEIGHBOURHOOD_HZ[0]) & (d >= -_NEIGHBOURHOOD_HZ[1]))
-                right = np.flatnonzero((d >= _NEIGHBOURHOOD_HZ[0]) & (d <= _NEIGHBOURHOOD_HZ[1]))
-                if line.size and left.size and right.size:
-                    lines.append((line, left, right))
-            self.harmonics[mains_hz] = lines
+            harmonics = [k * mains_hz for k in range(1, int(top // mains_hz) + 1) if (k * mains_hz) % other]
+            self._scored[mains_hz] = _Comb(f, harmonics)
+        self._measured: dict[float, _Comb] = {}  # every harmonic up to 450 Hz (``hum_fraction``)
 
     def periodogram(self, segment: np.ndarray) -> np.ndarray:
         """Hann periodograms of ``(channels, n)`` (power per bin, µV² when the input is in µV)."""
@@ -115,15 +138,32 @@ class _Lines:
         """Per channel: the segment's 20–450 Hz power away from any mains line."""
         return power[:, self.activity_bins].sum(axis=1)
 
+    def rest_rms(self, power: np.ndarray) -> np.ndarray:
+        """Per channel: RMS (input units) of the 20–450 Hz band, hum left out (the line-free bins
+        stand in for the whole band)."""
+        n = 2 * (self.freqs.size - 1)
+        share = self.band_bins.size / max(1, self.activity_bins.size)
+        return np.sqrt(2.0 / n * self.activity(power) * share)
+
+    def hum_fraction(self, power: np.ndarray, mains_hz: float) -> np.ndarray:
+        """Per channel: excess power on the lines of ``mains_hz`` (above what the higher side of
+        their neighbourhood predicts) as a fraction of the 20–450 Hz power."""
+        power = np.atleast_2d(power)
+        comb = self._measured.get(mains_hz)
+        if comb is None:
+            f = self.freqs
+            comb = self._measured[mains_hz] = _Comb(f, [k * mains_hz for k in range(1, int(min(_BAND_HZ[1], f[-1]) // mains_hz) + 1)])
+        total = power[:, self.band_bins].sum(axis=1)
+        widths = comb.line_sum.sum(axis=0)
+        excess = np.maximum(power @ comb.line_sum - comb.background(power) * widths, 0.0).sum(axis=1)
+        return np.where(total > 0, np.minimum(excess / np.maximum(total, np.finfo(float).tiny), 1.0), 0.0)
+
     def ratios(self, power: np.ndarray, mains_hz: float) -> np.ndarray:
-        """Per channel and harmonic of ``mains_hz``: line ratio (line bin over the higher side)."""
-        lines = self.harmonics[mains_hz]
-        out = np.zeros((power.shape[0], len(lines)))
-        tiny = np.finfo(float).tiny
-        for k, (line, left, right) in enumerate(lines):
-            background = np.maximum(power[:, left].mean(axis=1), power[:, right].mean(axis=1))
-            out[:, k] = power[:, line].max(axis=1) / np.maximum(background, tiny)
-        return out
+        """Per channel and scored harmonic of ``mains_hz``: line ratio (highest line bin over the
+        mean of the higher side)."""
+        comb = self._scored[mains_hz]
+        lines = power[:, comb.line_bins].max(axis=-1)
+        return lines / np.maximum(comb.background(power), np.finfo(float).tiny)
 
 
 def _score(ratios: np.ndarray) -> np.ndarray:
@@ -148,7 +188,7 @@ class MainsListener:
         self.n_channels = n_channels
         self.hop = checkpoint_samples(fs_hz)
         self.segment = segment_samples(fs_hz)
-        self._lines = _Lines(self.fs_hz, self.segment)
+        self._lines = LineBins(self.fs_hz, self.segment)
         memory = max(QUIET_SEGMENTS, round((memory_s - SEGMENT_S) / (self.hop / self.fs_hz)) + 1)
         self._memory: deque[tuple[np.ndarray, dict[float, np.ndarray]]] = deque(maxlen=memory)
         self._tail = np.zeros((n_channels, 0))
@@ -214,11 +254,11 @@ def detect_mains(x: np.ndarray, fs_hz: float, memory_s: float = 4.0) -> float | 
     return None if decision is None else decision.mains_hz
 
 
-def _quietest_power(x: np.ndarray, fs_hz: float) -> tuple[_Lines, np.ndarray]:
+def _quietest_power(x: np.ndarray, fs_hz: float) -> tuple[LineBins, np.ndarray]:
     """Mean periodogram of the ``QUIET_SEGMENTS`` quietest segments of one channel (all of it when shorter)."""
     x = np.asarray(x, dtype=float).ravel()
     n = min(segment_samples(fs_hz), x.size)
-    lines = _Lines(fs_hz, n)
+    lines = LineBins(fs_hz, n)
     hop = checkpoint_samples(fs_hz)
     ends = list(range(n, x.size + 1, hop)) or [x.size]
     power = lines.periodogram(np.stack([x[e - n : e] for e in ends]))
@@ -234,18 +274,4 @@ def mains_fraction(x: np.ndarray, fs_hz: float, mains_hz: float) -> float:
     reads near 1, however hard the muscle works at other times.
     """
     lines, power = _quietest_power(x, fs_hz)
-    total = float(power[lines.band_bins].sum())
-    if total <= 0 or mains_hz not in lines.harmonics:
-        return 0.0
-    excess = 0.0
-    for k in range(1, int(lines.freqs[-1] // mains_hz) + 1):
-        d = lines.freqs - k * mains_hz
-        if k * mains_hz > _BAND_HZ[1]:
-            break
-        on_line = np.abs(d) <= max(lines.freqs[1] - lines.freqs[0], 0.005 * k * mains_hz)
-        left = (d <= -_NEIGHBOURHOOD_HZ[0]) & (d >= -_NEIGHBOURHOOD_HZ[1])
-        right = (d >= _NEIGHBOURHOOD_HZ[0]) & (d <= _NEIGHBOURHOOD_HZ[1])
-        sides = [power[side].mean() for side in (left, right) if side.any()]
-        background = max(sides) if sides else 0.0
-        excess += max(float(power[on_line].sum()) - background * int(on_line.sum()), 0.0)
-    return float(min(excess / total, 1.0))
+    return float(lines.hum_fraction(power, mains_hz)[0])

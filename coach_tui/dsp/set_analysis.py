@@ -15,6 +15,7 @@ from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.session import RepMetrics
 from coach_tui.dsp.asymmetry import PEAK_WINDOW_MS, asymmetry_pct
 from coach_tui.dsp.cocontraction import cocontraction_index
+from coach_tui.dsp.electrode_pop import PopDetector
 from coach_tui.dsp.mains import MainsDecision
 from coach_tui.dsp.mvc import best_window_mean
 from coach_tui.dsp.onsets import RestBaseline, detect_onsets, onset_order_ms, rest_baseline
@@ -106,6 +107,9 @@ class SetAnalyzer:
                 refs if any(r is not None for r in refs) else None, layout.signal(sid), notches.get(sid),
             )
             self._columns[sid] = [i for i, (s, _, _) in enumerate(self.channels) if s == sid]
+        self._pop_detectors = {sid: PopDetector(fs_hz, len(a)) for sid, a in layout.sensors.items() if layout.signal(sid) == "raw"}
+        #: Electrode pops so far: (first sample, end sample) of each, on any channel.
+        self.pops: list[tuple[int, int]] = []
         self.units = ["%MVC" if a.key in self.mvc else "µV" for _, _, a in self.channels]
         self._envelopes = [_Growing() for _ in self.channels]
         self._target = [i for i, (_, _, a) in enumerate(self.channels) if a.muscle == layout.target]
@@ -128,10 +132,27 @@ class SetAnalyzer:
         frames = [pipeline.process_gap(gap_before)] if gap_before else []
         frames.append(pipeline.process(samples))
         values = np.concatenate([f.activation for f in frames]) if gap_before else frames[0].activation
+        self._find_pops(sensor_id, samples, gap_before)
         for k, column in enumerate(self._columns[sensor_id]):
             self._envelopes[column].extend(values[:, k])
         self.latest_values = values
         return self._advance()
+
+    def _find_pops(self, sensor_id: str, samples: np.ndarray, gap_before: int) -> None:
+        detector = self._pop_detectors.get(sensor_id)
+        if detector is None:
+            return
+        gap = detector.process_gap(gap_before) if gap_before else None
+        flags = detector.process(samples)
+        if gap is not None:
+            flags = np.concatenate([gap, flags])
+        popped = np.concatenate([[False], flags.any(axis=1), [False]]).astype(np.int8)
+        if not popped.any():
+            return
+        first = self._envelopes[self._columns[sensor_id][0]].size
+        edges = np.diff(popped)
+        for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+            self.pops.append((first + int(start), first + int(end)))
 
     @property
     def pipelines(self) -> dict[str, Pipeline]:
@@ -230,6 +251,9 @@ class SetAnalyzer:
             around = [on for on, off in periods if off is None or lead + off > start]
             onsets[assignment.label] = (lead + around[0]) / fs if around else None
         target = self.channels[self._target[0]][2]
+        # A pop inside the rep (or in the envelope window before it) distorts every measure of it.
+        reach = start - self._pipelines[self.channels[self._target[0]][0]].envelope_window
+        popped = any(a < end and b > reach for a, b in self.pops)
         return RepMetrics(
             index=index,
             start_s=start / fs,
@@ -245,4 +269,5 @@ class SetAnalyzer:
             onset_order=tuple(onset_order_ms(onsets)),
             weaker_side=weaker,
             cocontraction_pct=cocontraction,
+            electrode_pop=popped,
         )
