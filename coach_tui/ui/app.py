@@ -108,12 +108,13 @@ class CoachApp(App):
         except BluetoothUnavailable as error:
             self.simulated = True
             self._label_source()
+            reason = str(error)
 
             def chosen(choice: str | None) -> None:
                 if choice != "simulate":
-                    self.exit(message=str(error))
+                    self.exit(message=reason)
 
-            self.push_screen(ChoiceDialog(f"Bluetooth: {error}",
+            self.push_screen(ChoiceDialog(f"Bluetooth: {reason}",
                                           [("simulate", "use the SIMULATED sensor kit instead"), ("quit", "quit")]), chosen)
             return
         self._hub = SourceHub(bluetooth_source(self.config, configured_placements(self.config), **self._backends))
