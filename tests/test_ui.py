@@ -165,6 +165,7 @@ async def _asymmetry_and_a_lost_sensor(app, repo):
         assert "reconnecting" in live.query_one("#bars").plain
         await pilot.press("f9")  # and comes back: flagged until the link has held for a while
         await _wait(pilot, lambda: any("sensor back — watching the link" in a for a in live.console.view().alerts))
+        await pilot.pause(0.3)  # the bars' next refresh
         assert "reconnecting" not in live.query_one("#bars").plain
         await _wait(pilot, lambda: not any("sensor back" in a or "sensor lost" in a for a in live.console.view().alerts),
                     seconds=6)
