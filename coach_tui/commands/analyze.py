@@ -20,7 +20,8 @@ def add_parser(commands) -> None:
     analyze.add_argument("path", help="recording file")
     analyze.add_argument("--fs", type=float, metavar="HZ", help="sample rate, where the file does not say")
     analyze.add_argument("--channels", metavar="SPEC", help="one entry per column: muscle:L, muscle:R, muscle or skip")
-    analyze.add_argument("--mains", choices=["50", "60", "auto"], help="mains frequency (default: config, auto)")
+    analyze.add_argument("--mains", choices=["50", "60", "auto", "off"],
+                         help="mains notch: 50, 60, auto (found at the quietest moments) or off (default: config, auto)")
     references = analyze.add_mutually_exclusive_group()
     references.add_argument("--mvc", metavar="FILE", help='JSON object {"muscle:side": reference in input units}: report %%MVC')
     references.add_argument("--mvc-trials", metavar="FILE",
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace, config) -> int:
     if args.json:
         print(json.dumps(report, allow_nan=False, ensure_ascii=False))
     else:
-        print(_analysis_text(report))
+        print(_analysis_text(report, args.mains or config.analysis.dsp.filters.mains))
     return 0
 
 
@@ -179,10 +180,10 @@ def _fatigue_lines(ch: dict) -> list[str]:
     return lines
 
 
-def _analysis_text(report: dict) -> str:
+def _analysis_text(report: dict, mains_setting: str = "auto") -> str:
     from coach_tui.dsp.peak import FORMULA as PEAK_FORMULA
 
-    mains = f"{report['mains_hz']:g} Hz" if report["mains_hz"] else "none found"
+    mains = f"{report['mains_hz']:g} Hz" if report["mains_hz"] else "off" if mains_setting == "off" else "none found"
     lines = [
         f"{report['source']}",
         f"{report['duration_s']:.1f} s at {report['fs_hz']:g} Hz · mains hum {mains} · "

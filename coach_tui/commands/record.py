@@ -156,6 +156,8 @@ def _rep_line(rep) -> str:
         extra.append(f"asymmetry {rep.asymmetry_pct:.0f} %")
     if rep.target_share is not None:
         extra.append(f"target share {rep.target_share:.0%}")
+    if rep.electrode_pop:
+        extra.append("electrode pop: rep spoiled")
     return (f"  rep {rep.index}: peak {rep.peak:.0f} {unit}, mean {rep.mean:.0f}, time to peak {rep.time_to_peak_s:.2f} s"
             + (f", {', '.join(extra)}" if extra else ""))
 

@@ -38,7 +38,8 @@ class RepMetrics(Record):
     runs from the rep's start to the middle of its peak window.
     ``asymmetry_pct`` is left/right asymmetry of this rep (None when inconclusive or one-sided) and
     ``weaker_side`` the side with the lower peak, ``cocontraction_pct`` Winter's index of the target
-    against the exercise's antagonist (None when not measured),
+    against the exercise's antagonist (None when not measured), ``electrode_pop`` True when an
+    electrode popped during the rep (its numbers are spoiled),
     ``target_share`` is target / (target + main synergist) in 0–1, ``onset_order`` lists
     (muscle label, onset in ms from the rep start) in order of onset. ``median_frequency_hz`` is the
     target's median frequency over the rep (None when the sensor's band cannot show it), and
@@ -62,6 +63,7 @@ class RepMetrics(Record):
     cocontraction_pct: float | None = None
     median_frequency_hz: float | None = None
     window_frequencies_hz: tuple[float, ...] = ()
+    electrode_pop: bool = False
 
     def __post_init__(self) -> None:
         require_int("RepMetrics", "index", self.index, low=0)

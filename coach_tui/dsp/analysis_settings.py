@@ -77,7 +77,7 @@ def analysis_rules(a: AnalysisSettings) -> list[tuple[str, object, bool, str]]:
         ("filters.order", f.order, 1 <= f.order <= 8, "1 to 8"),
         ("filters.nyquist_margin", f.nyquist_margin, 0.5 <= f.nyquist_margin < 1, "0.5 or more, below 1"),
         ("filters.notch_q", f.notch_q, f.notch_q > 0, "a positive number"),
-        ("filters.mains_detect_s", f.mains_detect_s, f.mains_detect_s >= 0.5, "at least 0.5"),
+        ("filters.mains_detect_s", f.mains_detect_s, f.mains_detect_s >= 1.5, "at least 1.5"),
         ("envelope.window_ms", a.dsp.envelope.window_ms, a.dsp.envelope.window_ms > 0, "a positive number"),
         ("onsets.min_duration_ms", a.onsets.min_duration_ms, a.onsets.min_duration_ms > 0, "a positive number"),
         ("onsets.baseline_window_ms", a.onsets.baseline_window_ms, a.onsets.baseline_window_ms > 0, "a positive number"),

@@ -72,9 +72,12 @@ class LiveMeter:
 
     @property
     def mains_hz(self) -> float | None:
-        """The mains frequency the filters notch, once decided ("auto") and the same for every sensor."""
-        found = {p.mains_hz for p in self._pipelines.values() if p.signal == "raw"}
-        return found.pop() if len(found) == 1 else None
+        """The mains frequency the filters notch on some sensor (one room has one), or None."""
+        return next(iter(self.notched().values()), None)
+
+    def notched(self) -> dict[str, float]:
+        """Mains frequency by sensor id, for the sensors whose filters notch it."""
+        return {sid: p.mains_hz for sid, p in self._pipelines.items() if p.signal == "raw" and p.mains_hz is not None}
 
     def adopt(self, pipelines: dict[str, Pipeline]) -> None:
         """Continue with these pipelines (a set's, which processed the same stream meanwhile)."""

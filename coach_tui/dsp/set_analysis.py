@@ -7,7 +7,7 @@ so what the trainer saw during the set is exactly what the stored metrics say.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.session import RepMetrics
 from coach_tui.dsp.asymmetry import asymmetry_pct, asymmetry_window
 from coach_tui.dsp.cocontraction import cocontraction_index
+from coach_tui.dsp.electrode_pop import PopDetector
 from coach_tui.dsp.fatigue import (
     fatigue_unavailable_reason,
     held_part,
@@ -23,6 +24,7 @@ from coach_tui.dsp.fatigue import (
     window_frequencies,
 )
 from coach_tui.dsp.live_meter import BAR_WINDOW_S
+from coach_tui.dsp.mains import MainsDecision
 from coach_tui.dsp.onsets import RestBaseline, detect_onsets, onset_order_ms, rest_baseline
 from coach_tui.dsp.peak import peak
 from coach_tui.dsp.pipeline import Pipeline
@@ -80,6 +82,10 @@ class SetAnalyzer:
     for channels with an MVC reference, else in input units (µV). The rest level of each channel
     comes from its calibration, or else from the first ``baseline_window_ms`` after the filters
     settle (the client holds still for a moment at the start of the set).
+
+    ``notches`` holds mains decisions already made, by sensor id: notch from a sample (a recipe
+    replayed, or a hum the live filters found before the set), or None for "listened to the
+    whole set, no hum". Other raw sensors listen as their settings say (``mains_decisions``).
     """
 
     def __init__(
@@ -89,6 +95,7 @@ class SetAnalyzer:
         settings: AnalysisSettings | None = None,
         mvc: dict[str, float] | None = None,
         rest: dict[str, RestBaseline] | None = None,
+        notches: dict[str, MainsDecision | None] | None = None,
     ):
         self.fs_hz = float(fs_hz)
         self.layout = layout
@@ -98,13 +105,19 @@ class SetAnalyzer:
         self._pipelines: dict[str, Pipeline] = {}
         self._columns: dict[str, list[int]] = {}
         self.channels = layout.channels
+        notches = notches or {}
+        no_notch = replace(self.settings.dsp, filters=replace(self.settings.dsp.filters, mains="off"))
         for sid, assigned in layout.sensors.items():
             refs = [self.mvc.get(a.key) for a in assigned]
+            known = sid in notches and notches[sid] is None
             self._pipelines[sid] = Pipeline(
-                fs_hz, len(assigned), self.settings.dsp, refs if any(r is not None for r in refs) else None,
-                layout.signal(sid),
+                fs_hz, len(assigned), no_notch if known else self.settings.dsp,
+                refs if any(r is not None for r in refs) else None, layout.signal(sid), notches.get(sid),
             )
             self._columns[sid] = [i for i, (s, _, _) in enumerate(self.channels) if s == sid]
+        self._pop_detectors = {sid: PopDetector(fs_hz, len(a)) for sid, a in layout.sensors.items() if layout.signal(sid) == "raw"}
+        #: Electrode pops so far: (first sample, end sample) of each, on any channel.
+        self.pops: list[tuple[int, int]] = []
         self.units = ["%MVC" if a.key in self.mvc else "µV" for _, _, a in self.channels]
         self._envelopes = [_Growing() for _ in self.channels]
         self._target = [i for i, (_, _, a) in enumerate(self.channels) if a.muscle == layout.target]
@@ -133,6 +146,7 @@ class SetAnalyzer:
         frames = [pipeline.process_gap(gap_before)] if gap_before else []
         frames.append(pipeline.process(samples))
         values = np.concatenate([f.activation for f in frames]) if gap_before else frames[0].activation
+        self._find_pops(sensor_id, samples, gap_before)
         for k, column in enumerate(self._columns[sensor_id]):
             self._envelopes[column].extend(values[:, k])
             if column in self._filtered:
@@ -141,10 +155,33 @@ class SetAnalyzer:
         self.latest_values = values
         return self._advance()
 
+    def _find_pops(self, sensor_id: str, samples: np.ndarray, gap_before: int) -> None:
+        detector = self._pop_detectors.get(sensor_id)
+        if detector is None:
+            return
+        gap = detector.process_gap(gap_before) if gap_before else None
+        flags = detector.process(samples)
+        if gap is not None:
+            flags = np.concatenate([gap, flags])
+        popped = np.concatenate([[False], flags.any(axis=1), [False]]).astype(np.int8)
+        if not popped.any():
+            return
+        first = self._envelopes[self._columns[sensor_id][0]].size
+        edges = np.diff(popped)
+        for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+            self.pops.append((first + int(start), first + int(end)))
+
     @property
     def pipelines(self) -> dict[str, Pipeline]:
         """The per-sensor pipelines (the live meter continues with them after the set)."""
         return dict(self._pipelines)
+
+    def mains_decisions(self, final: bool = False) -> dict[str, MainsDecision | None]:
+        """The mains decisions of the raw sensors, by id, as a recipe stores them (see ``notches``);
+        sensors still listening are left out, unless ``final`` (the set is over: they found none)."""
+        return {
+            sid: p.mains_decision for sid, p in self._pipelines.items() if p.signal == "raw" and (final or not p.listening)
+        }
 
     @property
     def samples_aligned(self) -> int:
@@ -237,6 +274,9 @@ class SetAnalyzer:
             onsets[assignment.label] = (lead + around[0]) / fs if around else None
         frequency, windows = self._median_frequencies(start, end, target_curve)
         target = self.channels[self._target[0]][2]
+        # A pop inside the rep (or in the envelope window before it) distorts every measure of it.
+        reach = start - self._pipelines[self.channels[self._target[0]][0]].envelope_window
+        popped = any(a < end and b > reach for a, b in self.pops)
         return RepMetrics(
             index=index,
             start_s=start / fs,
@@ -254,6 +294,7 @@ class SetAnalyzer:
             cocontraction_pct=cocontraction,
             median_frequency_hz=frequency,
             window_frequencies_hz=windows,
+            electrode_pop=popped,
         )
 
     def _median_frequencies(self, start: int, end: int, curve: np.ndarray) -> tuple[float | None, tuple[float, ...]]:

@@ -15,14 +15,16 @@ class FilterSettings:
     Below ``band_hz[0]`` / ``nyquist_margin`` × 2 no band is left and only the high-pass is
     applied. Mains notches cover the
     fundamental and its harmonics up to ``notch_max_hz`` (default: the band-pass's upper corner;
-    beyond it the band-pass already attenuates) and below Nyquist.
+    beyond it the band-pass already attenuates) and below Nyquist. With ``mains="auto"`` the hum is
+    looked for every quarter second in the quietest second of the last ``mains_detect_s`` seconds
+    (see ``coach_tui.dsp.mains``).
     """
 
     band_hz: tuple[float, float] = (20.0, 450.0)
     order: int = 4
     nyquist_margin: float = 0.95
     mains: str = "auto"  # "auto" | "50" | "60" | "off"
-    mains_detect_s: float = 2.0
+    mains_detect_s: float = 4.0
     notch_q: float = 30.0
     notch_max_hz: float = 450.0
 

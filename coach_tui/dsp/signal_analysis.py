@@ -106,8 +106,8 @@ def analyze_signal(
 ) -> SignalAnalysis:
     """Analyse the columns of ``samples`` that ``channels`` assigns (None = skip).
 
-    ``mains`` is "50", "60", "off" or "auto" (decided from the whole recording before the causal
-    pass). ``mvc`` maps ``"muscle:side"`` to a reference in input units; channels with one are
+    ``mains`` is "50", "60", "off" or "auto" (hum looked for at the quiet moments of the whole
+    recording, as the live filters listen, before the causal pass; notched from the first sample). ``mvc`` maps ``"muscle:side"`` to a reference in input units; channels with one are
     reported in %MVC.
     """
     settings = settings or AnalysisSettings()
@@ -116,7 +116,7 @@ def analyze_signal(
         raise ValueError("no channel to analyse: every column is 'skip'")
     assigned = [channels[i] for i in columns]
     raw = np.asarray(samples, dtype=float)[:, columns]
-    mains_hz = detect_mains(raw.T, fs_hz) if mains == "auto" else None if mains == "off" else float(mains)
+    mains_hz = detect_mains(raw.T, fs_hz, settings.dsp.filters.mains_detect_s) if mains == "auto" else None if mains == "off" else float(mains)
     filters = settings.dsp.filters
     dsp = replace(settings.dsp, filters=replace(filters, mains=f"{mains_hz:g}" if mains_hz else "off"))
     mvc = mvc or {}
