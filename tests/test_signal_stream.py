@@ -64,10 +64,17 @@ def test_errors_in_a_streamed_file_name_the_line_and_the_time(tmp_path, in_piece
     gap.write_text("\n".join(rows[:4000] + ["1.0,,2.0", "1.0,,2.0"] + rows[4000:]) + "\n", encoding="utf-8")
     with pytest.raises(SignalFileError, match=r"column 2 has 2 missing value\(s\) from 4.000 s \(sample 4000\)"):
         list(open_signal_stream(gap, 1000.0, chunk_bytes=5000).chunks())
-    drifting = tmp_path / "drift.csv"
-    times = np.concatenate([np.arange(3000) / 1000, 3.0 + np.arange(2003) / 500])
-    drifting.write_text("time,a,b,c\n" + "\n".join(f"{t:.4f}," + ",".join(f"{v:.3f}" for v in row)
-                                                   for t, row in zip(times, X, strict=True)) + "\n", encoding="utf-8")
+    def timed(name, times):
+        path = tmp_path / name
+        path.write_text("time,a,b,c\n" + "\n".join(f"{t:.6f}," + ",".join(f"{v:.3f}" for v in row)
+                                                  for t, row in zip(times, X, strict=True)) + "\n", encoding="utf-8")
+        return path
+
+    jumping = timed("jump.csv", np.concatenate([np.arange(3000) / 1000, 3.5 + np.arange(2003) / 1000]))
+    with pytest.raises(SignalFileError, match="jumps from 2.999 s to 3.5 s at line 3002"):
+        list(open_signal_stream(jumping, None, chunk_bytes=5000).chunks())
+    steps = np.linspace(1.0, 1.3, X.shape[0] - 1) / 1000  # no gap, but the rate slides from 1000 to 770 Hz
+    drifting = timed("drift.csv", np.concatenate([[0.0], np.cumsum(steps)]))
     with pytest.raises(SignalFileError, match="rate drifts"):
         list(open_signal_stream(drifting, None, chunk_bytes=5000).chunks())
 

@@ -38,7 +38,8 @@ def run(args: argparse.Namespace, config) -> int:
         except UnknownRecord as error:
             raise CommandError(str(error)) from None
         progress = load_progress(repo, client, config)
-    text = report_text(progress, format_for(out, args.format), now_utc(), config.ab_statistics)
+    text = report_text(progress, format_for(out, args.format), now_utc(), config.ab_statistics,
+                       config.analysis.fatigue)
     if out is None:
         sys.stdout.write(text)
         return 0

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from coach_tui.dsp.mains import WelchSpectrum, mains_fraction, mains_fraction_in_spectrum
+from coach_tui.dsp.mains import QuietestSpectrum, hum_fraction, mains_fraction
 
 OK, WARN, BAD = "ok", "warn", "bad"
 _RANK = {OK: 0, WARN: 1, BAD: 2}
@@ -58,14 +58,61 @@ def saturation_fraction(raw: np.ndarray, clip_level: float | None = None) -> flo
     return stuck / raw.size
 
 
-def _grade(value: float, limits: tuple[float, float]) -> str:
+def grade(value: float, limits: tuple[float, float]) -> str:
+    """"bad" at or above the second limit, "warn" at or above the first, else "ok"."""
     return BAD if value >= limits[1] else WARN if value >= limits[0] else OK
+
+
+def flat_reason(name: str) -> str:
+    """What to do about a channel with no signal."""
+    return f"{name}: no signal — check the sensor is on and the electrode touches skin"
+
+
+def clipping_reason(name: str, fraction: float) -> str:
+    """What to do about clipped samples."""
+    return f"{name}: clipping {fraction:.1%} of samples — lower the gain or re-seat the electrode"
+
+
+def hum_reason(name: str, fraction: float, mains_hz: float) -> str:
+    """What to do about mains hum (``fraction`` of the power at rest)."""
+    return f"re-seat the {name} electrode: mains hum {fraction * 100:.0f} % ({mains_hz:.0f} Hz)"
+
+
+def noise_reason(name: str, rest_rms: float) -> str:
+    """What to do about a channel never quieter than ``rest_rms`` µV."""
+    return f"{name}: never quieter than {rest_rms:.1f} µV — if the client was resting, clean the skin and re-seat the electrode"
+
+
+def link_findings(
+    name: str,
+    settings: QualitySettings,
+    *,
+    nominal_rate_hz: float | None = None,
+    measured_rate_hz: float | None = None,
+    loss_fraction: float = 0.0,
+    battery_pct: float | None = None,
+) -> list[tuple[str, str]]:
+    """(grade, reason) for a sensor's link: sample rate, lost samples, battery (only what is not ok)."""
+    findings: list[tuple[str, str]] = []
+    if nominal_rate_hz and measured_rate_hz is not None:
+        error = abs(measured_rate_hz - nominal_rate_hz) / nominal_rate_hz * 100
+        level = grade(error, settings.rate_error_pct)
+        if level != OK:
+            findings.append((level, f"{name}: sends {measured_rate_hz:.0f} Hz, expected {nominal_rate_hz:.0f} Hz — check the sensor's settings or the Bluetooth link"))
+    level = grade(loss_fraction, settings.loss_fraction)
+    if level != OK:
+        findings.append((level, f"{name}: {loss_fraction:.1%} of samples lost — move the receiver closer or reduce other Bluetooth traffic"))
+    if battery_pct is not None and battery_pct <= settings.battery_pct[0]:
+        level = BAD if battery_pct <= settings.battery_pct[1] else WARN
+        findings.append((level, f"{name}: battery {battery_pct:.0f} % — charge the sensor before the session"))
+    return findings
 
 
 @dataclass(frozen=True, slots=True)
 class RawMeasures:
     """What a channel's grade takes from its raw samples (µV): their spread (SD), the fraction of
-    samples at the converter's limits, and the mains hum's share of their power."""
+    samples at the converter's limits, and the mains hum's share of the power at rest (0 when not
+    measured)."""
 
     sd: float
     saturation: float
@@ -81,19 +128,21 @@ class RawStats:
 
     def __init__(self, fs_hz: float, mains_hz: float | None, clip_level: float | None = None):
         self.fs_hz = float(fs_hz)
-        self._block = np.zeros(self.BLOCK)
-        self._filled = 0
         self.mains_hz = mains_hz
         self.clip_level = clip_level
+        self._block = np.zeros(self.BLOCK)
+        self._filled = 0
         self._n, self._mean, self._m2 = 0, 0.0, 0.0
         self._clipped = 0
         self._high, self._high_count = -np.inf, 0
         self._low, self._low_count = np.inf, 0
-        self._spectrum = WelchSpectrum(fs_hz, 1) if mains_hz is not None else None
+        self._spectrum = QuietestSpectrum(fs_hz) if mains_hz is not None else None
 
     def add(self, raw: np.ndarray) -> None:
         """Take the next raw samples (1-D)."""
         raw = np.asarray(raw, dtype=float)
+        if self._spectrum is not None:
+            self._spectrum.add(raw)
         pos = 0
         while pos < raw.shape[0]:
             take = min(raw.shape[0] - pos, self.BLOCK - self._filled)
@@ -124,8 +173,6 @@ class RawStats:
             self._low, self._low_count = low, 0
         self._high_count += int(np.count_nonzero(raw == self._high))
         self._low_count += int(np.count_nonzero(raw == self._low))
-        if self._spectrum is not None:
-            self._spectrum.add(raw[None, :])
 
     def measures(self) -> RawMeasures:
         """The measures of everything fed (call once, at the end)."""
@@ -140,8 +187,7 @@ class RawStats:
             saturation = sum(c for c in (self._high_count, self._low_count) if c > 1) / self._n
         mains = 0.0
         if self._spectrum is not None and self._n >= self.fs_hz / 2:
-            freqs, power = self._spectrum.result()
-            mains = mains_fraction_in_spectrum(freqs, power[0], self.mains_hz)
+            mains = hum_fraction(self._spectrum, self.mains_hz)
         return RawMeasures(sd, saturation, mains)
 
 
@@ -157,13 +203,13 @@ def assess_channel(
     **grading,
 ) -> ChannelQuality:
     """Grade one channel from its raw samples and what the pipeline measured (``grade_channel``)."""
-    raw = np.asarray(raw, dtype=float)
-    sd = float(np.std(raw)) if raw.size else 0.0
     settings = settings or QualitySettings()
-    flat = raw.size == 0 or sd < settings.flat_uv
+    raw = np.asarray(raw, dtype=float)
+    sd = float(np.std(raw)) if raw.size else -1.0  # no samples: flat
+    flat = sd < settings.flat_uv
     saturation = 0.0 if flat else saturation_fraction(raw, clip_level)
-    measured_mains = mains_hz is not None and not flat and raw.shape[0] >= fs_hz / 2
-    mains = mains_fraction(raw, fs_hz, mains_hz) if measured_mains else 0.0
+    measured = mains_hz is not None and not flat and raw.shape[0] >= fs_hz / 2
+    mains = mains_fraction(raw, fs_hz, mains_hz) if measured else 0.0
     return grade_channel(name, RawMeasures(sd, saturation, mains), rest_noise_rms, fs_hz, mains_hz, settings, **grading)
 
 
@@ -182,7 +228,7 @@ def grade_channel(
     loss_fraction: float = 0.0,
     battery_pct: float | None = None,
 ) -> ChannelQuality:
-    """Grade one channel from its raw measures and what the pipeline measured.
+    """Grade one channel from its raw samples' measures and what the pipeline measured.
 
     ``name`` is what the trainer calls the placement ("left glute max"); ``rest_noise_rms`` is the
     filtered signal's RMS at rest (µV); ``contraction_ratio`` (peak over rest envelope) is checked
@@ -194,36 +240,28 @@ def grade_channel(
     mains = 0.0
     saturation = 0.0
     if flat:
-        findings.append((BAD, f"{name}: no signal — check the sensor is on and the electrode touches skin"))
+        findings.append((BAD, flat_reason(name)))
     else:
         saturation = raw.saturation
-        grade = _grade(saturation, settings.saturation_fraction)
-        if grade != OK:
-            findings.append((grade, f"{name}: clipping {saturation:.1%} of samples — lower the gain or re-seat the electrode"))
+        level = grade(saturation, settings.saturation_fraction)
+        if level != OK:
+            findings.append((level, clipping_reason(name, saturation)))
         if mains_hz is not None:
             mains = raw.mains
-            grade = _grade(mains, settings.mains_fraction)
-            if grade != OK:
-                findings.append((grade, f"re-seat the {name} electrode: mains hum {mains:.0%} ({mains_hz:.0f} Hz)"))
-        grade = _grade(rest_noise_rms, settings.noise_uv)
-        if grade != OK:
-            findings.append((grade, f"{name}: never quieter than {rest_noise_rms:.1f} µV — if the client was resting, clean the skin and re-seat the electrode"))
+            level = grade(mains, settings.mains_fraction)
+            if level != OK:
+                findings.append((level, hum_reason(name, mains, mains_hz)))
+        level = grade(rest_noise_rms, settings.noise_uv)
+        if level != OK:
+            findings.append((level, noise_reason(name, rest_noise_rms)))
         if contraction_ratio is not None and contraction_ratio < settings.min_contraction_ratio:
             findings.append((WARN, f"{name}: contraction barely above rest (×{contraction_ratio:.1f}) — check the placement over the muscle belly"))
-    if nominal_rate_hz and measured_rate_hz is not None:
-        error = abs(measured_rate_hz - nominal_rate_hz) / nominal_rate_hz * 100
-        grade = _grade(error, settings.rate_error_pct)
-        if grade != OK:
-            findings.append((grade, f"{name}: sends {measured_rate_hz:.0f} Hz, expected {nominal_rate_hz:.0f} Hz — check the sensor's settings or the Bluetooth link"))
-    grade = _grade(loss_fraction, settings.loss_fraction)
-    if grade != OK:
-        findings.append((grade, f"{name}: {loss_fraction:.1%} of samples lost — move the receiver closer or reduce other Bluetooth traffic"))
-    if battery_pct is not None and battery_pct <= settings.battery_pct[0]:
-        grade = BAD if battery_pct <= settings.battery_pct[1] else WARN
-        findings.append((grade, f"{name}: battery {battery_pct:.0f} % — charge the sensor before the session"))
+    findings += link_findings(name, settings, nominal_rate_hz=nominal_rate_hz, measured_rate_hz=measured_rate_hz,
+                              loss_fraction=loss_fraction, battery_pct=battery_pct)
     if reduced_bandwidth:
-        findings.append((WARN, f"{name}: reduced bandwidth (sampled at {fs_hz:.0f} Hz, high-pass only)"))
-    status = max((grade for grade, _ in findings), key=_RANK.__getitem__, default=OK)
+        findings.append((WARN, f"{name}: reduced bandwidth (sampled at {fs_hz:.0f} Hz, nothing above {fs_hz / 2:.0f} Hz "
+                               "is recorded)"))
+    status = max((level for level, _ in findings), key=_RANK.__getitem__, default=OK)
     return ChannelQuality(
         status,
         [reason for _, reason in findings],

@@ -5,11 +5,12 @@ the live screen uses (optionally in the same chunks); the measures are then take
 
 It streams: the recording arrives in chunks and only a stretch of it (a rep, a window, a chunk) is
 in memory at a time, so hours of signal take the memory of seconds and time in proportion to
-their length. Three passes: with ``mains="auto"`` the raw samples first, for the hum (decided from
-the whole recording before any filtering); then the causal pipeline, with every measure that needs
-only the signal so far (reps and their median frequency, quality, the quietest stretch — the rest
-level); then the envelope again, kept on disk, for what is judged against the whole recording's
-rest level (onsets, active windows, left/right pairs).
+their length. Three passes: with ``mains="auto"`` the raw samples first, listened to for hum as the
+live filters listen (``mains.MainsListener``) until it is found, so it is notched from the first
+sample; then the causal pipeline, with every measure that needs only the signal so far (reps, their
+peak and median frequency, sustained contractions, quality, the quietest stretch — the rest level);
+then the envelope again, kept on disk, for what is judged against the whole recording's rest level
+(onsets, the envelope mean, active windows, left/right pairs).
 """
 
 from __future__ import annotations
@@ -24,12 +25,20 @@ import numpy as np
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.hysteresis_alert import HysteresisAlert
 from coach_tui.dsp.analysis_settings import AnalysisSettings
-from coach_tui.dsp.asymmetry import PEAK_WINDOW_MS, asymmetry_pct, set_asymmetry
-from coach_tui.dsp.fatigue import fatigue_unavailable_reason, fit_trend, median_frequency
+from coach_tui.dsp.asymmetry import asymmetry_pct, asymmetry_window, set_asymmetry
+from coach_tui.dsp.envelope import MovingSum
+from coach_tui.dsp.fatigue import (
+    fatigue_unavailable_reason,
+    frequency_trend,
+    held_part,
+    is_sustained,
+    median_frequency,
+    window_frequencies,
+)
 from coach_tui.dsp.history import StreamHistory
-from coach_tui.dsp.mains import MIN_SECONDS, WelchSpectrum, mains_in_spectrum
-from coach_tui.dsp.mvc import best_window_mean
+from coach_tui.dsp.mains import MainsListener
 from coach_tui.dsp.onsets import RestBaseline, activity_periods
+from coach_tui.dsp.peak import peak
 from coach_tui.dsp.pipeline import ENVELOPE_METHOD, Pipeline
 from coach_tui.dsp.quality import RawStats, grade_channel
 from coach_tui.dsp.reps import Rep, RepDetector
@@ -83,8 +92,8 @@ def analyze_chunks(
     """Analyse the columns that ``channels`` assigns (None = skip) of the recording ``read()``
     yields as consecutive ``(rows, columns)`` chunks; ``read`` is called once.
 
-    ``mains`` is "50", "60", "off" or "auto" (decided from the whole recording before the causal
-    pass). ``mvc`` maps ``"muscle:side"`` to a reference in input units; channels with one are
+    ``mains`` is "50", "60", "off" or "auto" (hum looked for at the quiet moments of the whole
+    recording, as the live filters listen, before the causal pass; notched from the first sample). ``mvc`` maps ``"muscle:side"`` to a reference in input units; channels with one are
     reported in %MVC. ``chunk_samples`` feeds the pipeline that many samples at a time, as live
     (the result is the same). ``envelope_out`` is handed the envelope of every sample (channels
     analysed, in order) as it is computed.
@@ -102,7 +111,7 @@ def analyze_chunks(
     with tempfile.TemporaryDirectory(prefix="coach-analyze-") as folder:
         raw_chunks: Callable[[], Iterable[np.ndarray]] = picked
         if mains == "auto":
-            mains_hz, raw_chunks = _find_mains(picked(), fs_hz, Path(folder))
+            mains_hz, raw_chunks = _find_mains(picked(), fs_hz, settings.dsp.filters.mains_detect_s, Path(folder))
         else:
             mains_hz = None if mains == "off" else float(mains)
         analysis = _Analysis(assigned, columns, fs_hz, mains_hz, units, mvc or {}, clip_level, settings, Path(folder))
@@ -114,23 +123,31 @@ def analyze_chunks(
     return SignalAnalysis(report, columns)
 
 
-def _find_mains(chunks: Iterable[np.ndarray], fs_hz: float, folder: Path):
-    """The hum of the whole raw recording (``mains.detect_mains``), and a way to read it again."""
-    spool, spectrum = None, None
+def _find_mains(chunks: Iterator[np.ndarray], fs_hz: float, memory_s: float, folder: Path):
+    """The hum of the raw recording (``mains.detect_mains``: listened to until found, or to the end),
+    and the recording to read again: what was listened to, kept on disk, then the rest."""
+    spool, listener = None, None
     for chunk in chunks:
         if spool is None:
-            spool, spectrum = Spool(folder, "raw", chunk.shape[1]), WelchSpectrum(fs_hz, chunk.shape[1])
+            spool, listener = Spool(folder, "raw", chunk.shape[1]), MainsListener(fs_hz, chunk.shape[1], memory_s)
         spool.write(chunk)
-        spectrum.add(chunk.T)
+        if listener.listen(chunk.T) is not None:
+            break
     if spool is None:
         return None, lambda: iter(())
-    mains_hz = mains_in_spectrum(*spectrum.result()) if spool.rows >= MIN_SECONDS * fs_hz else None
-    return mains_hz, lambda: spool.read(CHUNK_ROWS)
+    decision = listener.decision
+
+    def again() -> Iterator[np.ndarray]:
+        yield from spool.read(CHUNK_ROWS)
+        yield from chunks
+
+    return None if decision is None else decision.mains_hz, again
 
 
 class _Channel:
-    """What one channel's causal pass measures: reps (and each one's median frequency), the
-    quietest stretch of its envelope, the envelope's peak and mean, and its raw samples' quality."""
+    """What one channel's causal pass measures: reps (each one's peak, and its median frequency or,
+    held 10 s or more, its own trend), the quietest stretch of its envelope, its highest value, and
+    its raw samples' quality."""
 
     def __init__(self, fs_hz: float, settled: int, calibrated: bool, raw: RawStats, settings: AnalysisSettings):
         self.fs_hz = fs_hz
@@ -138,12 +155,15 @@ class _Channel:
         self.settings = settings
         self.raw = raw
         self.detector = RepDetector(fs_hz, settings.floors.rep_pct_mvc if calibrated else 0.0, settings.reps)
-        self.fatigue = fatigue_unavailable_reason(fs_hz) is None
+        self.fatigue = fatigue_unavailable_reason(fs_hz, settings.dsp.filters, settings.fatigue) is None
+        self.envelope = StreamHistory()
         self.filtered = StreamHistory()
         self.quietest = QuietestWindow(max(1, round(settings.onsets.baseline_window_ms * fs_hz / 1000)))
         self.reps: list[Rep] = []
-        self.frequencies: list[float] = []
-        self.peak = -np.inf
+        self.peaks: list[float] = []
+        self.frequencies: list[tuple[float, float]] = []  # (time, median frequency) of each rep not held
+        self.sustained: list[dict] = []
+        self.highest = -np.inf
 
     def add(self, index: int, raw: np.ndarray, filtered: np.ndarray, envelope: np.ndarray) -> None:
         """The next samples, the first at ``index`` of the recording (measures begin at ``settled``)."""
@@ -152,21 +172,34 @@ class _Channel:
         if skip >= envelope.shape[0]:
             return
         envelope, filtered = envelope[skip:], filtered[skip:]
-        self.peak = max(self.peak, float(envelope.max()))
+        self.highest = max(self.highest, float(envelope.max()))
         self.quietest.add(envelope)
+        self.envelope.extend(envelope)
         self.filtered.extend(filtered)
         self._keep(self.detector.update(envelope))
-        self.filtered.forget_before(self.detector.earliest)
+        for history in (self.envelope, self.filtered):
+            history.forget_before(self.detector.earliest)
 
     def finish(self) -> None:
         self._keep(self.detector.finish())
 
     def _keep(self, reps: list[Rep]) -> None:
+        fs, fatigue = self.fs_hz, self.settings.fatigue
         for rep in reps:
             self.reps.append(rep)
-            if self.fatigue:
-                window = self.filtered.view(rep.start, rep.end)
-                self.frequencies.append(median_frequency(window, self.fs_hz, self.settings.fatigue))
+            envelope = self.envelope.view(rep.start, rep.end)
+            self.peaks.append(peak(envelope, fs, self.settings.peak).value)
+            if not self.fatigue:
+                continue
+            filtered = self.filtered.view(rep.start, rep.end)
+            if not is_sustained(rep.start, rep.end, fs, fatigue):
+                self.frequencies.append(((rep.start + rep.end) / 2 / fs, median_frequency(filtered, fs, fatigue)))
+                continue
+            first, last = held_part(envelope)
+            times, values = window_frequencies(filtered, fs, first, last, fatigue)
+            within = frequency_trend(times, values, "windows", fatigue)
+            self.sustained.append({"start_s": (self.settled + rep.start) / fs, "end_s": (self.settled + rep.end) / fs,
+                                   "median_frequency_hz": None if within is None else within.to_json()})
 
 
 class _Analysis:
@@ -218,9 +251,9 @@ class _Analysis:
             rest_noise = baseline.mean * (self.references[k] / 100.0 if calibrated else 1.0)
             quality = grade_channel(assignment.label, channel.raw.measures(), rest_noise * self.to_uv, fs, self.mains_hz,
                                     settings.quality, reduced_bandwidth=self.pipeline.reduced_bandwidth)
-            if channel.reps:
-                times = [(r.start + r.end) / 2 / fs for r in channel.reps]
-                trend = fit_trend(times, channel.frequencies) if channel.fatigue else None
+            # The trend over the reps not held (at least 3); without them, over the active windows.
+            if len(channel.frequencies) >= 3:
+                trend = frequency_trend(*zip(*channel.frequencies, strict=True), "reps", settings.fatigue)
             else:
                 trend = later.window_trends[k]
             onsets = later.onsets[k]
@@ -237,15 +270,15 @@ class _Analysis:
                         "saturation_fraction": quality.saturation_fraction,
                         "reduced_bandwidth": quality.reduced_bandwidth,
                     },
-                    "envelope_peak": channel.peak,
+                    "envelope_peak": max(channel.peaks) if channel.peaks else later.peaks[k],
                     "envelope_mean": later.means[k],
                     "units": "%MVC" if calibrated else self.units,
                     "onsets_s": [(settled + on) / fs for on, _ in onsets],
                     "offsets_s": [(settled + off) / fs for _, off in onsets if off is not None],
-                    "reps": [_rep_json(r, settled, fs) for r in channel.reps],
-                    "median_frequency_hz": None
-                    if trend is None
-                    else {"start": trend.start_hz, "end": trend.end_hz, "slope_hz_per_min": trend.slope_hz_per_min},
+                    "reps": [_rep_json(r, top, settled, fs) for r, top in zip(channel.reps, channel.peaks, strict=True)],
+                    "median_frequency_hz": None if trend is None else trend.to_json(),
+                    "sustained_contractions": channel.sustained,
+                    "fatigue_unavailable": fatigue_unavailable_reason(fs, settings.dsp.filters, settings.fatigue),
                 }
             )
         self.envelopes.close()
@@ -261,31 +294,36 @@ class _Analysis:
         }
 
 
-def _rep_json(rep: Rep, offset: int, fs_hz: float) -> dict:
-    return {"start_s": (offset + rep.start) / fs_hz, "end_s": (offset + rep.end) / fs_hz, "peak": rep.peak, "mean": rep.mean}
+def _rep_json(rep: Rep, top: float, offset: int, fs_hz: float) -> dict:
+    """A rep's times (from the recording's start), its peak (``dsp.peak``) and mean."""
+    return {"start_s": (offset + rep.start) / fs_hz, "end_s": (offset + rep.end) / fs_hz, "peak": top, "mean": rep.mean}
 
 
 class _Rereading:
     """The pass over the stored envelope (from the settled sample on): its mean, and what is judged
-    against each channel's rest level over the whole recording: onsets; for channels without reps,
-    the median frequency of their active windows; left/right pairs."""
+    against each channel's rest level over the whole recording: onsets; for channels with fewer than
+    3 reps not held, the median-frequency trend of their active windows; the peak of a channel
+    without reps; left/right pairs."""
 
     def __init__(self, analysis: _Analysis, baselines: list[RestBaseline]):
         fs, settings = analysis.fs_hz, analysis.settings
         self.fs_hz, self.settings = fs, settings
         n_channels = len(analysis.channels)
-        window = max(1, round(settings.floors.window_s * fs))
         thresholds = [b.threshold(settings.onsets.sd_factor) for b in baselines]
         runs = [Runs() for _ in range(n_channels)]
-        # Channels without reps: the median-frequency trend of their windows above the activity floor.
+        # Windows above the activity floor, for the trend of channels without 3 reps to run over.
         floors = []
         for ref, b in zip(analysis.references, baselines, strict=True):
             floor = settings.floors.rep_rest_factor * b.mean
             floors.append(max(floor, settings.floors.rep_pct_mvc) if ref is not None else floor)
-        no_reps = [k for k, c in enumerate(analysis.channels) if not c.reps and c.fatigue]
-        windows = Windows(window)
-        active: dict[int, tuple[list[float], list[float]]] = {k: ([], []) for k in no_reps}
-        pairs = [_Pair(*p, baselines, analysis.references, fs, settings, window) for p in _pair_channels(analysis.assigned)]
+        few_reps = [k for k, c in enumerate(analysis.channels) if len(c.frequencies) < 3 and c.fatigue]
+        size = max(1, round(settings.fatigue.window_s * fs))
+        windows = Windows(size)
+        active: dict[int, tuple[list[float], list[float]]] = {k: ([], []) for k in few_reps}
+        # Channels without reps: their peak is that of the whole envelope (``dsp.peak``).
+        no_reps = [k for k, c in enumerate(analysis.channels) if not c.reps]
+        above_half = dict.fromkeys(no_reps, 0)
+        pairs = [_Pair(*p, baselines, analysis.references, fs, settings) for p in _pair_channels(analysis.assigned)]
         n = analysis.samples - analysis.settled
         chunks = zip(analysis.envelopes.read(CHUNK_ROWS, analysis.settled),
                      analysis.filtered.read(CHUNK_ROWS, analysis.settled))
@@ -295,18 +333,38 @@ class _Rereading:
             totals += envelope.sum(axis=0)  # over fixed chunks of the stored envelope: the same however it arrived
             for k in range(n_channels):
                 runs[k].add(at, envelope[:, k] > thresholds[k])
+            for k in no_reps:
+                above_half[k] += int(np.count_nonzero(envelope[:, k] > 0.5 * analysis.channels[k].highest))
             for start, rows in windows.add(np.concatenate([envelope, filtered], axis=1)):
-                for k in no_reps:
+                for k in few_reps:
                     if rows[:, k].mean() > floors[k]:
-                        active[k][0].append((start + start + window) / 2 / fs)
+                        active[k][0].append((start + size / 2) / fs)
                         active[k][1].append(median_frequency(rows[:, n_channels + k], fs, settings.fatigue))
             for pair in pairs:
                 pair.add(envelope)
             at += envelope.shape[0]
         self.means = (totals / n).tolist()
         self.onsets = [activity_periods(*r.found(n), n, fs, settings.onsets) for r in runs]
-        self.window_trends = [fit_trend(*active[k]) if k in active else None for k in range(n_channels)]
+        self.window_trends = [frequency_trend(*active[k], "windows", settings.fatigue) if k in active else None
+                              for k in range(n_channels)]
+        self.peaks = [_whole_peak(analysis, k, above_half[k], n) if k in above_half else None for k in range(n_channels)]
         self.pairs = [pair.report(analysis.columns) for pair in pairs]
+
+
+def _whole_peak(analysis: _Analysis, k: int, above_half: int, n: int) -> float:
+    """``dsp.peak`` of channel ``k``'s whole envelope (from the settled sample on), read once more:
+    its best mean over the estimator's window for ``above_half`` samples above half its highest."""
+    settings = analysis.settings.peak
+    low = max(1, round(settings.min_window_ms * analysis.fs_hz / 1000))
+    high = max(low, round(settings.max_window_ms * analysis.fs_hz / 1000))
+    window = int(min(n, max(low, min(high, round(above_half / settings.windows_per_half_peak)))))
+    sums, best, seen = MovingSum(window, 1), -np.inf, 0
+    for envelope in analysis.envelopes.read(CHUNK_ROWS, analysis.settled):
+        whole = sums.process(envelope[None, :, k])[0][max(0, window - 1 - seen) :]
+        if whole.size:
+            best = max(best, float(whole.max()))
+        seen += envelope.shape[0]
+    return best / window
 
 
 def _pair_channels(assigned: list[ChannelAssignment]) -> list[tuple[str, int, int]]:
@@ -323,7 +381,7 @@ class _Pair:
     rule needs, the pair is inconclusive.
     """
 
-    def __init__(self, muscle, left, right, baselines, references, fs_hz, settings: AnalysisSettings, window: int):
+    def __init__(self, muscle, left, right, baselines, references, fs_hz, settings: AnalysisSettings):
         self.muscle, self.left, self.right, self.fs_hz, self.settings = muscle, left, right, fs_hz, settings
         if references[left] is not None and references[right] is not None:
             self.floor = settings.floors.asymmetry_pct_mvc
@@ -332,7 +390,8 @@ class _Pair:
         rep_floor = settings.floors.rep_rest_factor * (baselines[left].mean + baselines[right].mean) / 2
         self.detector = RepDetector(fs_hz, max(rep_floor, self.floor), settings.reps)
         self.sides = (StreamHistory(), StreamHistory())
-        self.windows = Windows(window)
+        self.windows = Windows(max(1, round(settings.floors.window_s * fs_hz)))
+        self.side_window = asymmetry_window(fs_hz, settings.peak)
         self.rep_peaks: list[tuple[float, float]] = []
         self.window_peaks: list[tuple[float, float]] = []
 
@@ -344,11 +403,11 @@ class _Pair:
         for history in self.sides:
             history.forget_before(self.detector.earliest)
         for _, rows in self.windows.add(np.column_stack([left, right])):
-            self.window_peaks.append(tuple(best_window_mean(rows[:, s], self.fs_hz, PEAK_WINDOW_MS) for s in (0, 1)))
+            self.window_peaks.append(tuple(peak(rows[:, s], self.fs_hz, window=self.side_window).value for s in (0, 1)))
 
     def _peaks(self, reps: list[Rep]) -> None:
         for rep in reps:
-            self.rep_peaks.append(tuple(best_window_mean(h.view(rep.start, rep.end), self.fs_hz, PEAK_WINDOW_MS)
+            self.rep_peaks.append(tuple(peak(h.view(rep.start, rep.end), self.fs_hz, window=self.side_window).value
                                         for h in self.sides))
 
     def report(self, columns: list[int]) -> dict:

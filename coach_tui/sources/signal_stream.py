@@ -21,6 +21,7 @@ from coach_tui.sources.signal_files import (
     _find_data_start,
     _parse_table,
     _rate_from_time,
+    _refuse_gaps,
     _unit_in,
     load_signal_file,
 )
@@ -110,7 +111,7 @@ def _text_stream(path: Path, fs_hz: float | None, chunk_bytes: int) -> SignalStr
     if timed:
         names = names[1:]
         if from_time and first_values.shape[0] >= 2:
-            fs_hz = _rate_from_time(first_values[:, 0] * scale, path)
+            fs_hz = _rate_from_time(first_values[:, 0] * scale, path, first_line)
     if fs_hz is None:
         raise SignalFileError(f"{path}: sample rate unknown: pass --fs HZ")
     fs_hz = float(fs_hz)
@@ -130,7 +131,7 @@ def _text_stream(path: Path, fs_hz: float | None, chunk_bytes: int) -> SignalStr
                 raise SignalFileError(f"{path}: line {line} has {values.shape[1]} columns, the first data row "
                                       f"(line {first_line}) has {channels + (1 if timed else 0)}")
             if timed:
-                times = _check_time(values[:, 0] * scale, times, rows, fs_hz, path)
+                times = _check_time(values[:, 0] * scale, times, rows, line, path)
                 values = values[:, 1:]
             _check_finite(values, rows, fs_hz, names, path)
             yield values
@@ -146,13 +147,16 @@ def _text_stream(path: Path, fs_hz: float | None, chunk_bytes: int) -> SignalStr
     return SignalStream(fs_hz, unit or "unknown", str(path), channels, chunks, names or None)
 
 
-def _check_time(time: np.ndarray, seen, rows: int, fs_hz: float, path: Path):
-    """The time column keeps increasing across pieces; returns (first time, rows, last time)."""
+def _check_time(time: np.ndarray, seen, rows: int, line: int, path: Path):
+    """The time column keeps increasing evenly across pieces (``line``: this piece's first row);
+    returns (first time, rows, last time)."""
     if not time.size:
         return seen
     joined = time if seen is None else np.concatenate([[seen[2]], time])
     if not (np.all(np.isfinite(time)) and np.all(np.diff(joined) > 0)):
         raise SignalFileError(f"{path}: the time column does not increase steadily: pass --fs HZ")
+    if joined.size > 2:
+        _refuse_gaps(joined, path, line - (0 if seen is None else 1))
     first = time[0] if seen is None else seen[0]
     return first, rows + time.shape[0], float(time[-1])
 

@@ -11,6 +11,7 @@ from coach_tui.config import Config
 from coach_tui.store.database import Database, DatabaseError
 from coach_tui.store.repository import Repository
 from coach_tui.store.writer_lock import LockHeld, WriterLock
+from coach_tui.workflows.metrics_upgrade import upgrade_metrics
 from coach_tui.workflows.recovery import recover_unfinished
 
 
@@ -28,7 +29,8 @@ def open_store(config: Config, command: str, *, write: bool) -> Iterator[Reposit
 
     Writers hold the writer lock for the whole command (a second writer is refused, naming the
     holder); readers take it only briefly, to recover sessions a crash left unfinished, and read
-    on without it while another process records. Damaged databases are never overwritten: the
+    on without it while another process records. With the lock, sets stored with an older definition
+    of the per-rep metrics are re-analysed first (``upgrade_metrics``). Damaged databases are never overwritten: the
     error says what is wrong and how to restore the kept backup.
     """
     lock = WriterLock(config.sessions_dir, f"coach {command}")
@@ -48,7 +50,8 @@ def open_store(config: Config, command: str, *, write: bool) -> Iterator[Reposit
         try:
             if lock is not None:
                 with Database(config.sessions_dir) as database:
-                    for note in recover_unfinished(Repository(database), config.sessions_dir):
+                    repo = Repository(database)
+                    for note in recover_unfinished(repo, config.sessions_dir) + upgrade_metrics(repo, config.sessions_dir):
                         _say(note)
                     if write:
                         yield Repository(database)
