@@ -91,8 +91,8 @@ def _envelopes(data: Path):
         recording = load_signal_file(path)
         columns = [k for k, (m, _) in enumerate(recording.channel_hints) if m in AGONISTS[exercise]]
         raw = recording.samples[:, columns]
-        mains = detect_mains(raw.T, recording.fs_hz)
         settings = AnalysisSettings().dsp
+        mains = detect_mains(raw.T, recording.fs_hz, settings.filters.mains_detect_s)
         dsp = replace(settings, filters=replace(settings.filters, mains=f"{mains:g}" if mains else "off"))
         pipeline = Pipeline(recording.fs_hz, len(columns), dsp)
         envelope = pipeline.process(raw).envelope[pipeline.settled_at :]
