@@ -80,12 +80,13 @@ def test_packaged_reference_is_the_repo_config():
     )
 
 
-def test_empty_file_gives_every_default(tmp_path):
+def test_empty_file_gives_every_default(tmp_path, user_folders):
     path = write(tmp_path / "cfg" / "empty.toml", "")
     config = load_config(path)
     assert config.analysis == AnalysisSettings()
     assert (config.mvc, config.simulation, config.check) == (MvcSettings(), SimulationSettings(), CheckSettings())
-    assert config.sessions_dir == tmp_path / "cfg" / "sessions"
+    # no sessions_dir: the user data folder, as for an installed CLI (not beside the config file)
+    assert config.sessions_dir == user_folders / "data" / "coach-tui" / "sessions"
 
 
 def test_partial_config_keeps_defaults_for_missing_keys(tmp_path):

@@ -21,7 +21,7 @@ from recording_killer import SENSORS as KILL_SENSORS
 from recording_killer import intended_blocks
 
 from coach_tui.sources.block import Block
-from coach_tui.store import recordings
+from coach_tui.store import recording_writer, recordings
 from coach_tui.store.recordings import (
     HEADER_SIZE,
     RecordingError,
@@ -392,9 +392,9 @@ def test_disk_full_raises_and_keeps_what_was_flushed(tmp_path, monkeypatch, fail
         return real_fsync(fd)
 
     if failing == "write":
-        monkeypatch.setattr(recordings.os, "write", full_write)
+        monkeypatch.setattr(recording_writer.os, "write", full_write)
     else:
-        monkeypatch.setattr(recordings.os, "fsync", full_fsync)
+        monkeypatch.setattr(recording_writer.os, "fsync", full_fsync)
     for b in blocks[30:40]:
         w.write(b)
     with pytest.raises(RecordingError, match="disk full") as info:
@@ -430,7 +430,7 @@ def test_disk_full_in_a_background_flush_is_raised_by_the_next_call(tmp_path, mo
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_write(fd, data)
 
-    monkeypatch.setattr(recordings.os, "write", full_write)
+    monkeypatch.setattr(recording_writer.os, "write", full_write)
     w.write(blocks[30])
     clock.t += w.flush_interval_s
     w.write(blocks[31])  # due: the flush goes to the background and fails there, this write does not

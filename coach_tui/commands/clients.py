@@ -6,7 +6,6 @@ import argparse
 import json
 
 from coach_tui.commands import CommandError
-from coach_tui.workflows.store_access import open_store
 
 
 def add_parser(commands) -> None:
@@ -25,6 +24,7 @@ def run(args: argparse.Namespace, config) -> int:
     """List or add clients."""
     from coach_tui.domain.client import Client
     from coach_tui.domain.ids import new_id, now_utc
+    from coach_tui.workflows.store_access import open_store
 
     if args.action == "add":
         with open_store(config, "clients add", write=True) as repo:

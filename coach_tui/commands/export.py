@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from coach_tui.commands import CommandError
-from coach_tui.workflows.store_access import open_store
 
 
 def add_parser(commands) -> None:
@@ -27,6 +26,7 @@ def run(args: argparse.Namespace, config) -> int:
     from coach_tui.reports.exports import ExportError, SessionBundle, export_session
     from coach_tui.store.recordings import RecordingError
     from coach_tui.store.repository import UnknownRecord
+    from coach_tui.workflows.store_access import open_store
 
     with open_store(config, "export", write=False) as repo:
         try:

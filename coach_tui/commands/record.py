@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import math
 import signal
 import sys
@@ -11,7 +10,6 @@ import time
 from datetime import timedelta
 
 from coach_tui.commands import CommandError
-from coach_tui.workflows.store_access import open_store
 
 SCENARIOS = ("reps", "rest", "mvc")
 LINE_EVERY_S = 0.5
@@ -36,6 +34,7 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace, config) -> int:
     """Record, store and summarise one set."""
+    import asyncio
     from dataclasses import replace
 
     from coach_tui.domain.channels import ChannelAssignment
@@ -49,6 +48,7 @@ def run(args: argparse.Namespace, config) -> int:
     from coach_tui.sources.simulated import SimulatedKit, sensors_for_exercise
     from coach_tui.store.recordings import RecordingError, recover
     from coach_tui.store.repository import UnknownRecord
+    from coach_tui.workflows.store_access import open_store
 
     if args.seconds is not None and not (math.isfinite(args.seconds) and args.seconds > 0):
         raise CommandError(f"--seconds {args.seconds:g}: must be a positive number of seconds (or leave it out: until Ctrl-C)")
@@ -112,6 +112,8 @@ def run(args: argparse.Namespace, config) -> int:
 
 async def _stream(kit, recorder) -> str | None:
     """Feed blocks until the kit ends or Ctrl-C; return the reason a write failed, if one did."""
+    import asyncio
+
     from coach_tui.store.recordings import RecordingError
 
     stop = asyncio.Event()

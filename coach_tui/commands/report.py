@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from coach_tui.commands import CommandError
-from coach_tui.workflows.store_access import open_store
 
 
 def add_parser(commands) -> None:
@@ -30,6 +29,7 @@ def run(args: argparse.Namespace, config) -> int:
     from coach_tui.domain.ids import now_utc
     from coach_tui.reports.client_report import format_for, load_progress, report_text, write_report
     from coach_tui.store.repository import UnknownRecord
+    from coach_tui.workflows.store_access import open_store
 
     out = Path(args.out) if args.out else None
     with open_store(config, "report", write=False) as repo:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from coach_tui.workflows.store_access import open_store
-
 
 def add_parser(commands) -> None:
     """Register the subcommand."""
@@ -19,6 +17,7 @@ def run(args: argparse.Namespace, config) -> int:
     """List sessions with their sets."""
     from coach_tui.commands import CommandError
     from coach_tui.store.repository import UnknownRecord
+    from coach_tui.workflows.store_access import open_store
 
     with open_store(config, "sessions", write=False) as repo:
         try:

@@ -62,7 +62,6 @@ from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
 
 from coach_tui.domain.abtest import MAX_VARIATIONS, MIN_VARIATIONS, ABRep, ABTest
 
@@ -168,6 +167,8 @@ def mean_stats(values: np.ndarray, set_sizes: Sequence[int] = (), set_offset_sd:
 
 def t_interval(m: MeanStats, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """Student t interval of the mean: ``mean ± t_{(1+confidence)/2}(df) · se``."""
+    from scipy import stats  # imported where needed: scipy.stats costs ~0.5 s at start-up
+
     half = stats.t.ppf(0.5 + confidence / 2, m.df) * m.se
     return m.mean - half, m.mean + half
 
@@ -178,6 +179,8 @@ def welch_difference(a: MeanStats, b: MeanStats, confidence: float) -> Differenc
 
     With no set offsets this is ``scipy.stats.ttest_ind(a, b, equal_var=False)``.
     """
+    from scipy import stats  # imported where needed: scipy.stats costs ~0.5 s at start-up
+
     se2 = a.se**2 + b.se**2
     with np.errstate(divide="ignore", invalid="ignore"):
         denominator = a.se**4 / a.df + b.se**4 / b.df
@@ -507,6 +510,8 @@ def _fatigue_warning(trend: FrequencyTrend) -> str:
 
 def _frequency_trend(reps: Sequence[ABRep], settings: ABSettings) -> FrequencyTrend | None:
     """Median frequency against set position (None: fewer than 3 reps or one set with it)."""
+    from scipy import stats  # imported where needed: scipy.stats costs ~0.5 s at start-up
+
     known = [rep for rep in reps if rep.median_frequency_hz is not None]
     positions = np.array([rep.set_position for rep in known], dtype=float)
     if len(known) < 3 or np.unique(positions).size < 2:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
+from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -74,8 +78,9 @@ class CoachApp(App):
     ]
 
     def __init__(self, config: Config, repo: Repository, *, simulated: bool = True, scanner_backend=None,
-                 client_backend=None):
+                 client_backend=None, log_path: Path | None = None):
         super().__init__()
+        self.log_path = log_path
         self.config = config
         self.repo = repo
         self.simulated = simulated or not config.sensors
@@ -84,6 +89,15 @@ class CoachApp(App):
         self._screens_up = False  # the clients screen is pushed (size checks wait for it)
         self._backends = {"scanner_backend": scanner_backend, "client_backend": client_backend}
         self._hub: SourceHub | None = None
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An unexpected exception: logged with its traceback, and the shell is left one line
+        naming it and the log file (instead of Textual's traceback)."""
+        logging.getLogger(__name__).error("the console stopped on an unexpected error", exc_info=error)
+        super()._handle_exception(error)
+        where = f"details are in {self.log_path}" if self.log_path else "no log file could be written"
+        self._exit_renderables[:] = [Text(f"coach: unexpected error ({type(error).__name__}: {error}); {where} — "
+                                          "please attach it to a bug report")]
 
     async def on_mount(self) -> None:
         if self.config.keymap:
@@ -320,10 +334,10 @@ class CoachApp(App):
         return stale
 
 
-def make_app(config: Config, repo: Repository, *, simulated: bool = True, **backends) -> CoachApp:
+def make_app(config: Config, repo: Repository, *, simulated: bool = True, **options) -> CoachApp:
     """The app as ``coach`` runs it (``simulated`` unless ``config.toml`` lists sensors and
     ``--simulate`` is not given); tests build it the same way."""
-    return CoachApp(config, repo, simulated=simulated, **backends)
+    return CoachApp(config, repo, simulated=simulated, **options)
 
 
 def console_bindings() -> dict[type, list[Binding]]:
@@ -347,8 +361,9 @@ def binding_ids() -> set[str]:
     return {b.id for bindings in console_bindings().values() for b in bindings if isinstance(b, Binding) and b.id}
 
 
-def run_console(config: Config, simulate: bool = False) -> int:
-    """Open the store as the writer and run the console until the trainer quits."""
+def run_console(config: Config, simulate: bool = False, log_path: Path | None = None) -> int:
+    """Open the store as the writer and run the console until the trainer quits; the exit status
+    is 1 when it stopped on an unexpected error (logged to ``log_path``)."""
     from coach_tui.config import ConfigError
     from coach_tui.workflows.store_access import open_store
 
@@ -356,5 +371,6 @@ def run_console(config: Config, simulate: bool = False) -> int:
     if unknown:
         raise ConfigError(f"{config.path}: keymap.{unknown[0]}: no such binding; allowed: {', '.join(sorted(binding_ids()))}")
     with open_store(config, "console", write=True) as repo:
-        make_app(config, repo, simulated=simulate or not config.sensors).run()
-    return 0
+        app = make_app(config, repo, simulated=simulate or not config.sensors, log_path=log_path)
+        app.run()
+    return app.return_code or 0
