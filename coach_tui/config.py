@@ -158,7 +158,11 @@ def _find_config(explicit: str | os.PathLike | None) -> tuple[Path, str]:
     """The config file and why it is the one."""
     if explicit is not None:
         path = Path(explicit)
-        if not path.is_file():
+        try:
+            found = path.is_file()
+        except OSError as error:  # e.g. a folder on the way that this user may not open
+            raise ConfigError(f"{path}: cannot read the config file ({error.strerror})") from None
+        if not found:
             raise ConfigError(f"{path}: config file not found")
         return path, "given with --config"
     local = Path("config.toml")

@@ -91,18 +91,30 @@ def run(args: argparse.Namespace, config) -> int:
     except ValueError as error:
         raise CommandError(str(error)) from None
     if args.envelope_out:
-        header = ["time_s"] + [channels[c].key for c in analysis.columns]
-        time_s = np.arange(analysis.envelope.shape[0]) / recording.fs_hz
-        try:
-            np.savetxt(args.envelope_out, np.column_stack([time_s, analysis.envelope]), delimiter=",",
-                       header=",".join(header), comments="", fmt="%.6g")
-        except OSError as error:
-            raise CommandError(f"{args.envelope_out}: cannot write ({error.strerror})") from None
+        _write_envelopes(Path(args.envelope_out), ["time_s"] + [channels[c].key for c in analysis.columns],
+                         np.column_stack([np.arange(analysis.envelope.shape[0]) / recording.fs_hz, analysis.envelope]))
     if args.json:
         print(json.dumps(analysis.report, allow_nan=False, ensure_ascii=False))
     else:
         print(_analysis_text(analysis.report))
     return 0
+
+
+def _write_envelopes(path: Path, header: list[str], table) -> None:
+    """The envelope CSV, owner-only like everything coach writes (missing folders created 0700)."""
+    import io
+
+    import numpy as np
+
+    from coach_tui.store.private_files import atomic_write, private_dirs
+
+    text = io.StringIO()
+    np.savetxt(text, table, delimiter=",", header=",".join(header), comments="", fmt="%.6g")
+    try:
+        private_dirs(path.parent)
+        atomic_write(path, text.getvalue().encode("utf-8"))
+    except OSError as error:
+        raise CommandError(f"{path}: cannot write ({error.strerror})") from None
 
 
 def _label(muscle: str, side: str | None) -> str:

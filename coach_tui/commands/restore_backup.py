@@ -19,6 +19,7 @@ def add_parser(commands) -> None:
 def run(args: argparse.Namespace, config) -> int:
     """Restore and say what happened."""
     from coach_tui.store.database import Database, DatabaseError
+    from coach_tui.store.record_check import check_records
     from coach_tui.store.writer_lock import LockHeld, WriterLock
 
     info = Database.backup_info(config.sessions_dir)
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace, config) -> int:
         raise CommandError(f"{config.sessions_dir}: there is no backup (coach.json.bak) to restore")
     try:
         with WriterLock(config.sessions_dir, "coach restore-backup"):
-            moved = Database.restore_backup(config.sessions_dir)
+            moved = Database.restore_backup(config.sessions_dir, check_records)
     except (LockHeld, DatabaseError) as error:
         raise CommandError(str(error)) from None
     path, saved = info

@@ -179,7 +179,12 @@ def export_json(bundle: SessionBundle, out: Path) -> list[Path]:
 
 
 def export_session(bundle: SessionBundle, fmt: str, out: Path) -> list[Path]:
-    """Write ``fmt`` ("csv", "edf" or "json") into ``out`` (created owner-only); return the files."""
+    """Write ``fmt`` ("csv", "edf" or "json") into ``out`` (missing folders created owner-only, an
+    existing one used as it is; the files owner-only); return the files. Every set's recording is
+    checked first (:class:`~coach_tui.store.recordings.RecordingError` names a damaged one), so a
+    damaged set leaves no half-written export."""
+    for record in bundle.sets:
+        read_recording(_prefix(bundle, record))
     try:
         private_dirs(out)
     except OSError as error:

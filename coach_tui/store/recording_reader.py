@@ -1,8 +1,12 @@
 """Reading a raw recording back (format: :mod:`~coach_tui.store.recording_format`).
 
-Reading drops an unreadable tail (a record cut short, or a bad checksum with no valid record
-after it: what a crash mid-write leaves) and reports it in ``truncated_bytes``; an unreadable
-record followed by valid ones is corruption and a :class:`RecordingError` naming the byte offset.
+An unfinished recording (the program died while recording) may end in an unreadable tail — a
+record cut short, or a bad checksum with no valid record after it: what a crash mid-write leaves.
+Reading drops it and reports it in ``truncated_bytes``. A complete recording cannot have one: its
+header counts the bytes and samples it was closed with, and anything missing since (a copy that
+was interrupted, a flipped bit in the last record) is a :class:`RecordingError` naming the lost
+span. An unreadable record followed by valid ones is corruption, a :class:`RecordingError` naming
+the byte offset, in any recording.
 """
 
 from __future__ import annotations
@@ -236,7 +240,7 @@ def _scan(raw_path: Path, sensors: tuple[SensorFormat, ...]) -> tuple[list[_Entr
         with open(raw_path, "rb") as f:
             return _scan_file(f, raw_path, sensors)
     except FileNotFoundError:
-        return [], 0, 0, None  # crash between writing the header and creating the raw file
+        return [], 0, 0, None  # crash between writing the header and creating the raw file (checked by the caller)
     except RecordingError:
         raise
     except OSError as exc:
@@ -265,11 +269,48 @@ def _scan_file(f, raw_path: Path,
     return entries, size, 0, None
 
 
+def _lost_span(sensor: SensorFormat, have: int, want: int) -> str:
+    return f"{sensor.sensor_id}: {(want - have) / sensor.fs_hz:.1f} s lost (from {have / sensor.fs_hz:.1f} s to {want / sensor.fs_hz:.1f} s)"
+
+
+def _check_against_header(raw_path: Path, header: dict, sensors: tuple[SensorFormat, ...], entries: list[_Entry],
+                          size: int, truncated: int, reason: str | None) -> None:
+    """A complete recording must hold exactly what its header counted when it was closed (or
+    recovered): anything less is damage since then, raised naming the lost span, never padded."""
+    if not header.get("complete"):
+        return
+    expected_bytes = header.get("raw_bytes")
+    expected = header.get("samples") if isinstance(header.get("samples"), dict) else {}
+    stored = {s.sensor_id: 0 for s in sensors}
+    for e in entries:
+        stored[sensors[e.sensor].sensor_id] += e.n
+    counts_differ = any(isinstance(n, int) and n != stored.get(sid, 0) for sid, n in expected.items())
+    if not raw_path.exists() and (expected_bytes or any(expected.values())):
+        cause = f"its samples file is missing (the header counts {expected_bytes} bytes)"
+    elif truncated:
+        cause = f"the record at byte {size - truncated} is unreadable ({reason})"
+    elif isinstance(expected_bytes, int) and size < expected_bytes:
+        cause = f"the file holds {size} of the {expected_bytes} bytes its header counts (cut short, e.g. by an interrupted copy)"
+    elif isinstance(expected_bytes, int) and size > expected_bytes:
+        cause = f"the file holds {size} bytes, {size - expected_bytes} more than its header counts"
+    elif counts_differ:
+        cause = "its sample counts differ from its header's"
+    else:
+        return
+    lost = [_lost_span(s, stored[s.sensor_id], expected[s.sensor_id]) for s in sensors
+            if isinstance(expected.get(s.sensor_id), int) and expected[s.sensor_id] > stored[s.sensor_id]]
+    raise RecordingError(f"{raw_path} is damaged: {cause}; {'; '.join(lost) or 'the samples counted are all there'}. "
+                         "Nothing was filled in: copy the recording again from where it came from")
+
+
 def read_recording(path_prefix: Path) -> StoredRecording:
     """Open ``<prefix>.json`` + ``<prefix>.raw`` and index its records (checksums verified).
 
-    An unreadable tail is dropped and counted in ``truncated_bytes``; corruption followed by valid
-    records, an unknown format version or a missing header raise :class:`RecordingError`.
+    An *unfinished* recording's unreadable tail (a crash mid-write) is dropped and counted in
+    ``truncated_bytes`` (:func:`~coach_tui.store.recording_recovery.recover` then cuts it off). A
+    *complete* one must match its header's byte and sample counts: a missing samples file, a
+    shortfall or an unreadable last record raise :class:`RecordingError` naming the lost span.
+    Corruption followed by valid records, an unknown format version or a missing header raise too.
     """
     prefix = Path(path_prefix)
     header = _read_header(prefix)
@@ -278,6 +319,7 @@ def read_recording(path_prefix: Path) -> StoredRecording:
     except (KeyError, TypeError, ValueError) as exc:
         raise RecordingError(f"{paths(prefix)[0]}: bad sensor description: {exc}") from exc
     entries, size, truncated, reason = _scan(paths(prefix)[1], sensors)
+    _check_against_header(paths(prefix)[1], header, sensors, entries, size, truncated, reason)
     return StoredRecording(
         path_prefix=prefix, header=header, sensors=sensors, meta=header.get("meta", {}),
         complete=bool(header.get("complete")), recovered=bool(header.get("recovered")),
