@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 from coach_tui.commands import CommandError
@@ -29,16 +30,19 @@ def add_parser(commands) -> None:
 
 
 def _load_mvc(path: str) -> dict[str, float]:
+    from coach_tui.sources.signal_file_limits import SignalFileError, check_regular_file
+
     try:
+        check_regular_file(Path(path))
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CommandError(f"{path}: MVC file not found") from None
+    except SignalFileError as error:
+        raise CommandError(f"MVC file {error}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CommandError(f"{path}: not a JSON MVC file ({error})") from None
     if not isinstance(data, dict) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in data.values()
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0 for v in data.values()
     ):
-        raise CommandError(f'{path}: expected an object like {{"biceps:L": 412.0}} with positive references')
+        raise CommandError(f'{path}: expected an object like {{"biceps:L": 412.0}} with positive, finite references')
     return {str(k): float(v) for k, v in data.items()}
 
 
@@ -48,14 +52,21 @@ def run(args: argparse.Namespace, config) -> int:
 
     from coach_tui.domain.channels import ChannelAssignment, parse_channel_spec
     from coach_tui.dsp.signal_analysis import analyze_signal
+    from coach_tui.sources.signal_file_limits import is_rate
     from coach_tui.sources.signal_files import SignalFileError, load_signal_file
 
-    if args.fs is not None and args.fs <= 0:
-        raise CommandError(f"--fs {args.fs:g}: the sample rate must be positive")
+    if args.fs is not None and not is_rate(args.fs):
+        raise CommandError(f"--fs {args.fs:g}: the sample rate must be a number of Hz above 0, at most 1000000")
+    if args.chunk_ms is not None and not (math.isfinite(args.chunk_ms) and args.chunk_ms > 0):
+        raise CommandError(f"--chunk-ms {args.chunk_ms:g}: must be a positive number of milliseconds")
     try:
         recording = load_signal_file(args.path, args.fs)
     except SignalFileError as error:
         raise CommandError(str(error)) from None
+    low_hz = config.analysis.dsp.filters.band_hz[0]
+    if recording.fs_hz <= 2 * low_hz:
+        raise CommandError(f"{args.path}: at {recording.fs_hz:g} Hz nothing of sEMG above {low_hz:g} Hz is sampled; "
+                           f"the sample rate must be above {2 * low_hz:g} Hz (the right --fs?)")
     try:
         if args.channels:
             channels = parse_channel_spec(args.channels, recording.channels)
@@ -66,14 +77,17 @@ def run(args: argparse.Namespace, config) -> int:
             channels = [ChannelAssignment(name) for name in names]
     except ValueError as error:
         raise CommandError(str(error)) from None
+    keys = [c.key for c in channels if c is not None]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        raise CommandError(f"{args.path}: two columns are both {twice[0]!r}; give each muscle side one column "
+                           "(--channels muscle:L,muscle:R,… or skip)")
     mvc = _load_mvc(args.mvc) if args.mvc else None
     if mvc:
         known = {c.key for c in channels if c is not None}
         stray = sorted(set(mvc) - known)
         if stray:
             raise CommandError(f"{args.mvc}: {stray[0]!r} matches no channel; channels are {', '.join(sorted(known))}")
-    if args.chunk_ms is not None and args.chunk_ms <= 0:
-        raise CommandError(f"--chunk-ms {args.chunk_ms:g}: must be positive")
     chunk = max(1, round(args.chunk_ms * recording.fs_hz / 1000)) if args.chunk_ms else None
     try:
         analysis = analyze_signal(
