@@ -44,7 +44,8 @@ def start_logging(path: Path, *, debug: bool = False) -> Path | None:
         private_dirs(path.parent)
         handler = _PrivateRotatingFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
     except OSError:
-        root.addHandler(logging.NullHandler())  # and nothing falls back to printing on the screen
+        if not any(isinstance(h, logging.NullHandler) for h in root.handlers):
+            root.addHandler(logging.NullHandler())  # so nothing falls back to printing on the screen
         return None
     handler.setFormatter(logging.Formatter(FORMAT))
     root.addHandler(handler)

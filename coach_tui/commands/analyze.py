@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
+import time
 from pathlib import Path
 
 from coach_tui.commands import CommandError
@@ -29,6 +31,32 @@ def add_parser(commands) -> None:
 
 
 
+class _Progress:
+    """A line on stderr that a long analysis rewrites as it goes (only on a terminal), then clears."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.on = bool(getattr(stream, "isatty", lambda: False)())
+        self._shown = 0.0
+
+    def say(self, text: str) -> None:
+        if self.on:
+            self.stream.write(f"\r\x1b[Kcoach analyze: {text}")
+            self.stream.flush()
+
+    def filtering(self, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self._shown >= 0.2 or fraction >= 1.0:  # a few updates a second at most
+            self._shown = now
+            self.say(f"filtering {fraction:4.0%} …" if fraction < 1.0 else "measuring …")
+
+    def done(self) -> None:
+        if self.on:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.on = False
+
+
 def _load_mvc(path: str) -> dict[str, float]:
     from coach_tui.sources.signal_file_limits import SignalFileError, check_regular_file
 
@@ -47,18 +75,28 @@ def _load_mvc(path: str) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace, config) -> int:
-    """Analyse ``args.path``; print a summary or JSON."""
+    """Analyse ``args.path``; print a summary or JSON (progress on stderr when it is a terminal)."""
+    from coach_tui.sources.signal_file_limits import is_rate
+
+    if args.fs is not None and not is_rate(args.fs):
+        raise CommandError(f"--fs {args.fs:g}: the sample rate must be a positive number of Hz, at most 1000000")
+    if args.chunk_ms is not None and not (math.isfinite(args.chunk_ms) and args.chunk_ms > 0):
+        raise CommandError(f"--chunk-ms {args.chunk_ms:g}: must be a positive number of milliseconds")
+    progress = _Progress(sys.stderr)
+    try:
+        return _analyze(args, config, progress)
+    finally:
+        progress.done()
+
+
+def _analyze(args: argparse.Namespace, config, progress: _Progress) -> int:
     import numpy as np
 
     from coach_tui.domain.channels import ChannelAssignment, parse_channel_spec
     from coach_tui.dsp.signal_analysis import analyze_signal
-    from coach_tui.sources.signal_file_limits import is_rate
     from coach_tui.sources.signal_files import SignalFileError, load_signal_file
 
-    if args.fs is not None and not is_rate(args.fs):
-        raise CommandError(f"--fs {args.fs:g}: the sample rate must be a number of Hz above 0, at most 1000000")
-    if args.chunk_ms is not None and not (math.isfinite(args.chunk_ms) and args.chunk_ms > 0):
-        raise CommandError(f"--chunk-ms {args.chunk_ms:g}: must be a positive number of milliseconds")
+    progress.say(f"reading {args.path} …")
     try:
         recording = load_signal_file(args.path, args.fs)
     except SignalFileError as error:
@@ -101,9 +139,11 @@ def run(args: argparse.Namespace, config) -> int:
             chunk_samples=chunk,
             clip_level=recording.clip_level,
             settings=config.analysis,
+            progress=progress.filtering if progress.on else None,
         )
     except ValueError as error:
         raise CommandError(str(error)) from None
+    progress.done()
     if args.envelope_out:
         _write_envelopes(Path(args.envelope_out), ["time_s"] + [channels[c].key for c in analysis.columns],
                          np.column_stack([np.arange(analysis.envelope.shape[0]) / recording.fs_hz, analysis.envelope]))
@@ -115,17 +155,16 @@ def run(args: argparse.Namespace, config) -> int:
 
 
 def _write_envelopes(path: Path, header: list[str], table) -> None:
-    """The envelope CSV, owner-only like everything coach writes (missing folders created 0700)."""
+    """The envelope CSV, owner-only like everything coach writes (into a folder that exists)."""
     import io
 
     import numpy as np
 
-    from coach_tui.store.private_files import atomic_write, private_dirs
+    from coach_tui.store.private_files import atomic_write
 
     text = io.StringIO()
     np.savetxt(text, table, delimiter=",", header=",".join(header), comments="", fmt="%.6g")
     try:
-        private_dirs(path.parent)
         atomic_write(path, text.getvalue().encode("utf-8"))
     except OSError as error:
         raise CommandError(f"{path}: cannot write ({error.strerror})") from None

@@ -30,10 +30,33 @@ def add_parser(commands) -> None:
     record.add_argument("--seconds", type=float, metavar="N", help="stop after N seconds (default: until Ctrl-C)")
     record.add_argument("--load", type=float, metavar="KG", help="load in kg")
     record.add_argument("--cue", default="", help="the cue given for the set")
+    record.add_argument("--json", action="store_true",
+                        help="no live lines; at the end one JSON object: the session (as coach sessions --json) and its reps")
 
 
 def run(args: argparse.Namespace, config) -> int:
-    """Record, store and summarise one set."""
+    """Record, store and summarise one set (with ``--json``: one JSON object at the end instead)."""
+    if not args.json:
+        return _record(args, config)[0]
+    import contextlib
+    import io
+    import json
+
+    from coach_tui.commands.sessions import session_row
+    from coach_tui.workflows.store_access import open_store
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        status, session_id = _record(args, config)
+    with open_store(config, "record", write=False) as repo:
+        session = repo.session(session_id)
+        row = session_row(repo, session, {c.id: c.name for c in repo.clients()})
+        reps = [rep.to_dict() for record in repo.sets(session_id) for rep in record.reps]
+    print(json.dumps({"session": row, "reps": reps}, ensure_ascii=False))
+    return status
+
+
+def _record(args: argparse.Namespace, config) -> tuple[int, str]:
+    """Record, store and summarise one set; the exit status and the session's id."""
     import asyncio
     from dataclasses import replace
 
@@ -107,7 +130,7 @@ def run(args: argparse.Namespace, config) -> int:
         ended = replace(session, status=status, ended=started + timedelta(seconds=seconds))
         repo.save_session(ended)
     _summary(session.id, reps, seconds)
-    return 0 if failure is None else 1
+    return (0 if failure is None else 1), session.id
 
 
 async def _stream(kit, recorder) -> str | None:

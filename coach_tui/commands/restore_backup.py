@@ -9,11 +9,12 @@ from coach_tui.commands import CommandError
 
 def add_parser(commands) -> None:
     """Register the subcommand."""
-    commands.add_parser(
+    restore = commands.add_parser(
         "restore-backup", help="restore the client database from its last good backup",
         description="Move the damaged coach.json aside (kept as coach.json.corrupt-DATE) and restore "
         "coach.json.bak, the last copy that read correctly.",
     )
+    restore.add_argument("--json", action="store_true", help="print one JSON object: what was restored, where the damaged file is")
 
 
 def run(args: argparse.Namespace, config) -> int:
@@ -31,5 +32,11 @@ def run(args: argparse.Namespace, config) -> int:
     except (LockHeld, DatabaseError) as error:
         raise CommandError(str(error)) from None
     path, saved = info
+    if args.json:
+        import json
+
+        print(json.dumps({"restored": str(path), "saved": saved.isoformat(timespec="seconds"),
+                          "damaged_file_kept_as": str(moved) if moved else None}, ensure_ascii=False))
+        return 0
     print(f"restored {path.name} saved {saved:%Y-%m-%d %H:%M}" + (f"; the damaged file is kept as {moved}" if moved else ""))
     return 0

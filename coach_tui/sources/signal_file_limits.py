@@ -67,8 +67,8 @@ def read_text_bytes(path: Path) -> bytes:
     nul = data.find(b"\0")
     if nul >= 0:
         line = data.count(b"\n", 0, nul) + 1
-        raise SignalFileError(f"{path}: holds NUL bytes (first on line {line}): not a text recording, or a damaged "
-                              "one (a UTF-16 export? save it as UTF-8)")
+        raise SignalFileError(f"{path}: no numeric data can be read: it holds NUL bytes (first on line {line}), so it "
+                              "is not a text recording or a damaged one (a UTF-16 export? save it as UTF-8)")
     return data
 
 
@@ -83,6 +83,15 @@ def _gunzip(path: Path) -> bytes:
                                       "reads at once; cut the recording into parts")
             parts.append(chunk)
     return b"".join(parts)
+
+
+def check_unpacked_size(npz, path: Path) -> None:
+    """Refuse an ``.npz`` whose arrays unpack to more than :data:`MAX_FILE_BYTES` (closing it)."""
+    unpacked = sum(member.file_size for member in npz.zip.infolist())
+    if unpacked > MAX_FILE_BYTES:
+        npz.close()
+        raise SignalFileError(f"{path}: unpacks to {unpacked / 2**20:.0f} MiB, more than the {MAX_FILE_BYTES >> 20} MiB "
+                              "coach reads at once; cut the recording into parts")
 
 
 def is_rate(value: object) -> bool:

@@ -40,10 +40,10 @@ from pathlib import Path
 import numpy as np
 
 from coach_tui.sources.signal_file_limits import (
-    MAX_FILE_BYTES,
     SignalFileError,
     check_magnitudes,
     check_regular_file,
+    check_unpacked_size,
     is_rate,
     read_text_bytes,
 )
@@ -177,11 +177,7 @@ def _load_numpy(path: Path, fs_hz: float | None) -> SignalFile:
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise SignalFileError(f"{path}: not a readable NumPy file ({exc})") from exc
     if not isinstance(loaded, np.ndarray):
-        unpacked = sum(member.file_size for member in loaded.zip.infolist())
-        if unpacked > MAX_FILE_BYTES:
-            loaded.close()
-            raise SignalFileError(f"{path}: unpacks to {unpacked / 2**20:.0f} MiB, more than the "
-                                  f"{MAX_FILE_BYTES >> 20} MiB coach reads at once")
+        check_unpacked_size(loaded, path)
     units, names = "unknown", None
     if isinstance(loaded, np.ndarray):
         array = loaded

@@ -54,6 +54,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import math
 import random
 import time
@@ -76,6 +77,9 @@ from coach_tui.sources.ble.profiles import Profile, firmware_note, profile
 from coach_tui.sources.ble.sample_clock import SampleClock
 from coach_tui.sources.ble.watchdog import SilentLinkWatchdog
 from coach_tui.sources.block import Block, SensorStatus
+
+#: Each connect, loss and reconnect goes to the log file (coach_tui.log_file): a field report's trail.
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -376,6 +380,7 @@ class _SensorLink:
             delay = self.backoff.next_delay()
             verb = "reconnecting" if self.has_streamed else "retrying"
             self.status.state = f"{problem} ({verb} in {delay:.1f} s, attempt {self.backoff.attempt})"
+            log.warning("sensor %s: %s", self.sensor.sensor_id, self.status.state)
             await asyncio.sleep(delay)
 
     def _describe(self, error: Exception) -> str:
@@ -409,6 +414,8 @@ class _SensorLink:
         self.queue.connection_started(time.monotonic())
         if self.has_streamed:
             self.status.reconnects += 1
+        log.info("sensor %s: %s to %s (%s), streaming", self.sensor.sensor_id,
+                 "reconnected" if self.has_streamed else "connected", self.status.address, self.profile.key)
         self.has_streamed = True
         self.status.connected = True
         self.status.state = "streaming"
