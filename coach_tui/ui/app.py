@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events
@@ -14,26 +15,22 @@ from textual.screen import ModalScreen
 from textual.widgets import Label
 
 from coach_tui.config import Config
-from coach_tui.domain.abtest import ABTest
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise, exercise_library
 from coach_tui.domain.ids import new_id, now_utc
-from coach_tui.workflows.live_monitor import LiveMonitor
 from coach_tui.domain.placement import Placement
-from coach_tui.workflows.calibration_protocol import CalibrationProtocol
-from coach_tui.sources.source_hub import SourceHub
 from coach_tui.store.repository import Repository
-from coach_tui.ui.dialogs.abtest_plan_dialog import ABTestPlanDialog, PlannedTest
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
-from coach_tui.ui.screens.abtest_screen import ABTestScreen, abtest_label
-from coach_tui.ui.screens.calibration_screen import CalibrationScreen
 from coach_tui.ui.screens.clients_screen import ClientsScreen
-from coach_tui.ui.screens.help_screen import HelpScreen
-from coach_tui.ui.screens.history import HistoryScreen
-from coach_tui.ui.screens.live_screen import LiveScreen
-from coach_tui.ui.screens.placement_screen import PlacementScreen
 from coach_tui.ui.sensors_not_ready import SensorsNotReady
+
+if TYPE_CHECKING:
+    from coach_tui.sources.source_hub import SourceHub
+    from coach_tui.workflows.calibration_protocol import CalibrationProtocol
+    from coach_tui.workflows.live_monitor import LiveMonitor
+
+# The working screens are imported when first opened: the clients screen paints sooner.
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 DEFAULT_EXERCISE = "hip_thrust"
@@ -122,14 +119,17 @@ class CoachApp(App):
         except BluetoothUnavailable as error:
             self.simulated = True
             self._label_source()
+            why = str(error)  # `error` is unbound once the except block ends
 
             def chosen(choice: str | None) -> None:
                 if choice != "simulate":
-                    self.exit(message=str(error))
+                    self.exit(message=why)
 
-            self.push_screen(ChoiceDialog(f"Bluetooth: {error}",
+            self.push_screen(ChoiceDialog(f"Bluetooth: {why}",
                                           [("simulate", "use the SIMULATED sensor kit instead"), ("quit", "quit")]), chosen)
             return
+        from coach_tui.sources.source_hub import SourceHub
+
         self._hub = SourceHub(bluetooth_source(self.config, configured_placements(self.config), **self._backends))
         self._hub.start()
 
@@ -162,6 +162,8 @@ class CoachApp(App):
                 self._too_small = None
 
     def action_help(self) -> None:
+        from coach_tui.ui.screens.help_screen import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
@@ -169,14 +171,20 @@ class CoachApp(App):
 
     def open_live(self, client: Client) -> None:
         """The live screen for ``client``, on the default exercise."""
+        from coach_tui.ui.screens.live_screen import LiveScreen
+
         self.push_screen(LiveScreen(client, DEFAULT_EXERCISE))
 
     def open_placement(self, client: Client) -> None:
         """Placement and check for ``client``."""
+        from coach_tui.ui.screens.placement_screen import PlacementScreen
+
         self.push_screen(PlacementScreen(client))
 
     def open_calibration(self, client: Client) -> None:
         """Ask which placed muscle to calibrate, then run the protocol."""
+        from coach_tui.ui.screens.calibration_screen import CalibrationScreen
+
         muscles = sorted({p.muscle for p in self.placements_for(client)})
         options = [(m, m.replace("_", " ")) for m in muscles]
 
@@ -188,11 +196,15 @@ class CoachApp(App):
 
     def open_history(self, client: Client) -> None:
         """History and progress of ``client``, A/B tests included."""
+        from coach_tui.ui.screens.history import HistoryScreen
+
         self.push_screen(HistoryScreen(client, self.repo, self.config))
 
     def open_abtest(self, client: Client, target: str | None = None) -> None:
         """Continue one of ``client``'s A/B tests (newest first) or plan a new one (``target`` is the
         muscle proposed; default: the default exercise's target when placed)."""
+        from coach_tui.ui.screens.abtest_screen import ABTestScreen, abtest_label
+
         tests = self.repo.abtests(client.id)[::-1]
 
         def chosen(key: str | None) -> None:
@@ -208,6 +220,10 @@ class CoachApp(App):
         self.push_screen(ChoiceDialog(f"A/B tests of {client.name}: continue one or plan a new one", options), chosen)
 
     def _plan_abtest(self, client: Client, target: str | None) -> None:
+        from coach_tui.domain.abtest import ABTest
+        from coach_tui.ui.dialogs.abtest_plan_dialog import ABTestPlanDialog, PlannedTest
+        from coach_tui.ui.screens.abtest_screen import ABTestScreen
+
         muscles = sorted({p.muscle for p in self.placements_for(client)})
         default = next((m for m in (target, self.exercises[DEFAULT_EXERCISE].target) if m in muscles), muscles[0])
 
@@ -290,6 +306,8 @@ class CoachApp(App):
 
     def calibration_run(self, client: Client, muscle: str) -> tuple[object, CalibrationProtocol]:
         """A source with the client doing MVC trials, and the protocol reading ``muscle``'s sensors."""
+        from coach_tui.workflows.calibration_protocol import CalibrationProtocol
+
         placements = self.placements_for(client)
         rate = self.sensor_rate()
         sides = {p.side: p.sensor_id for p in placements if p.muscle == muscle and p.side}
@@ -310,6 +328,7 @@ class CoachApp(App):
         exercise of its own (an A/B test's variation)."""
         exercise = self.exercises[exercise] if isinstance(exercise, str) else exercise
         from coach_tui.workflows.configured_sensors import device_units
+        from coach_tui.workflows.live_monitor import LiveMonitor
 
         placements = self.placements_for(client)
         rate = self.sensor_rate()

@@ -12,12 +12,10 @@ from coach_tui.config import Config
 from coach_tui.store.database import DatabaseError
 from coach_tui.store.database_file import refresh_backup
 from coach_tui.store.record_check import check_records
-from coach_tui.store.recording_format import describe
-from coach_tui.store.recordings import RecordingError
+from coach_tui.store.recording_format import RecordingError, describe
 from coach_tui.store.repository import Repository, open_database
 from coach_tui.store.sessions_folder import FolderRefused, check_sessions_folder
 from coach_tui.store.writer_lock import LockHeld, WriterLock
-from coach_tui.workflows.recovery import recover_unfinished
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +79,8 @@ def _writing(config: Config, command: str) -> Iterator[Repository]:
             _say(lock.took_over)
         with open_database(config.sessions_dir) as database:
             repo = Repository(database)
-            for note in recover_unfinished(repo, config.sessions_dir):
-                _say(note)
+            if any(s.status == "recording" for s in repo.sessions()):
+                _recover(repo, config)
             yield repo
     except DatabaseError as error:
         raise StoreUnavailable(f"{error} (to restore the backup: coach restore-backup)") from None
@@ -90,6 +88,14 @@ def _writing(config: Config, command: str) -> Iterator[Repository]:
         raise _unusable(config, error) from None
     finally:
         lock.release()
+
+
+def _recover(repo: Repository, config: Config) -> None:
+    """Recover the sessions a crash left unfinished, saying what was kept (the writer lock is held)."""
+    from coach_tui.workflows.recovery import recover_unfinished  # re-analysis: loaded only when needed
+
+    for note in recover_unfinished(repo, config.sessions_dir):
+        _say(note)
 
 
 def _unfinished_sessions(config: Config) -> bool:
@@ -116,8 +122,7 @@ def _recover_for_reader(config: Config, command: str) -> None:
         if lock.took_over:
             _say(lock.took_over)
         with open_database(config.sessions_dir) as database:
-            for note in recover_unfinished(Repository(database), config.sessions_dir):
-                _say(note)
+            _recover(Repository(database), config)
     except (DatabaseError, RecordingError, OSError) as error:
         why = describe(error) if isinstance(error, OSError) and not isinstance(error, RecordingError) else str(error)
         _say(f"an interrupted session could not be recovered now ({why}); it will be the next time coach can "
