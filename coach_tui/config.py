@@ -34,11 +34,10 @@ from pathlib import Path
 
 from coach_tui.domain.abtest import ABPlanSettings
 from coach_tui.domain.channels import ChannelAssignment, parse_channel_spec
-from coach_tui.domain.hysteresis_alert import AlertRule
 from coach_tui.domain.progression import ProgressionSettings
 from coach_tui.domain.settings_tables import SettingsError as ConfigError
 from coach_tui.domain.settings_tables import build, refuse_broken, replace_in
-from coach_tui.dsp.analysis_settings import ANALYSIS_TABLES, MAINS_CHOICES, AnalysisSettings, analysis_rules
+from coach_tui.dsp.analysis_settings import ANALYSIS_TABLES, AnalysisSettings, analysis_rules
 from coach_tui.dsp.mvc import MvcSettings
 from coach_tui.statistics.ab_statistics import ABSettings
 
@@ -256,6 +255,11 @@ def _sensors(path: Path, tables) -> tuple[SensorEntry, ...]:
                 raise ConfigError(f"{where}: channels: unknown muscle {a.muscle!r}; see coach_tui/domain/muscles.py")
         if all(a is None for a in assigned):
             raise ConfigError(f"{where}: channels: name the muscle of at least one channel")
+        kinds = {PROFILES[profile].channel_kind(c): c for c, a in enumerate(assigned) if a is not None}
+        if len(kinds) > 1:  # one sensor's channels are read as raw EMG or as its envelope, not both
+            raise ConfigError(f"{where}: channels: a {profile} sensor sends its envelope on channel "
+                              f"{kinds['envelope'] + 1} and its raw signal on channel {kinds['raw'] + 1} — "
+                              "name the muscle on one of them (\"\" for the other)")
         if sensor_id in {e.id for e in entries}:
             raise ConfigError(f"{where}: id = {sensor_id!r} is used twice; give each sensor its own id")
         entries.append(SensorEntry(sensor_id, profile, table.get("address"), table.get("name"), assigned, adapter))

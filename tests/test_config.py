@@ -11,7 +11,6 @@ import pytest
 from conftest import ROOT
 
 from coach_tui.config import (
-    MAINS_CHOICES,
     REFERENCE_CONFIG,
     SECTIONS,
     CheckSettings,
@@ -22,7 +21,7 @@ from coach_tui.config import (
     load_config,
 )
 from coach_tui.dsp.mvc import MvcSettings
-from coach_tui.dsp.analysis_settings import AnalysisSettings
+from coach_tui.dsp.analysis_settings import MAINS_CHOICES, AnalysisSettings
 from coach_tui.dsp.settings import FilterSettings
 
 pytestmark = pytest.mark.usefixtures("isolated")

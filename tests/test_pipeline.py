@@ -161,3 +161,21 @@ def test_gap_keeps_sample_count_and_decays_envelope():
     gap = pipeline.process_gap(300)
     assert gap.first_index == 1000 and pipeline.samples_seen == 1300
     assert gap.envelope[-1, 0] < 0.05 * gap.envelope[0, 0]
+
+
+def test_a_gap_in_a_dc_coupled_signal_makes_no_burst():
+    # An OpenBCI Ganglion reads its electrodes' offset (thousands of µV) with the EMG, and its
+    # firmware 3 never sends one sample in 201: a gap must not become an impulse of the offset.
+    rng = np.random.default_rng(4)
+    fs = 200
+    signal = 3000.0 + rng.standard_normal((10 * fs, 1)) * 5.0  # at rest: ~5 µV of noise on 3 mV
+    settings = DspSettings(FilterSettings(mains="off"))
+    with_gaps = Pipeline(fs, 1, settings)
+    envelopes = []
+    for start in range(0, len(signal), fs):
+        envelopes.append(with_gaps.process(signal[start:start + fs]).envelope)
+        envelopes.append(with_gaps.process_gap(1).envelope)
+    gapped = np.concatenate(envelopes)[3 * fs:]
+    plain = Pipeline(fs, 1, settings).process(signal).envelope[3 * fs:]
+    assert gapped.max() < 1.5 * plain.max()  # zeros in the gap made bursts of ~600 µV here
+    assert np.median(gapped) == pytest.approx(np.median(plain), rel=0.1)

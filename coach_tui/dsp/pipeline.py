@@ -86,6 +86,7 @@ class Pipeline:
         filters = self.settings.filters
         self._mvc = self._mvc_scale(mvc_reference)
         self.samples_seen = 0
+        self._last_input: np.ndarray | None = None  # the last raw sample, which a gap holds
         self.mains_hz: float | None = None
         self.notch_hz: tuple[float, ...] = ()
         self._detect_at: int | None = None
@@ -182,15 +183,23 @@ class Pipeline:
                 self._cascade.settle(x[:, 0])
             filtered = self._filter(x)
             envelope = self._rms.process(filtered)
+            if x.shape[1]:
+                self._last_input = x[:, -1].copy()
         first = self.samples_seen
         self.samples_seen += x.shape[1]
         percent = None if self._mvc is None else (envelope * self._mvc).T
         return Frame(first, filtered.T, envelope.T, percent)
 
     def process_gap(self, n_lost: int) -> Frame:
-        """Account for ``n_lost`` samples a sensor never delivered: they enter the chain as zeros.
+        """Account for ``n_lost`` samples a sensor never delivered.
 
-        This keeps sample indices aligned with the device counter; the envelope decays over the
-        gap instead of bridging it, and stored recordings replay the same way.
+        Raw signals: they enter the chain as the last sample held, so the band-pass output, and
+        with it the envelope, decays over the gap instead of bridging it, and a DC-coupled sensor's
+        offset (an OpenBCI Ganglion's reads thousands of µV) makes no step — zeros would, an
+        impulse of the offset's size that the envelope shows as a burst (a Ganglion firmware 3
+        board leaves one such gap every second). Envelopes: zeros. This keeps sample indices
+        aligned with the device counter, and stored recordings replay the same way.
         """
-        return self.process(np.zeros((n_lost, self.n_channels)))
+        if self.signal == "envelope" or self._last_input is None:
+            return self.process(np.zeros((n_lost, self.n_channels)))
+        return self.process(np.repeat(self._last_input[None, :], n_lost, axis=0))

@@ -68,7 +68,7 @@ class SetAnalyzer:
     """Streaming analysis of one set from per-sensor blocks.
 
     All sensors share ``fs_hz`` and start together; samples are aligned by their index since the
-    set started (lost samples enter as zeros, see ``Pipeline.process_gap``). Envelopes are in %MVC
+    set started (lost samples enter as ``Pipeline.process_gap`` fills them). Envelopes are in %MVC
     for channels with an MVC reference, else in input units (µV). The rest level of each channel
     comes from its calibration, or else from the first ``baseline_window_ms`` after the filters
     settle (the client holds still for a moment at the start of the set).

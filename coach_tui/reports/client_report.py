@@ -29,8 +29,8 @@ from coach_tui.statistics.ab_statistics import (
     analyze_named,
     estimate_text,
     level_text,
-    pairwise_confidence,
 )
+from coach_tui.statistics.intervals import pairwise_confidence
 from coach_tui.store.private_files import atomic_write, private_dirs
 
 FORMATS = ("md", "html")

@@ -119,13 +119,13 @@ class CoachApp(App):
         except BluetoothUnavailable as error:
             self.simulated = True
             self._label_source()
-            why = str(error)  # `error` is unbound once the except block ends
+            reason = str(error)
 
             def chosen(choice: str | None) -> None:
                 if choice != "simulate":
-                    self.exit(message=why)
+                    self.exit(message=reason)
 
-            self.push_screen(ChoiceDialog(f"Bluetooth: {why}",
+            self.push_screen(ChoiceDialog(f"Bluetooth: {reason}",
                                           [("simulate", "use the SIMULATED sensor kit instead"), ("quit", "quit")]), chosen)
             return
         from coach_tui.sources.source_hub import SourceHub
