@@ -21,5 +21,5 @@ python -m venv "$work/venv"
 "$work/venv/bin/python" -m pip list 2>/dev/null | grep -iE "^(numpy|scipy|textual|bleak|tinydb|plotext|edfio|platformdirs) "
 "$work/venv/bin/python" -m pytest -q -p no:cacheprovider -k "not snapshot" \
     tests/test_config.py tests/test_database.py tests/test_pipeline.py tests/test_signal_files.py \
-    tests/test_ab_statistics.py tests/test_ble_source.py tests/test_scan.py tests/test_console_bluetooth.py \
+    tests/test_ble_source.py tests/test_scan.py tests/test_console_bluetooth.py \
     tests/test_ui.py tests/test_history_screen.py tests/test_field_faults.py tests/test_log_file.py
