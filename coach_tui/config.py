@@ -37,7 +37,7 @@ from coach_tui.domain.channels import ChannelAssignment, parse_channel_spec
 from coach_tui.domain.progression import ProgressionSettings
 from coach_tui.domain.settings_tables import SettingsError as ConfigError
 from coach_tui.domain.settings_tables import build, refuse_broken, replace_in
-from coach_tui.dsp.analysis_settings import ANALYSIS_TABLES, AnalysisSettings, analysis_rules
+from coach_tui.dsp.analysis_settings import ANALYSIS_TABLES, AnalysisSettings, analysis_rules, refuse_retired
 from coach_tui.dsp.mvc import MvcSettings
 from coach_tui.statistics.ab_statistics import ABSettings
 
@@ -178,6 +178,8 @@ def _validate(path: Path, config: Config) -> None:
     mvc, sim = config.mvc, config.simulation
     refuse_broken(str(path), analysis_rules(config.analysis) + [
         ("mvc.window_ms", mvc.window_ms, mvc.window_ms > 0, "a positive number"),
+        ("peak.max_window_ms", config.analysis.peak.max_window_ms, config.analysis.peak.max_window_ms == mvc.window_ms,
+         f"the MVC reference's window, mvc.window_ms = {mvc.window_ms:g} (a held rep is measured like the reference)"),
         ("mvc.trials", mvc.trials, 1 <= mvc.trials <= 10, "1 to 10"),
         ("mvc.trial_seconds", mvc.trial_seconds, mvc.trial_seconds >= mvc.window_ms / 1000,
          "at least the window (mvc.window_ms)"),
@@ -294,6 +296,7 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
+    refuse_retired(str(path), document)
     allowed = {"sessions_dir", "exercises", "keymap", "sensors", *SECTIONS}
     unknown = sorted(set(document) - allowed)
     if unknown:

@@ -183,12 +183,28 @@ def test_unknown_key_in_a_section_is_refused_listing_the_allowed(tmp_path):
         ('[[sensors]]\nid = "a"\nprofile = "coach_v1"\nchannels = ["biceps:L"]\n'
          '[[sensors]]\nid = "a"\nprofile = "coach_v1"\nchannels = ["biceps:R"]\n', ["#2", "'a' is used twice"]),
         ('sensors = 3\n', ["sensors must be [[sensors]] tables"]),
+        # a rep held like a trial is measured like the reference: one window for both
+        ("[peak]\nmax_window_ms = 400.0\n", ["peak.max_window_ms", "400.0", "mvc.window_ms = 500"]),
+        ("[fatigue]\nconfidence = 1.0\n", ["fatigue.confidence", "1.0", "below 1"]),
+        ("[filters]\nnyquist_margin = 1.0\n", ["filters.nyquist_margin", "1.0", "below 1"]),
+        # a key of an earlier version, with why it went
+        ("[filters]\nfull_band_min_fs_hz = 1000.0\n", ["filters.full_band_min_fs_hz is no longer used",
+                                                         "Nyquist", "nyquist_margin", "remove the key"]),
     ],
 )
 def test_bad_values_are_refused_naming_key_value_and_what_is_allowed(tmp_path, text, phrases):
     message = refusal(tmp_path, text)
     for phrase in phrases:
         assert phrase in message, f"{phrase!r} not in {message!r}"
+
+
+def test_a_stored_recipe_with_a_retired_key_is_still_read():
+    from coach_tui.dsp.analysis_settings import AnalysisSettings, analysis_settings_from_dict, analysis_settings_to_dict
+
+    tables = analysis_settings_to_dict(AnalysisSettings())
+    tables["filters"] = {**tables["filters"], "full_band_min_fs_hz": 1000.0}
+    del tables["peak"]  # recorded before the peak estimator had settings
+    assert analysis_settings_from_dict(tables) == AnalysisSettings()
 
 
 def test_sensors_are_read_with_their_channels(tmp_path):

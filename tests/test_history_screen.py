@@ -94,7 +94,7 @@ async def test_picker_perceived_calibrations_progression(stored):
     async with Host(screen).run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert [item.label for item in screen.items] == [
-            "Hip thrust · glute max", "Perceived vs measured", "Calibrations", "Progression", "A/B tests"]
+            "Hip thrust · glute max", "Perceived vs measured", "Calibrations", "Progression", "Fatigue", "A/B tests"]
         await pilot.press("down")
         assert "ρ = 0.90 over 5 rated sets" in text(screen, "#history-note")
         assert "perceived 1–10 (right)" in screen.query_one(PlotextChart).render().plain
@@ -107,6 +107,8 @@ async def test_picker_perceived_calibrations_progression(stored):
         assert screen.query_one(ContentSwitcher).current == "history-table"
         assert [table.get_row_at(i)[:2] for i in range(2)] == [["Back squat", "not yet"], ["Hip thrust", "ready"]]
         assert "ready to progress = in each of the last 3 sets" in text(screen, "#history-note")
+        await pilot.press("down")  # no set of this history has median frequencies: fatigue says so
+        assert "no set yet with enough reps (3)" in text(screen, "#history-note")
         await pilot.press("down")
         assert text(screen, "#history-note") == (
             f"{ACTIVATION_CAVEAT}\n"
@@ -122,6 +124,18 @@ async def test_picker_perceived_calibrations_progression(stored):
             ["B − A", "+16.0 [+7.8, +24.2]", "3.28", "", ""]]
         await pilot.press("escape")
         assert not isinstance(pilot.app.screen, HistoryScreen)
+
+
+def test_fatigue_item_lists_each_sets_verdict_with_its_interval():
+    from test_report import _with_fatigue_and_an_old_set
+
+    from coach_tui.ui.screens.history import history_items
+
+    (fatigue,) = [item for item in history_items(_with_fatigue_and_an_old_set()) if item.label == "Fatigue"]
+    ((date, exercise, index, verdict, slope, over),) = fatigue.rows
+    assert (date, exercise, index, verdict, over) == ("2025-03-15", "Hip thrust", "4", "fatigue", "6 reps")
+    assert slope.startswith("-106.3 [")
+    assert fatigue.note.startswith("fatigue = the median frequency")
 
 
 async def test_chart_redraws_only_when_data_or_size_change(stored):
@@ -173,6 +187,8 @@ async def test_a_client_without_data(stored):
         await pilot.press("down", "down")
         assert text(screen, "#history-note") == "no MVC calibrations yet for Bo"
         await pilot.press("down", "down")
+        assert text(screen, "#history-note").startswith("no set yet with enough reps (3)")
+        await pilot.press("down")
         assert text(screen, "#history-note") == "no A/B tests yet for Bo"
 
 

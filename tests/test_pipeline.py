@@ -5,6 +5,7 @@ import pytest
 
 from coach_tui.dsp import DspSettings, FilterSettings, Pipeline
 from coach_tui.dsp.envelope import MovingRms
+from coach_tui.dsp.filters import upper_corner_hz
 from coach_tui.sources.emg_synthesis import synthesize
 
 from synthetic import NOISE_UV
@@ -115,6 +116,17 @@ def test_reduced_bandwidth_below_1000_hz_and_full_band_above():
     assert Pipeline(500, 1).reduced_bandwidth is True
     assert Pipeline(1000, 1).reduced_bandwidth is False
     assert Pipeline(2000, 1).reduced_bandwidth is False
+
+
+@pytest.mark.parametrize(("fs", "upper", "reduced"), [(2000, 450, False), (1000, 450, False), (990, 450, False),
+                                                       (948, 450, False), (900, 427.5, True), (200, 95, True)])
+def test_the_upper_corner_follows_nyquist_not_a_1000_hz_threshold(fs, upper, reduced):
+    settings = DspSettings(FilterSettings(mains="off"))
+    assert upper_corner_hz(fs, settings.filters) == pytest.approx(upper)
+    assert Pipeline(fs, 1, settings).reduced_bandwidth is reduced
+    # a band-pass, not a high-pass alone: half power at the upper corner, far less above it
+    assert _gain(fs, upper, settings) == pytest.approx(np.sqrt(0.5), abs=0.03)
+    assert _gain(fs, min(1.1 * upper + 10, 0.99 * fs / 2), settings) < 0.6
 
 
 def _gain(pipeline_fs, freq, settings):

@@ -120,6 +120,12 @@ async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen
         shown_while_recording = str(live.query_one("#reps").render())
         await pilot.press("space")
         await pilot.pause(0.2)
+        # After the set: its fatigue verdict in words, with the slope's interval (never bare end points)
+        from coach_tui.dsp.fatigue import set_fatigue
+
+        verdicts = set_fatigue(live.console.view().reps, app.config.analysis.fatigue).lines()
+        assert verdicts == live.console.view().fatigue and "95 % interval" in verdicts[0]
+        assert verdicts[0] in str(live.query_one("#reps").render())
         await pilot.press("8")  # perceived activation
         await pilot.pause(0.2)
         await pilot.press("escape")
@@ -141,8 +147,16 @@ async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen
     assert reanalyze(app.config.sessions_dir / sessions[0].folder / stored.recording).reps == list(stored.reps)
 
 
-async def test_asymmetry_alert_and_a_lost_sensor_during_a_set(app_and_repo):
-    app, repo = app_and_repo
+async def test_asymmetry_alert_and_a_lost_sensor_during_a_set(tmp_path):
+    # At the rack's pace: a kit streaming faster than real time keeps the loop too busy to see the
+    # sensor-back state, which lasts 1.5 s.
+    config = _config(tmp_path, realtime=True)
+    with Database(config.sessions_dir) as database:
+        repo = Repository(database)
+        await _asymmetry_and_a_lost_sensor(make_app(config, repo), repo)
+
+
+async def _asymmetry_and_a_lost_sensor(app, repo):
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("enter")
         await pilot.pause(0.3)
@@ -157,6 +171,7 @@ async def test_asymmetry_alert_and_a_lost_sensor_during_a_set(app_and_repo):
         assert "reconnecting" in live.query_one("#bars").plain
         await pilot.press("f9")  # and comes back: flagged until the link has held for a while
         await _wait(pilot, lambda: any("sensor back — watching the link" in a for a in live.console.view().alerts))
+        await pilot.pause(0.3)  # the bars' next refresh
         assert "reconnecting" not in live.query_one("#bars").plain
         await _wait(pilot, lambda: not any("sensor back" in a or "sensor lost" in a for a in live.console.view().alerts),
                     seconds=6)

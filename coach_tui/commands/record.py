@@ -129,7 +129,7 @@ def _record(args: argparse.Namespace, config) -> tuple[int, str]:
         repo.save_set(replace(record, duration_s=seconds, reps=tuple(reps)))
         ended = replace(session, status=status, ended=started + timedelta(seconds=seconds))
         repo.save_session(ended)
-    _summary(session.id, reps, seconds)
+    _summary(session.id, reps, seconds, config.analysis.fatigue)
     return (0 if failure is None else 1), session.id
 
 
@@ -181,11 +181,16 @@ def _rep_line(rep) -> str:
         extra.append(f"asymmetry {rep.asymmetry_pct:.0f} %")
     if rep.target_share is not None:
         extra.append(f"target share {rep.target_share:.0%}")
+    if rep.electrode_pop:
+        extra.append("electrode pop: rep spoiled")
     return (f"  rep {rep.index}: peak {rep.peak:.0f} {unit}, mean {rep.mean:.0f}, time to peak {rep.time_to_peak_s:.2f} s"
             + (f", {', '.join(extra)}" if extra else ""))
 
 
-def _summary(session_id: str, reps, seconds: float) -> None:
+def _summary(session_id: str, reps, seconds: float, fatigue_settings) -> None:
+    from coach_tui.dsp.fatigue import set_fatigue
+    from coach_tui.dsp.peak import FORMULA as PEAK_FORMULA
+
     print(f"\nset saved in session {session_id}: {seconds:.1f} s, {len(reps)} reps")
     if not reps:
         return
@@ -195,5 +200,7 @@ def _summary(session_id: str, reps, seconds: float) -> None:
         asym = "—" if rep.asymmetry_pct is None else f"{rep.asymmetry_pct:.0f}"
         share = "—" if rep.target_share is None else f"{rep.target_share:.0%}"
         print(f"{rep.index:>3} {rep.start_s:>8.2f} {rep.peak:>7.1f} {rep.mean:>7.1f} {rep.time_to_peak_s:>7.2f}s {asym:>7} {share:>6}  {order}")
-    print(f"(units: {reps[0].units}; asymmetry = (max − min) / max × 100 of per-rep peaks; "
+    print(f"(units: {reps[0].units}; {PEAK_FORMULA}; asymmetry = (max − min) / max × 100 of per-rep peaks; "
           "share = target / (target + synergist) of per-rep mean)")
+    fatigue = set_fatigue(reps, fatigue_settings).lines() or ["fatigue: no trend (fewer than 3 reps with a median frequency)"]
+    print("\n".join(fatigue))

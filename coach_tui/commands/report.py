@@ -42,7 +42,7 @@ def run(args: argparse.Namespace, config) -> int:
             raise CommandError(str(error)) from None
         progress = load_progress(repo, client, config)
     fmt = format_for(out, args.format)
-    text = report_text(progress, fmt, now_utc(), config.ab_statistics)
+    text = report_text(progress, fmt, now_utc(), config.ab_statistics, config.analysis.fatigue)
     if out is None:
         if args.json:
             print(json.dumps({"client": client.name, "format": fmt, "path": None, "text": text}, ensure_ascii=False))

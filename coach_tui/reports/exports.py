@@ -29,7 +29,7 @@ from coach_tui.store.recordings import read_recording
 FORMATS = ("csv", "edf", "json")
 REP_COLUMNS = [
     "set", "exercise", "rep", "muscle", "side", "units", "start_s", "end_s", "peak", "mean",
-    "time_to_peak_s", "asymmetry_pct", "target_share", "onset_order",
+    "time_to_peak_s", "asymmetry_pct", "target_share", "onset_order", "median_frequency_hz", "metrics_version",
 ]
 
 
@@ -73,6 +73,7 @@ def export_csv(bundle: SessionBundle, out: Path) -> list[Path]:
                 f"{rep.start_s:.4f}", f"{rep.end_s:.4f}", f"{rep.peak:.6g}", f"{rep.mean:.6g}",
                 f"{rep.time_to_peak_s:.4f}", "" if rep.asymmetry_pct is None else f"{rep.asymmetry_pct:.3f}",
                 "" if rep.target_share is None else f"{rep.target_share:.4f}", order,
+                "" if rep.median_frequency_hz is None else f"{rep.median_frequency_hz:.2f}", record.metrics_version,
             ])
     written.append(_write(out / f"{bundle.session.id}-reps.csv", reps.getvalue().encode()))
     for record in bundle.sets:

@@ -266,6 +266,20 @@ class RecordingWriter:
         if self.closed:
             raise RecordingError(f"recording {self.raw_path} is closed")
 
+    def update_meta(self, meta: dict) -> None:
+        """Replace the caller's ``meta`` in the header (written atomically at once, as at creation)."""
+        self._check_usable()
+        try:
+            meta_json = json.loads(json.dumps(meta, allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"recording meta must be plain JSON data: {exc}") from exc
+        header = dict(self.header, meta=meta_json)
+        try:
+            atomic_write(self.header_path, header_bytes(header))
+        except OSError as exc:
+            raise RecordingError(f"could not update recording header {self.header_path}: {describe(exc)}") from exc
+        self.header = header
+
     def close(self) -> None:
         """Flush, close the file and mark the recording complete in its header. Idempotent; after
         a write error it only releases the file (the recording stays unfinished, see recover())."""

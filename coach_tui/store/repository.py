@@ -139,8 +139,9 @@ class Repository:
         return Session.from_dict(doc)
 
     def sets(self, session_id: str) -> list[SetRecord]:
-        """The sets of a session, in order."""
-        return sorted((SetRecord.from_dict(d) for d in self.db.find(SETS, session_id=session_id)), key=lambda s: s.index)
+        """The sets of a session, in order (a set saved before its metrics were versioned reads version 1)."""
+        found = (SetRecord.from_dict({"metrics_version": 1, **d}) for d in self.db.find(SETS, session_id=session_id))
+        return sorted(found, key=lambda s: s.index)
 
     # A/B tests
     def save_abtest(self, test: ABTest) -> None:

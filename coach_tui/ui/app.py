@@ -315,7 +315,7 @@ class CoachApp(App):
         columns = {side: assigned[sid].index(ChannelAssignment(muscle, side)) for side, sid in sides.items()}
         source = self._source(placements, self.exercises[DEFAULT_EXERCISE], "mvc")
         return source, CalibrationProtocol(rate, muscle, sides, self.config.analysis.dsp, self.config.mvc,
-                                   self.envelope_sensors(), columns)
+                                   self.envelope_sensors(), columns, self.config.analysis.peak)
 
     def envelope_sensors(self) -> frozenset[str]:
         """Sensors that send their own envelope (none in the simulated kit)."""

@@ -163,7 +163,8 @@ def grade_sensors(
         if by_rate:
             rate, group = max(by_rate.items(), key=lambda item: len(item[1]))
             length = min(a.shape[0] for a in group)
-            mains_hz = detect_mains(np.concatenate([a[:length] for a in group], axis=1).T, rate)
+            mains_hz = detect_mains(np.concatenate([a[:length] for a in group], axis=1).T, rate,
+                                     settings.dsp.filters.mains_detect_s)
     # Noise is measured after the notch: hum is reported as hum, not as noise.
     filters = replace(settings.dsp.filters, mains=f"{mains_hz:g}" if mains_hz else "off")
     dsp = replace(settings.dsp, filters=filters)

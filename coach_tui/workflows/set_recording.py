@@ -4,6 +4,7 @@ stored values, so a later re-analysis of the file reproduces the live per-rep me
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from coach_tui.domain.ids import new_id, now_utc
@@ -37,21 +38,37 @@ def sensor_formats(plan: SetPlan, device_units: dict[str, str] | None = None) ->
 
 
 class SetRecorder:
-    """Stores blocks and analyses the stored values as they arrive."""
+    """Stores blocks and analyses the stored values as they arrive.
+
+    A mains decision the set's filters make mid-set (hum that started late) goes into the stored
+    recipe at once, so a re-analysis adds the notch at the same sample.
+    """
 
     def __init__(self, prefix: Path, plan: SetPlan, formats: list[SensorFormat], meta: dict):
         self.plan = plan
         self.analyzer = plan.analyzer()
+        self._meta = meta
         self.writer = RecordingWriter(prefix, formats, {**meta, "plan": plan.to_meta()})
 
     def add(self, block: Block) -> list[RepMetrics]:
         """Store ``block``, analyse what was stored; return reps completed meanwhile."""
         stored = self.writer.write(block)
-        return self.analyzer.add(block.sensor_id, stored, block.gap_before)
+        reps = self.analyzer.add(block.sensor_id, stored, block.gap_before)
+        self._store_notches(final=False)
+        return reps
+
+    def _store_notches(self, final: bool) -> None:
+        notches = {**self.plan.notches, **self.analyzer.mains_decisions(final)}
+        if notches != self.plan.notches:
+            self.plan = replace(self.plan, notches=notches)
+            self.writer.update_meta({**self._meta, "plan": self.plan.to_meta()})
 
     def close(self) -> None:
-        """Flush and mark the recording complete."""
-        self.writer.close()
+        """Store the final mains decisions, flush and mark the recording complete."""
+        try:
+            self._store_notches(final=True)
+        finally:
+            self.writer.close()
 
 
 def begin_set(

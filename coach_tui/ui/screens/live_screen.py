@@ -201,9 +201,12 @@ class LiveScreen(Screen[SetRecord | None]):
                  f"to peak {last.time_to_peak_s:.2f} s"]
         if last.target_share is not None:
             parts.append(f"target share {last.target_share:.0%}")
+        if last.electrode_pop:
+            parts.append("⚡ electrode pop: rep spoiled")
         order = ", ".join(f"{_short_side(name)} {ms:{'+' if i else ''}.0f}"  # later onsets after the first
                           for i, (name, ms) in enumerate(last.onset_order[:4]))
-        return " · ".join(parts) + (f"\nonset: {order} ms" if order else "")
+        return (" · ".join(parts) + (f"\nonset: {order} ms" if order else "")
+                + "".join(f"\n{line}" for line in view.fatigue))
 
     def _target_values(self, view: LiveView) -> tuple[float | None, float | None]:
         target = self.console.exercise.target

@@ -81,7 +81,7 @@ class ActivationBars(Widget):
         cells = [_cells(c.value, c.peak, scale, width, target) for c, (scale, target) in zip(channels, scales)]
         key = (
             width,
-            tuple((cell, f"{c.value:5.0f}", c.streaming) for cell, c in zip(cells, channels)),
+            tuple((cell, f"{c.value:5.0f}", c.streaming, c.pop) for cell, c in zip(cells, channels)),
             tuple((p.muscle, None if p.asymmetry_pct is None else round(p.asymmetry_pct), p.weaker_side, p.alert) for p in pairs),
         )
         if key == self._shown:
@@ -164,6 +164,8 @@ class ActivationBars(Widget):
             pair = pair_by_muscle.get(a.muscle)
             if not channel.streaming:
                 runs.append(("  reconnecting", "yellow"))
+            elif channel.pop:
+                runs.append(("  ⚡ pop", "bold red"))
             elif pair and a.muscle not in seen and a.side in ("L", "R"):
                 seen.add(a.muscle)
                 if pair.asymmetry_pct is None:
@@ -179,5 +181,5 @@ class ActivationBars(Widget):
             note = f"┊ target {self.target_pct:.0f} %MVC (µV: uncalibrated)"
         else:
             note = f"┊ target {self.target_pct:.0f} %MVC"
-        lines.append([("asym = (max − min) / max of rep peaks · ", "grey62"), (note, "cyan")])
+        lines.append([("peak: best-window mean, as MVC ref · asym (max−min)/max · ", "grey62"), (note, "cyan")])
         return lines
