@@ -6,6 +6,7 @@ the live screen uses (optionally in the same chunks); the measures are then take
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -46,10 +47,21 @@ class SignalAnalysis:
     columns: list[int]
 
 
-def _run_pipeline(pipeline: Pipeline, samples: np.ndarray, chunk: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Filtered signal and envelope, the latter in %MVC for channels with a reference."""
-    step = chunk or max(1, samples.shape[0])
-    frames = [pipeline.process(samples[i : i + step]) for i in range(0, samples.shape[0], step)]
+#: Samples per call when progress is reported and no chunk size is given (chunking changes no bit).
+PROGRESS_STEP = 1 << 16
+
+
+def _run_pipeline(pipeline: Pipeline, samples: np.ndarray, chunk: int | None,
+                  progress: Callable[[float], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Filtered signal and envelope, the latter in %MVC for channels with a reference; ``progress``
+    is told the fraction done after each call."""
+    n = samples.shape[0]
+    step = chunk or (PROGRESS_STEP if progress else max(1, n))
+    frames = []
+    for i in range(0, n, step):
+        frames.append(pipeline.process(samples[i : i + step]))
+        if progress is not None:
+            progress(min(1.0, (i + step) / n))
     return np.concatenate([f.filtered for f in frames]), np.concatenate([f.activation for f in frames])
 
 
@@ -103,12 +115,13 @@ def analyze_signal(
     chunk_samples: int | None = None,
     clip_level: float | None = None,
     settings: AnalysisSettings | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> SignalAnalysis:
     """Analyse the columns of ``samples`` that ``channels`` assigns (None = skip).
 
     ``mains`` is "50", "60", "off" or "auto" (hum looked for at the quiet moments of the whole
     recording, as the live filters listen, before the causal pass; notched from the first sample). ``mvc`` maps ``"muscle:side"`` to a reference in input units; channels with one are
-    reported in %MVC.
+    reported in %MVC. ``progress`` is told the fraction of the causal pass done as it goes.
     """
     settings = settings or AnalysisSettings()
     columns = [i for i, c in enumerate(channels) if c is not None]
@@ -122,7 +135,7 @@ def analyze_signal(
     mvc = mvc or {}
     references = [mvc.get(c.key) for c in assigned]
     pipeline = Pipeline(fs_hz, len(columns), dsp, references if any(r is not None for r in references) else None)
-    filtered, envelope = _run_pipeline(pipeline, raw, chunk_samples)
+    filtered, envelope = _run_pipeline(pipeline, raw, chunk_samples, progress)
     # Measures start once the filters have settled; times stay relative to the recording's start.
     settled = pipeline.settled_at
     if raw.shape[0] - settled < fs_hz * settings.floors.window_s:
