@@ -64,6 +64,15 @@ def test_errors_in_a_streamed_file_name_the_line_and_the_time(tmp_path, in_piece
     gap.write_text("\n".join(rows[:4000] + ["1.0,,2.0", "1.0,,2.0"] + rows[4000:]) + "\n", encoding="utf-8")
     with pytest.raises(SignalFileError, match=r"column 2 has 2 missing value\(s\) from 4.000 s \(sample 4000\)"):
         list(open_signal_stream(gap, 1000.0, chunk_bytes=5000).chunks())
+    huge = tmp_path / "huge.csv"
+    huge.write_text("\n".join(rows[:4500] + ["1.0,1e300,2.0"] + rows[4500:]) + "\n", encoding="utf-8")
+    with pytest.raises(SignalFileError, match=r"column 2 holds 1e\+300 at 4.500 s \(sample 4500\)"):
+        list(open_signal_stream(huge, 1000.0, chunk_bytes=5000).chunks())
+    nul = tmp_path / "nul.csv"
+    nul.write_bytes(("\n".join(rows[:3500]) + "\n").encode() + b"1.0,\x002.0,3.0\n")
+    with pytest.raises(SignalFileError, match="NUL bytes \\(first on line 3501\\)"):
+        list(open_signal_stream(nul, 1000.0, chunk_bytes=5000).chunks())
+
     def timed(name, times):
         path = tmp_path / name
         path.write_text("time,a,b,c\n" + "\n".join(f"{t:.6f}," + ",".join(f"{v:.3f}" for v in row)

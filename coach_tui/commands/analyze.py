@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import sys
+import time
 from pathlib import Path
 
 from coach_tui.commands import CommandError
@@ -33,34 +36,81 @@ def add_parser(commands) -> None:
 
 
 
+class _Progress:
+    """A line on stderr that a long analysis rewrites as it goes (only on a terminal), then clears."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.on = bool(getattr(stream, "isatty", lambda: False)())
+        self._shown = 0.0
+
+    def say(self, text: str) -> None:
+        if self.on:
+            self.stream.write(f"\r\x1b[Kcoach analyze: {text}")
+            self.stream.flush()
+
+    def filtering(self, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self._shown >= 0.2 or fraction >= 1.0:  # a few updates a second at most
+            self._shown = now
+            self.say(f"filtering {fraction:4.0%} …" if fraction < 1.0 else "measuring …")
+
+    def done(self) -> None:
+        if self.on:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.on = False
+
+
 def _load_mvc(path: str) -> dict[str, float]:
+    from coach_tui.sources.signal_file_limits import SignalFileError, check_regular_file
+
     try:
+        check_regular_file(Path(path))
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CommandError(f"{path}: MVC file not found") from None
+    except SignalFileError as error:
+        raise CommandError(f"MVC file {error}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CommandError(f"{path}: not a JSON MVC file ({error})") from None
     if not isinstance(data, dict) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in data.values()
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0 for v in data.values()
     ):
-        raise CommandError(f'{path}: expected an object like {{"biceps:L": 412.0}} with positive references')
+        raise CommandError(f'{path}: expected an object like {{"biceps:L": 412.0}} with positive, finite references')
     return {str(k): float(v) for k, v in data.items()}
 
 
 def run(args: argparse.Namespace, config) -> int:
-    """Analyse ``args.path``; print a summary or JSON. The file is read and analysed a chunk at a
-    time (``signal_stream``, ``analyze_chunks``), so hours of signal need little memory."""
+    """Analyse ``args.path``; print a summary or JSON (progress on stderr when it is a terminal)."""
+    from coach_tui.sources.signal_file_limits import is_rate
+
+    if args.fs is not None and not is_rate(args.fs):
+        raise CommandError(f"--fs {args.fs:g}: the sample rate must be a positive number of Hz, at most 1000000")
+    if args.chunk_ms is not None and not (math.isfinite(args.chunk_ms) and args.chunk_ms > 0):
+        raise CommandError(f"--chunk-ms {args.chunk_ms:g}: must be a positive number of milliseconds")
+    progress = _Progress(sys.stderr)
+    try:
+        return _analyze(args, config, progress)
+    finally:
+        progress.done()
+
+
+def _analyze(args: argparse.Namespace, config, progress: _Progress) -> int:
+    """The file is read and analysed a chunk at a time (``signal_stream``, ``analyze_chunks``), so
+    hours of signal need little memory."""
     from coach_tui.domain.channels import ChannelAssignment, parse_channel_spec
     from coach_tui.dsp.signal_analysis import analyze_chunks
     from coach_tui.sources.signal_files import SignalFileError
     from coach_tui.sources.signal_stream import open_signal_stream
 
-    if args.fs is not None and args.fs <= 0:
-        raise CommandError(f"--fs {args.fs:g}: the sample rate must be positive")
+    progress.say(f"reading {args.path} …")
     try:
         recording = open_signal_stream(args.path, args.fs)
     except SignalFileError as error:
         raise CommandError(str(error)) from None
+    low_hz = config.analysis.dsp.filters.band_hz[0]
+    if recording.fs_hz <= 2 * low_hz:
+        raise CommandError(f"{args.path}: at {recording.fs_hz:g} Hz nothing of sEMG above {low_hz:g} Hz is sampled; "
+                           f"the sample rate must be above {2 * low_hz:g} Hz (the right --fs?)")
     try:
         if args.channels:
             channels = parse_channel_spec(args.channels, recording.channels)
@@ -71,6 +121,11 @@ def run(args: argparse.Namespace, config) -> int:
             channels = [ChannelAssignment(name) for name in names]
     except ValueError as error:
         raise CommandError(str(error)) from None
+    keys = [c.key for c in channels if c is not None]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        raise CommandError(f"{args.path}: two columns are both {twice[0]!r}; give each muscle side one column "
+                           "(--channels muscle:L,muscle:R,… or skip)")
     mvc = _load_mvc(args.mvc) if args.mvc else None
     trials = _mvc_from_trials(args, recording, channels, config) if args.mvc_trials else None
     if trials:
@@ -80,8 +135,6 @@ def run(args: argparse.Namespace, config) -> int:
         stray = sorted(set(mvc) - known)
         if stray:
             raise CommandError(f"{args.mvc}: {stray[0]!r} matches no channel; channels are {', '.join(sorted(known))}")
-    if args.chunk_ms is not None and args.chunk_ms <= 0:
-        raise CommandError(f"--chunk-ms {args.chunk_ms:g}: must be positive")
     chunk = max(1, round(args.chunk_ms * recording.fs_hz / 1000)) if args.chunk_ms else None
     with _EnvelopeCsv(args.envelope_out, recording.fs_hz, channels) as envelope_out:
         try:
@@ -97,9 +150,12 @@ def run(args: argparse.Namespace, config) -> int:
                 clip_level=recording.clip_level,
                 settings=config.analysis,
                 envelope_out=envelope_out.write if args.envelope_out else None,
+                progress=progress.filtering if progress.on else None,
+                rows=recording.rows,
             )
         except ValueError as error:
             raise CommandError(str(error)) from None
+    progress.done()
     report = analysis.report
     if mvc:
         report["mvc"] = mvc
@@ -115,36 +171,65 @@ def run(args: argparse.Namespace, config) -> int:
 
 class _EnvelopeCsv:
     """``--envelope-out``: ``time_s`` and one envelope column per analysed channel, written as the
-    analysis computes them (opened first, so an unwritable path is said before any work)."""
+    analysis computes them into an owner-only temporary file beside it (opened first, so an
+    unwritable path is said before any work) that replaces the file once all is written — like
+    everything coach writes, never half-done (into a folder that exists)."""
 
     def __init__(self, path: str | None, fs_hz: float, channels):
-        self.path, self.fs_hz = path, fs_hz
+        self.path = Path(path) if path else None
+        self.fs_hz = fs_hz
         self.header = ["time_s"] + [c.key for c in channels if c is not None]
         self._file = None
         self._rows = 0
 
     def __enter__(self):
-        if self.path:
+        import os
+
+        from coach_tui.store.private_files import open_private
+
+        if self.path is not None:
+            self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
             try:
-                self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 (closed in __exit__)
-                self._file.write(",".join(self.header) + "\n")
+                self._file = open_private(self._tmp, "wb")
+                self._file.write((",".join(self.header) + "\n").encode("utf-8"))
             except OSError as error:
                 raise CommandError(f"{self.path}: cannot write ({error.strerror})") from None
         return self
 
     def write(self, envelope) -> None:
+        import io
+
         import numpy as np
 
         time_s = (self._rows + np.arange(envelope.shape[0])) / self.fs_hz
         self._rows += envelope.shape[0]
+        text = io.StringIO()
+        np.savetxt(text, np.column_stack([time_s, envelope]), delimiter=",", fmt="%.6g")
         try:
-            np.savetxt(self._file, np.column_stack([time_s, envelope]), delimiter=",", fmt="%.6g")
+            self._file.write(text.getvalue().encode("utf-8"))
         except OSError as error:
             raise CommandError(f"{self.path}: cannot write ({error.strerror})") from None
 
-    def __exit__(self, *exc) -> None:
-        if self._file is not None:
+    def __exit__(self, failed, *exc) -> None:
+        import os
+
+        from coach_tui.store.private_files import fsync_dir
+
+        if self._file is None:
+            return
+        try:
+            if failed is None:
+                self._file.flush()
+                os.fsync(self._file.fileno())
             self._file.close()
+            if failed is None:
+                os.replace(self._tmp, self.path)
+                fsync_dir(self.path.parent)
+        except OSError as error:
+            raise CommandError(f"{self.path}: cannot write ({error.strerror})") from None
+        finally:
+            if self._tmp.exists():
+                self._tmp.unlink()
 
 
 def _mvc_from_trials(args: argparse.Namespace, recording, channels, config) -> dict:

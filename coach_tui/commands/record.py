@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import math
 import signal
 import sys
@@ -11,7 +10,6 @@ import time
 from datetime import timedelta
 
 from coach_tui.commands import CommandError
-from coach_tui.workflows.store_access import open_store
 
 SCENARIOS = ("reps", "rest", "mvc")
 LINE_EVERY_S = 0.5
@@ -32,10 +30,34 @@ def add_parser(commands) -> None:
     record.add_argument("--seconds", type=float, metavar="N", help="stop after N seconds (default: until Ctrl-C)")
     record.add_argument("--load", type=float, metavar="KG", help="load in kg")
     record.add_argument("--cue", default="", help="the cue given for the set")
+    record.add_argument("--json", action="store_true",
+                        help="no live lines; at the end one JSON object: the session (as coach sessions --json) and its reps")
 
 
 def run(args: argparse.Namespace, config) -> int:
-    """Record, store and summarise one set."""
+    """Record, store and summarise one set (with ``--json``: one JSON object at the end instead)."""
+    if not args.json:
+        return _record(args, config)[0]
+    import contextlib
+    import io
+    import json
+
+    from coach_tui.commands.sessions import session_row
+    from coach_tui.workflows.store_access import open_store
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        status, session_id = _record(args, config)
+    with open_store(config, "record", write=False) as repo:
+        session = repo.session(session_id)
+        row = session_row(repo, session, {c.id: c.name for c in repo.clients()})
+        reps = [rep.to_dict() for record in repo.sets(session_id) for rep in record.reps]
+    print(json.dumps({"session": row, "reps": reps}, ensure_ascii=False))
+    return status
+
+
+def _record(args: argparse.Namespace, config) -> tuple[int, str]:
+    """Record, store and summarise one set; the exit status and the session's id."""
+    import asyncio
     from dataclasses import replace
 
     from coach_tui.domain.channels import ChannelAssignment
@@ -49,6 +71,7 @@ def run(args: argparse.Namespace, config) -> int:
     from coach_tui.sources.simulated import SimulatedKit, sensors_for_exercise
     from coach_tui.store.recordings import RecordingError, recover
     from coach_tui.store.repository import UnknownRecord
+    from coach_tui.workflows.store_access import open_store
 
     if args.seconds is not None and not (math.isfinite(args.seconds) and args.seconds > 0):
         raise CommandError(f"--seconds {args.seconds:g}: must be a positive number of seconds (or leave it out: until Ctrl-C)")
@@ -110,11 +133,13 @@ def run(args: argparse.Namespace, config) -> int:
         ended = replace(session, status=status, ended=started + timedelta(seconds=seconds))
         repo.save_session(ended)
     _summary(session.id, reps, seconds, config.analysis.fatigue)
-    return 0 if failure is None else 1
+    return (0 if failure is None else 1), session.id
 
 
 async def _stream(kit, recorder) -> str | None:
     """Feed blocks until the kit ends or Ctrl-C; return the reason a write failed, if one did."""
+    import asyncio
+
     from coach_tui.store.recordings import RecordingError
 
     stop = asyncio.Event()

@@ -18,6 +18,8 @@ def add_parser(commands) -> None:
         "found, 1 when none, 2 when Bluetooth cannot be used.",
     )
     scan.add_argument("--seconds", type=float, default=5.0, metavar="N", help="how long to listen (default 5)")
+    scan.add_argument("--json", action="store_true",
+                      help="print one JSON object: the devices found and the [[sensors]] snippet")
 
 
 def run(args: argparse.Namespace, config) -> int:
@@ -35,6 +37,13 @@ def run(args: argparse.Namespace, config) -> int:
         devices = asyncio.run(ble_scan.scan(args.seconds))
     except BluetoothUnavailable as error:
         raise CommandError(str(error)) from None
+    if args.json:
+        import dataclasses
+        import json
+
+        print(json.dumps({"devices": [dataclasses.asdict(d) for d in devices],
+                          "config_snippet": ble_scan.config_snippet(devices) if devices else ""}, ensure_ascii=False))
+        return 0 if devices else 1
     if not devices:
         print(
             f"No sensors found in {args.seconds:g} s. Check that each sensor is switched on and charged, "

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from coach_tui.workflows.store_access import open_store
-
 
 def add_parser(commands) -> None:
     """Register the subcommand."""
@@ -15,10 +13,27 @@ def add_parser(commands) -> None:
     sessions.add_argument("--json", action="store_true", help="print a JSON list")
 
 
+def session_row(repo, session, names: dict[str, str]) -> dict:
+    """One session as ``coach sessions --json`` lists it (``names``: client id → name)."""
+    return {
+        "id": session.id,
+        "client": names.get(session.client_id, session.client_id),
+        "started": session.started.isoformat(),
+        "duration_s": session.duration_s,
+        "status": session.status,
+        "sets": [
+            {"id": s.id, "index": s.index, "exercise": s.exercise, "reps": len(s.reps), "duration_s": s.duration_s,
+             "load_kg": s.load_kg, "perceived_activation": s.perceived_activation}
+            for s in repo.sets(session.id)
+        ],
+    }
+
+
 def run(args: argparse.Namespace, config) -> int:
     """List sessions with their sets."""
     from coach_tui.commands import CommandError
     from coach_tui.store.repository import UnknownRecord
+    from coach_tui.workflows.store_access import open_store
 
     with open_store(config, "sessions", write=False) as repo:
         try:
@@ -26,21 +41,7 @@ def run(args: argparse.Namespace, config) -> int:
         except UnknownRecord as error:
             raise CommandError(str(error)) from None
         names = {c.id: c.name for c in repo.clients()}
-        rows = []
-        for session in repo.sessions(client_id):
-            sets = repo.sets(session.id)
-            rows.append({
-                "id": session.id,
-                "client": names.get(session.client_id, session.client_id),
-                "started": session.started.isoformat(),
-                "duration_s": session.duration_s,
-                "status": session.status,
-                "sets": [
-                    {"id": s.id, "index": s.index, "exercise": s.exercise, "reps": len(s.reps), "duration_s": s.duration_s,
-                     "load_kg": s.load_kg, "perceived_activation": s.perceived_activation}
-                    for s in sets
-                ],
-            })
+        rows = [session_row(repo, session, names) for session in repo.sessions(client_id)]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
     elif not rows:

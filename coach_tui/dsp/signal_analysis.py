@@ -71,7 +71,8 @@ def analyze_signal(
     """``analyze_chunks`` of a signal already in memory (or memory-mapped), ``(n, columns)``."""
     samples = np.asarray(samples)
     return analyze_chunks(
-        lambda: (samples[i : i + CHUNK_ROWS] for i in range(0, samples.shape[0], CHUNK_ROWS)), fs_hz, channels, **options
+        lambda: (samples[i : i + CHUNK_ROWS] for i in range(0, samples.shape[0], CHUNK_ROWS)), fs_hz, channels,
+        rows=samples.shape[0], **options
     )
 
 
@@ -88,6 +89,8 @@ def analyze_chunks(
     clip_level: float | None = None,
     settings: AnalysisSettings | None = None,
     envelope_out: Callable[[np.ndarray], None] | None = None,
+    progress: Callable[[float], None] | None = None,
+    rows: int | None = None,
 ) -> SignalAnalysis:
     """Analyse the columns that ``channels`` assigns (None = skip) of the recording ``read()``
     yields as consecutive ``(rows, columns)`` chunks; ``read`` is called once.
@@ -96,7 +99,8 @@ def analyze_chunks(
     recording, as the live filters listen, before the causal pass; notched from the first sample). ``mvc`` maps ``"muscle:side"`` to a reference in input units; channels with one are
     reported in %MVC. ``chunk_samples`` feeds the pipeline that many samples at a time, as live
     (the result is the same). ``envelope_out`` is handed the envelope of every sample (channels
-    analysed, in order) as it is computed.
+    analysed, in order) as it is computed. ``progress`` is told the fraction of the causal pass done
+    as it goes, out of ``rows`` (the recording's length, or an estimate of it).
     """
     settings = settings or AnalysisSettings()
     columns = [i for i, c in enumerate(channels) if c is not None]
@@ -119,6 +123,8 @@ def analyze_chunks(
         for chunk in raw_chunks():
             for at in range(0, chunk.shape[0], step):
                 analysis.add(chunk[at : at + step], envelope_out)
+            if progress is not None and rows:
+                progress(min(1.0, analysis.samples / rows))
         report = analysis.report(source)
     return SignalAnalysis(report, columns)
 

@@ -33,7 +33,7 @@ from coach_tui.statistics.ab_statistics import (
     level_text,
 )
 from coach_tui.statistics.intervals import pairwise_confidence
-from coach_tui.store.private_files import atomic_write, private_dir
+from coach_tui.store.private_files import atomic_write, private_dirs
 
 FORMATS = ("md", "html")
 REPORTS_FOLDER = "reports"
@@ -417,7 +417,7 @@ def format_for(path: Path | None, explicit: str | None = None) -> str:
 def report_path(sessions_dir: Path, client: Client, fmt: str, when: datetime) -> Path:
     """``sessions/reports/<client>-<date>.<fmt>``; the reports folder is created owner-only."""
     slug = re.sub(r"[^\w]+", "-", client.name.casefold()).strip("-") or client.id
-    return private_dir(sessions_dir / REPORTS_FOLDER) / f"{slug}-{when.astimezone():%Y-%m-%d}.{fmt}"
+    return private_dirs(sessions_dir / REPORTS_FOLDER) / f"{slug}-{when.astimezone():%Y-%m-%d}.{fmt}"
 
 
 def write_report(path: Path, text: str) -> Path:

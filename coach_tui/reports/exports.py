@@ -23,7 +23,7 @@ from coach_tui import __version__
 from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.session import Session, SetRecord
 from coach_tui.store.reanalysis import reanalyze
-from coach_tui.store.private_files import atomic_write, private_dir
+from coach_tui.store.private_files import atomic_write, private_dirs
 from coach_tui.store.recordings import read_recording
 
 FORMATS = ("csv", "edf", "json")
@@ -180,9 +180,14 @@ def export_json(bundle: SessionBundle, out: Path) -> list[Path]:
 
 
 def export_session(bundle: SessionBundle, fmt: str, out: Path) -> list[Path]:
-    """Write ``fmt`` ("csv", "edf" or "json") into ``out`` (created owner-only); return the files."""
+    """Write ``fmt`` ("csv", "edf" or "json") into ``out`` (missing folders created owner-only, an
+    existing one used as it is; the files owner-only); return the files. Every set's recording is
+    checked first (:class:`~coach_tui.store.recordings.RecordingError` names a damaged one), so a
+    damaged set leaves no half-written export."""
+    for record in bundle.sets:
+        read_recording(_prefix(bundle, record))
     try:
-        private_dir(out)
+        private_dirs(out)
     except OSError as error:
         raise ExportError(f"{out}: cannot create the folder ({error.strerror})") from None
     return {"csv": export_csv, "edf": export_edf, "json": export_json}[fmt](bundle, out)

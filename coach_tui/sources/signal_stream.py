@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from coach_tui.sources.signal_file_limits import check_magnitudes, check_regular_file, is_rate
 from coach_tui.sources.signal_files import (
     _TIME_SCALE,
     SignalFileError,
@@ -26,7 +27,7 @@ from coach_tui.sources.signal_files import (
     load_signal_file,
 )
 
-#: Text files larger than this on disk (or gzipped) are parsed a piece at a time.
+#: Text files larger than this on disk (gzipped or not) are parsed a piece at a time.
 STREAM_BYTES = 32 << 20
 #: Bytes parsed at a time.
 CHUNK_BYTES = 16 << 20
@@ -39,13 +40,16 @@ RATE_TOLERANCE = 1e-6
 @dataclass(frozen=True)
 class SignalStream:
     """What ``SignalFile`` says about a recording, and ``chunks()``: its samples ``(rows, channels)``
-    in order, float64, checked as ``load_signal_file`` checks them (``SignalFileError`` otherwise)."""
+    in order, float64, checked as ``load_signal_file`` checks them (``SignalFileError`` otherwise).
+    ``rows`` is their number, estimated from the file's size for a text file read in pieces (0 when
+    gzipped: unknown)."""
 
     fs_hz: float
     units: str
     source: str
     channels: int
     chunks: Callable[[], Iterator[np.ndarray]]
+    rows: int
     column_names: list[str] | None = None
     channel_hints: list[tuple[str, str | None]] | None = None
     clip_level: float | None = None
@@ -63,16 +67,15 @@ def open_signal_stream(path: str | Path, fs_hz: float | None = None, chunk_bytes
                 yield samples[at : at + CHUNK_ROWS]
 
         return SignalStream(recording.fs_hz, recording.units, recording.source, recording.channels, whole,
-                            recording.column_names, recording.channel_hints, recording.clip_level)
+                            recording.n_samples, recording.column_names, recording.channel_hints, recording.clip_level)
     return _text_stream(path, fs_hz, chunk_bytes)
 
 
 def _large_text(path: Path) -> bool:
-    """A generic text recording (not one of the UCI layouts) worth reading in pieces."""
+    """A generic text recording (not one of the UCI layouts) worth reading in pieces (of any size:
+    the limit on files read whole does not apply)."""
     recording_layouts = path.parent.name in ("Normal", "Aggressive") or path.parent.name.upper() in ("N_TXT", "A_TXT")
-    with path.open("rb") as handle:
-        gzipped = handle.read(2) == b"\x1f\x8b"
-    return not recording_layouts and (gzipped or path.stat().st_size > STREAM_BYTES)
+    return not recording_layouts and check_regular_file(path, whole=False) > STREAM_BYTES
 
 
 def _pieces(path: Path, chunk_bytes: int) -> Iterator[bytes]:
@@ -103,6 +106,7 @@ def _pieces(path: Path, chunk_bytes: int) -> Iterator[bytes]:
 
 def _text_stream(path: Path, fs_hz: float | None, chunk_bytes: int) -> SignalStream:
     first_piece = next(_pieces(path, chunk_bytes), b"")
+    _refuse_nul(first_piece, 1, path)
     header, offset, first_line, delim = _find_data_start(first_piece, path)
     first_values, names = _parse_table(first_piece[offset:], delim, first_line, header, path, last=False)
     scale = _TIME_SCALE.get(names[0].strip().lower()) if names else None
@@ -114,6 +118,9 @@ def _text_stream(path: Path, fs_hz: float | None, chunk_bytes: int) -> SignalStr
             fs_hz = _rate_from_time(first_values[:, 0] * scale, path, first_line)
     if fs_hz is None:
         raise SignalFileError(f"{path}: sample rate unknown: pass --fs HZ")
+    if not is_rate(fs_hz):
+        raise SignalFileError(f"{path}: the sample rate {fs_hz!r} Hz is not one coach can use (above 0, at most "
+                              "1000000): pass --fs HZ")
     fs_hz = float(fs_hz)
     units = {_unit_in(name) for name in names} if names else {None}
     unit = units.pop() if len(units) == 1 else None
@@ -134,9 +141,12 @@ def _text_stream(path: Path, fs_hz: float | None, chunk_bytes: int) -> SignalStr
                 times = _check_time(values[:, 0] * scale, times, rows, line, path)
                 values = values[:, 1:]
             _check_finite(values, rows, fs_hz, names, path)
+            check_magnitudes(values, path, names, fs_hz, rows)
             yield values
             rows += values.shape[0]
             line += previous.count(b"\n")
+            if following is not None:
+                _refuse_nul(following, line, path)
             previous = following
         if from_time and times is not None and times[1] > 1:
             whole = (times[1] - 1) / (times[2] - times[0])
@@ -144,7 +154,20 @@ def _text_stream(path: Path, fs_hz: float | None, chunk_bytes: int) -> SignalStr
                 raise SignalFileError(f"{path}: the time column's rate drifts from {fs_hz:g} Hz to {whole:g} Hz "
                                       "over the file: pass --fs HZ")
 
-    return SignalStream(fs_hz, unit or "unknown", str(path), channels, chunks, names or None)
+    with path.open("rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    per_row = max(1, len(first_piece) - offset) / max(1, first_values.shape[0])
+    rows = 0 if gzipped else round(path.stat().st_size / per_row)  # about; 0: unknown
+    return SignalStream(fs_hz, unit or "unknown", str(path), channels, chunks, rows, names or None)
+
+
+def _refuse_nul(piece: bytes, line: int, path: Path) -> None:
+    """Text without NUL bytes, as ``load_signal_file`` reads it (``line``: the piece's first line)."""
+    nul = piece.find(b"\0")
+    if nul >= 0:
+        line += piece.count(b"\n", 0, nul)
+        raise SignalFileError(f"{path}: no numeric data can be read: it holds NUL bytes (first on line {line}), so it "
+                              "is not a text recording or a damaged one (a UTF-16 export? save it as UTF-8)")
 
 
 def _check_time(time: np.ndarray, seen, rows: int, line: int, path: Path):

@@ -42,7 +42,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy import stats
 
 from coach_tui.domain.abtest import MAX_VARIATIONS, MIN_VARIATIONS, ABRep, ABTest
 from coach_tui.statistics.intervals import (
@@ -383,6 +382,8 @@ def _fatigue_warning(trend: FrequencyTrend) -> str:
 
 def _frequency_trend(reps: Sequence[ABRep], settings: ABSettings) -> FrequencyTrend | None:
     """Median frequency against set position (None: fewer than 3 reps or one set with it)."""
+    from scipy import stats  # here, not at the top: scipy.stats costs ~0.5 s of every start-up
+
     known = [rep for rep in reps if rep.median_frequency_hz is not None]
     positions = np.array([rep.set_position for rep in known], dtype=float)
     if len(known) < 3 or np.unique(positions).size < 2:

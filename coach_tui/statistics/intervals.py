@@ -31,7 +31,6 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
 
 
 class MeanStats(NamedTuple):
@@ -94,6 +93,8 @@ def mean_stats(values: np.ndarray, set_sizes: Sequence[int] = (), set_offset_sd:
 
 def t_interval(m: MeanStats, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """Student t interval of the mean: ``mean ± t_{(1+confidence)/2}(df) · se``."""
+    from scipy import stats  # here, not at the top: scipy.stats costs ~0.5 s of every start-up
+
     half = stats.t.ppf(0.5 + confidence / 2, m.df) * m.se
     return m.mean - half, m.mean + half
 
@@ -104,6 +105,8 @@ def welch_difference(a: MeanStats, b: MeanStats, confidence: float) -> Differenc
 
     With no set offsets this is ``scipy.stats.ttest_ind(a, b, equal_var=False)``.
     """
+    from scipy import stats  # here, not at the top: scipy.stats costs ~0.5 s of every start-up
+
     se2 = a.se**2 + b.se**2
     with np.errstate(divide="ignore", invalid="ignore"):
         denominator = a.se**4 / a.df + b.se**4 / b.df

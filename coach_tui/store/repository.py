@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 
 from coach_tui.domain.abtest import ABTest
 from coach_tui.domain.calibration import Calibration
@@ -10,9 +11,16 @@ from coach_tui.domain.client import Client
 from coach_tui.domain.placement import Placement
 from coach_tui.domain.session import Session, SetRecord
 from coach_tui.store.database import Database
+from coach_tui.store.record_check import check_records
 
 CLIENTS, CALIBRATIONS, SESSIONS, SETS, PLACEMENTS = "clients", "calibrations", "sessions", "sets", "placements"
 ABTESTS = "abtests"
+
+
+def open_database(sessions_dir: Path, *, read_only: bool = False) -> Database:
+    """The client database of ``sessions_dir``, every record checked before the file is trusted
+    (or backed up)."""
+    return Database(sessions_dir, read_only=read_only, check=check_records)
 
 
 class UnknownRecord(LookupError):

@@ -28,6 +28,7 @@ from coach_tui.dsp.set_plan import SetPlan
 from coach_tui.workflows.set_recording import SetRecorder, begin_set
 from coach_tui.sources.block_coalescer import BlockCoalescer
 from coach_tui.sources.source_task import SourceTask
+from coach_tui.store.recording_format import describe
 from coach_tui.store.recordings import RecordingError
 from coach_tui.store.repository import Repository
 
@@ -248,8 +249,22 @@ class LiveMonitor:
         """True while a set is being recorded."""
         return self._recorder is not None
 
-    def start_set(self, load_kg: float | None = None, cue: str = "") -> SetRecord:
-        """Begin recording a set (a session is opened on the first set)."""
+    def _cannot_store(self, what: str, error: OSError) -> None:
+        """A write the store refused (a full disk): one alert line; the console goes on."""
+        problem = f"{what}: {error if isinstance(error, RecordingError) else describe(error)}"
+        if problem not in self._problems:
+            self._problems.append(problem)
+
+    def start_set(self, load_kg: float | None = None, cue: str = "") -> SetRecord | None:
+        """Begin recording a set (a session is opened on the first set); None when it cannot be
+        stored (a full disk: said in the alerts)."""
+        try:
+            return self._start_set(load_kg, cue)
+        except OSError as error:
+            self._cannot_store("the set could not start", error)
+            return None
+
+    def _start_set(self, load_kg: float | None, cue: str) -> SetRecord:
         self._catch_up()
         if self.session is None:
             self.session = Session.opened(self.client.id, now_utc())
@@ -290,8 +305,11 @@ class LiveMonitor:
         self.meter.adopt(analyzer.pipelines)
         seconds = analyzer.samples_aligned / self.fs_hz
         record = replace(record, duration_s=seconds, reps=tuple(analyzer.reps), perceived_activation=perceived_activation)
-        self.repo.save_set(record)
         self._set = record
+        try:
+            self.repo.save_set(record)
+        except OSError as error:  # the session stays open: the next start recovers the set from its file
+            self._cannot_store("the set's reps could not be saved (recovered when coach next starts)", error)
         self._fatigue = ([analyzer.fatigue_unavailable] if analyzer.fatigue_unavailable else
                          set_fatigue(record.reps, self.settings.fatigue).lines()
                          or ["fatigue: no trend (fewer than 3 reps with a median frequency)"])
@@ -301,14 +319,22 @@ class LiveMonitor:
         """Mark the session complete (it stays "recording" while the console is open, so a crash
         in between is recovered on the next start)."""
         if self.session is not None and self.session.status == "recording":
-            self.session = replace(self.session, status="complete", ended=now_utc())
-            self.repo.save_session(self.session)
+            closed = replace(self.session, status="complete", ended=now_utc())
+            try:
+                self.repo.save_session(closed)
+            except OSError as error:  # stays "recording": recovered when coach next starts
+                self._cannot_store("the session could not be closed", error)
+                return
+            self.session = closed
 
     def rate_set(self, perceived_activation: int) -> None:
         """Store the client's perceived activation (1–10) for the last set."""
         if self._set is not None:
             self._set = replace(self._set, perceived_activation=perceived_activation)
-            self.repo.save_set(self._set)
+            try:
+                self.repo.save_set(self._set)
+            except OSError as error:
+                self._cannot_store("the rating could not be saved", error)
 
     # -- the simulated kit ------------------------------------------------------------------
 

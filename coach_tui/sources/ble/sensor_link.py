@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,9 @@ from coach_tui.sources.block import SensorStatus
 if TYPE_CHECKING:
     from coach_tui.sources.ble.ble_sensor import BleSensor
     from coach_tui.sources.ble.ble_source import BleSource
+
+#: Each connect, loss and reconnect goes to the log file (coach_tui.log_file): a field report's trail.
+log = logging.getLogger(__name__)
 
 NOT_FOUND = "not found — is it on and in range?"
 CLOSED_STALE = "closed a stale connection (the computer still held it from before)"
@@ -91,6 +95,7 @@ class SensorLink:
             delay = self.backoff.next_delay()
             verb = "reconnecting" if self.has_streamed else "retrying"
             self.status.state = f"{problem} ({verb} in {delay:.1f} s, attempt {self.backoff.attempt})"
+            log.warning("sensor %s: %s", self.sensor.sensor_id, self.status.state)
             await asyncio.sleep(delay)
 
     def _describe(self, error: Exception) -> str:
@@ -126,6 +131,8 @@ class SensorLink:
         self.queue.connection_started(time.monotonic())
         if self.has_streamed:
             self.status.reconnects += 1
+        log.info("sensor %s: %s to %s (%s), streaming", self.sensor.sensor_id,
+                 "reconnected" if self.has_streamed else "connected", self.status.address, self.profile.key)
         self.has_streamed = True
         self.status.connected = True
         self.status.state = "streaming"

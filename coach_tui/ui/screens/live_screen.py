@@ -229,7 +229,9 @@ class LiveScreen(Screen[SetRecord | None]):
         if console is None:
             return
         if not console.recording:
-            console.start_set(load_kg=self.load_kg)
+            if console.start_set(load_kg=self.load_kg) is None:
+                self.notify("the set could not start — see the alert", severity="error")
+                return
             self.notify(f"recording set — {console.exercise.name}")
             return
         record = console.stop_set()
