@@ -7,6 +7,7 @@ time, time per minute of signal (flat = linear), peak resident memory, reps foun
 also times ``coach analyze PATH`` on a real file (its reading included).
 
     python bench/analyze_scaling.py [--minutes 5 50 500] [--csv FILE]
+    python bench/analyze_scaling.py --write-csv FILE [--hours 2.8]   # a long CSV of the same signal (~1 GB)
 
 Not a test: it prints figures. Linux (peak memory from ``getrusage``).
 """
@@ -75,12 +76,29 @@ def csv_run(path: str) -> dict:
     return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
+def write_csv(path: str, hours: float) -> None:
+    """The synthetic recording as text: a time column and 8 channels in µV (0.1 µV steps)."""
+    names = ",".join(f"{m}_{s}" for m in ("glute", "hams", "adductor", "erector") for s in "LR")
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(f"time_s,{names}\n")
+        start = 0
+        for chunk in _chunks(hours * 60):
+            t = (start + np.arange(chunk.shape[0])) / FS
+            np.savetxt(out, np.column_stack([t, chunk]), fmt=["%.4f"] + ["%.1f"] * CHANNELS, delimiter=",")
+            start += chunk.shape[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, nargs="+", default=[5.0, 50.0, 500.0], help="lengths (default 5 50 500)")
     parser.add_argument("--csv", help="also time `coach analyze` on this file")
+    parser.add_argument("--write-csv", metavar="FILE", help="only write the signal as a CSV (for --csv)")
+    parser.add_argument("--hours", type=float, default=2.8, help="length of --write-csv's signal (default 2.8)")
     parser.add_argument("--one", type=float, help=argparse.SUPPRESS)  # a child: one length, JSON out
     args = parser.parse_args(argv)
+    if args.write_csv:
+        write_csv(args.write_csv, args.hours)
+        return 0
     if args.one is not None:
         print(json.dumps(one(args.one)))
         return 0
