@@ -115,6 +115,9 @@ def _record(args: argparse.Namespace, config) -> tuple[int, str]:
         print(f"recording {exercise.name} for {client.name} — SIMULATED kit ({scenario}); Ctrl-C ends the set", flush=True)
         print("units: " + ", ".join(f"{h} {u}" for h, u in zip(header, recorder.analyzer.units)))
         failure = asyncio.run(_stream(kit, recorder))
+        if failure is None:
+            for rep in recorder.finish():  # the last rep, when the set was stopped right after it
+                print(_rep_line(rep), flush=True)
         try:
             recorder.close()
         except RecordingError as error:

@@ -294,6 +294,8 @@ class LiveMonitor:
             return self._set
         recorder, record = self._recorder, self._set
         self._recorder = None
+        for rep in recorder.finish():  # the last rep, when the set was stopped right after it
+            self._on_rep(rep)
         try:
             recorder.close()
         except RecordingError as error:

@@ -63,6 +63,10 @@ class SetRecorder:
             self.plan = replace(self.plan, notches=notches)
             self.writer.update_meta({**self._meta, "plan": self.plan.to_meta()})
 
+    def finish(self) -> list[RepMetrics]:
+        """End the set's analysis: the rep under way counts if the client had just finished it."""
+        return self.analyzer.finish()
+
     def close(self) -> None:
         """Store the final mains decisions, flush and mark the recording complete."""
         try:
