@@ -17,8 +17,9 @@ import numpy as np
 from coach_tui.dsp.envelope import MovingSum
 from coach_tui.dsp.history import StreamHistory
 
-#: A contraction held longer than this is not a rep (and memory stays bounded however long a set runs).
-MAX_REP_S = 60.0
+#: A contraction held longer than this is not a rep (and memory stays bounded however long a set runs):
+#: two minutes covers the planks and wall sits a trainer times, and a held contraction's fatigue trend.
+MAX_REP_S = 120.0
 #: How far before the sample that raised a rep its start is looked for.
 LOOKBACK_S = 5.0
 #: Samples scanned per step: every step costs O(this), so detection is linear in the signal's length.

@@ -112,7 +112,7 @@ class SetAnalyzer:
         #: Electrode pops so far: (first sample, end sample) of each, on any channel.
         self.pops: list[tuple[int, int]] = []
         self.units = ["%MVC" if a.key in self.mvc else "µV" for _, _, a in self.channels]
-        self._envelopes = [StreamHistory() for _ in self.channels]
+        self._envelopes = [StreamHistory(np.float32) for _ in self.channels]
         self._target = [i for i, (_, _, a) in enumerate(self.channels) if a.muscle == layout.target]
         self._synergists = [i for i, (_, _, a) in enumerate(self.channels) if a.muscle in layout.synergists]
         self._antagonists = [i for i, (_, _, a) in enumerate(self.channels) if a.muscle in layout.antagonists]
@@ -121,7 +121,7 @@ class SetAnalyzer:
         self.fatigue_unavailable = fatigue_unavailable_reason(fs_hz, self.settings.dsp.filters, self.settings.fatigue)
         self._spectral = [] if self.fatigue_unavailable else [
             i for i in self._target if layout.signal(self.channels[i][0]) == "raw"]
-        self._filtered = {i: StreamHistory() for i in self._spectral}
+        self._filtered = {i: StreamHistory(np.float32) for i in self._spectral}
         self.settled_at = max(p.settled_at for p in self._pipelines.values())
         onsets = self.settings.onsets
         self._rest = [RestLevel(self.fs_hz, onsets.baseline_window_ms, onsets.sd_factor, rest.get(a.key))
