@@ -95,8 +95,9 @@ def _holds(fs: int, rng, holds, fractions) -> np.ndarray:
 
 def _analyse(fs: int, reference: float, x: np.ndarray) -> tuple[SetAnalyzer, list[tuple[float, float, float]]]:
     """The set's reps as (peak, highest sample, best 500 ms mean), all in %MVC."""
-    analyzer = SetAnalyzer(fs, LAYOUT, AnalysisSettings(dsp=NO_MAINS), {"glute_max:R": reference})
+    analyzer = SetAnalyzer(fs, LAYOUT, AnalysisSettings(dsp=NO_MAINS), {"glute_max:R": reference}, keep_envelopes=True)
     analyzer.add("s1", x[:, None])
+    analyzer.finish()
     envelope = analyzer.envelope(0)
     rows = []
     for rep in analyzer.reps:
