@@ -232,7 +232,8 @@ class ABTest(Record):
 
         Reps stored earlier for that set are replaced (a set done again); the verdict is cleared
         until recomputed. ``median_frequencies_hz`` gives each rep's median frequency when known.
-        Refuses a set of another exercise than planned, or reps not in %MVC (calibrate first).
+        Refuses a set of another exercise than planned, or reps not in %MVC (calibrate first). Reps
+        during which a sensor was lost are left out.
         """
         require_int("ABTest.with_set", "set_position", set_position, low=0, high=len(self.order) - 1)
         planned = self.planned_sets[set_position]
@@ -253,6 +254,7 @@ class ABTest(Record):
             ABRep(planned, set_position, record.id, rep.index, rep.peak, rep.mean, rep.target_share,
                   rep.asymmetry_pct, frequency)
             for rep, frequency in zip(record.reps, frequencies, strict=True)
+            if not rep.incomplete  # a sensor was lost during it: not a measurement of the variation
         )
         kept = tuple(rep for rep in self.reps if rep.set_position != set_position)
         return dataclasses.replace(self, reps=kept + added, verdict="", winner=None, warnings=())

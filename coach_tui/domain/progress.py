@@ -34,7 +34,7 @@ from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import EXERCISES, Exercise
 from coach_tui.domain.progression import Gate, ProgressionSettings, SetEvidence, progression_gate
-from coach_tui.domain.session import RepMetrics, Session, SetRecord
+from coach_tui.domain.session import RepMetrics, Session, SetRecord, complete_reps
 
 MVC = "%MVC"
 ROLLING_SETS = 8
@@ -65,8 +65,9 @@ class RepSummary:
 
 
 def summarise_reps(reps: Iterable[RepMetrics]) -> RepSummary | None:
-    """The mean peak, mean, asymmetry and target share of the %MVC reps among ``reps`` (None: none)."""
-    reps = [r for r in reps if r.units == MVC]
+    """The mean peak, mean, asymmetry and target share of the %MVC reps among ``reps`` measured whole
+    (None: none; a rep during which a sensor was lost is left out)."""
+    reps = [r for r in complete_reps(reps) if r.units == MVC]
     if not reps:
         return None
     asymmetries = [r.asymmetry_pct for r in reps if r.asymmetry_pct is not None]
@@ -333,7 +334,7 @@ def client_progress(
     started = {s.id: s.started for s in sessions}
     sets = sorted((s for s in sets if s.session_id in started), key=lambda s: (started[s.session_id], s.index))
     calibrations = [c for c in calibrations if c.client_id == client.id]
-    with_reps = [s for s in sets if s.reps]
+    with_reps = [s for s in sets if complete_reps(s.reps)]
     summaries = {s.id: summarise_reps(s.reps) for s in with_reps}
 
     rated = tuple(

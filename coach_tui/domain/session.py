@@ -34,7 +34,8 @@ class RepMetrics(Record):
     ``weaker_side`` the side with the lower peak, ``cocontraction_pct`` Winter's index of the target
     against the exercise's antagonist (None when not measured),
     ``target_share`` is target / (target + main synergist) in 0–1, ``onset_order`` lists
-    (muscle label, onset in ms from the rep start) in order of onset.
+    (muscle label, onset in ms from the rep start) in order of onset. ``lost_sensors`` names the
+    muscle sides whose sensor was lost during the rep (see ``incomplete``).
     """
 
     index: int
@@ -51,6 +52,7 @@ class RepMetrics(Record):
     onset_order: tuple[tuple[str, float], ...] = ()
     weaker_side: str | None = None
     cocontraction_pct: float | None = None
+    lost_sensors: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         require_int("RepMetrics", "index", self.index, low=0)
@@ -74,6 +76,14 @@ class RepMetrics(Record):
             require_number("RepMetrics", "onset_order[].ms", entry[1])
             onsets.append((entry[0], entry[1]))
         object.__setattr__(self, "onset_order", tuple(onsets))
+        for label in as_tuple(self, "lost_sensors"):
+            require_text("RepMetrics", "lost_sensors[]", label)
+
+    @property
+    def incomplete(self) -> bool:
+        """True when a sensor was lost during the rep: its numbers are shown as "incomplete: sensor
+        lost" and left out of set means, history, the progression gate and A/B statistics."""
+        return bool(self.lost_sensors)
 
     @property
     def duration_s(self) -> float:
@@ -84,6 +94,11 @@ class RepMetrics(Record):
     def label(self) -> str:
         """"left glute max"."""
         return ChannelAssignment(self.muscle, self.side).label
+
+
+def complete_reps(reps) -> list[RepMetrics]:
+    """The reps measured whole (no sensor lost during them): the ones every summary uses."""
+    return [rep for rep in reps if not rep.incomplete]
 
 
 def _require_relative(owner: str, name: str, value: str) -> None:

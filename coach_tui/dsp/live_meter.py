@@ -104,6 +104,22 @@ class LiveMeter:
                 total, squares, count = 0.0, 0.0, 0
         self._partial[column] = (total, squares, count)
 
+    @property
+    def seconds_seen(self) -> float:
+        """Seconds every channel has been seen for (at most the 20 s the rest level looks back)."""
+        return min(len(pieces) for pieces in self._pieces) * self._piece / self.fs_hz if self._pieces else 0.0
+
+    def recent_means(self, seconds: float) -> np.ndarray:
+        """Each channel's mean envelope over about its last ``seconds`` (whole 100 ms pieces; NaN
+        before the first piece)."""
+        count = max(1, round(seconds * self.fs_hz / self._piece))
+        means = []
+        for pieces in self._pieces:
+            last = pieces[-count:]
+            n = sum(p[2] for p in last)
+            means.append(sum(p[0] for p in last) / n if n else np.nan)
+        return np.array(means)
+
     def rest(self) -> dict[str, RestBaseline]:
         """Each channel's quietest 500 ms of the last 20 s (mean and SD of its envelope), by key.
 

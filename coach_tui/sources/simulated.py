@@ -167,6 +167,7 @@ class SimulatedKit:
         self._index = 0  # next sample index (same for all sensors)
         self._fatigue_level = 0.0
         self._closed = False
+        self._sleeping: asyncio.Task | None = None  # the task waiting for the clock, if any
         self._t0: float | None = None  # clock time of sample index 0
         self._run_wall0 = 0.0
         self._run_index0 = 0
@@ -281,12 +282,12 @@ class SimulatedKit:
             self.script.start("rest", self._index)
         return periods
 
-    def _count_delivered(self, blocks: list[Block]) -> None:
-        """Measured rates count what has been handed out, not what was generated ahead."""
+    def _count_delivered(self, blocks: list[Block], due: float | None = None) -> None:
+        """Measured rates count what has been handed out, not what was generated ahead, over the time
+        until these blocks were due (``due``, on the clock; else the virtual time of the samples)."""
         for block in blocks:
             self._delivered_since_run[self._position[block.sensor_id]] += block.n_samples
-        elapsed = ((self.clock.now() - self._run_wall0) if self.clock is not None
-                   else (self._index - self._run_index0) / self.fs_hz)
+        elapsed = (due - self._run_wall0) if due is not None else (self._index - self._run_index0) / self.fs_hz
         if elapsed > 0:
             for link, delivered in zip(self.links, self._delivered_since_run, strict=True):
                 link.status.measured_rate_hz = delivered / elapsed
@@ -329,9 +330,15 @@ class SimulatedKit:
             first = self._index
             periods: list[list[Block]] | None = None
             for p in range(0, -(-n // self.block_samples), self.DELIVER_BLOCKS):
+                due = None
                 if self.clock is not None:
                     end = min(n, (p + self.DELIVER_BLOCKS) * self.block_samples)
-                    await self.clock.sleep_until(self._t0 + (first + end) / self.fs_hz)
+                    due = self._t0 + (first + end) / self.fs_hz
+                    self._sleeping = asyncio.current_task()
+                    try:
+                        await self.clock.sleep_until(due)
+                    finally:
+                        self._sleeping = None
                 else:
                     await asyncio.sleep(0)
                 if self._closed:
@@ -339,7 +346,7 @@ class SimulatedKit:
                 if periods is None:  # generated when its first block is due, so steering applies
                     periods = self._next_group(n, self._t0)
                 delivered = [block for period in periods[p : p + self.DELIVER_BLOCKS] for block in period]
-                self._count_delivered(delivered)
+                self._count_delivered(delivered, due)
                 for block in delivered:
                     if self._closed:
                         return
@@ -380,10 +387,13 @@ class SimulatedKit:
         return [dataclasses.replace(link.status, notes=list(link.status.notes)) for link in self.links]
 
     async def close(self) -> None:
-        """Stop streaming: iteration ends and every sensor reports disconnected."""
+        """Stop streaming: iteration ends (a reader waiting for the clock is woken by cancelling its
+        wait) and every sensor reports disconnected."""
         self._closed = True
         for link in self.links:
             link.status.connected = False
+        if self._sleeping is not None and self._sleeping is not asyncio.current_task():
+            self._sleeping.cancel()
 
     @property
     def closed(self) -> bool:

@@ -9,10 +9,11 @@ from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.client import Client
 from coach_tui.domain.placement import Placement
 from coach_tui.domain.session import Session, SetRecord
+from coach_tui.domain.set_choices import SetChoices
 from coach_tui.store.database import Database
 
 CLIENTS, CALIBRATIONS, SESSIONS, SETS, PLACEMENTS = "clients", "calibrations", "sessions", "sets", "placements"
-ABTESTS = "abtests"
+ABTESTS, SET_CHOICES = "abtests", "set_choices"
 
 
 class UnknownRecord(LookupError):
@@ -90,6 +91,16 @@ class Repository:
     def save_placements(self, client_id: str, placements: list[Placement]) -> None:
         """Remember where each sensor sits on this client."""
         self.db.upsert(PLACEMENTS, {"id": client_id, "placements": [p.to_dict() for p in placements]})
+
+    # what the trainer set for the next sets
+    def set_choices(self, client_id: str) -> SetChoices:
+        """The exercise, load and cue of the client's next sets (as last set, else none)."""
+        doc = self.db.get(SET_CHOICES, client_id)
+        return SetChoices() if doc is None else SetChoices.from_dict(doc)
+
+    def save_set_choices(self, client_id: str, choices: SetChoices) -> None:
+        """Keep the exercise, load and cue for the client's next sets until they are changed."""
+        self.db.upsert(SET_CHOICES, {"id": client_id, **choices.to_dict()})
 
     # calibrations
     def add_calibration(self, calibration: Calibration) -> None:

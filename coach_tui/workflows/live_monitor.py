@@ -1,13 +1,15 @@
-"""The console's signal side: one source streaming into a live meter and, during a set, a recorder.
+"""A set's life cycle and the live signal around it: one source streaming into a live meter and,
+during a set, a recorder — for the console and ``coach record`` alike.
 
-The UI reads ``view()`` on its refresh timer and calls ``start_set``/``stop_set``; nothing here
-knows Textual. Sets go into the store exactly as `coach record` stores them.
+A front end reads ``view()`` on its own clock and calls ``start_set``/``stop_set``; nothing here
+knows Textual. Sets go into the client's visit (``Visits``); a lost sensor never stops a set (see
+``SetRecorder``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -15,8 +17,7 @@ from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
 from coach_tui.domain.hysteresis_alert import GradeAlert, HysteresisAlert, LinkAlert
-from coach_tui.domain.ids import now_utc
-from coach_tui.domain.session import RepMetrics, Session, SetRecord
+from coach_tui.domain.session import RepMetrics, SetRecord, complete_reps
 from coach_tui.dsp.asymmetry import asymmetry_pct
 from coach_tui.dsp.live_meter import LiveMeter
 from coach_tui.dsp.analysis_settings import AnalysisSettings
@@ -24,7 +25,9 @@ from coach_tui.dsp.set_analysis import SetLayout
 from coach_tui.workflows.sensor_check import RecentSamples, grade_sensors
 from coach_tui.dsp.set_plan import SetPlan
 from coach_tui.workflows.set_recording import SetRecorder, begin_set
+from coach_tui.workflows.visits import Visits
 from coach_tui.sources.block_coalescer import BlockCoalescer
+from coach_tui.sources.clock import Clock, WallClock
 from coach_tui.sources.source_task import SourceTask
 from coach_tui.store.recordings import RecordingError
 from coach_tui.store.repository import Repository
@@ -41,7 +44,8 @@ BATCH_SECONDS = 0.1
 
 @dataclass(frozen=True, slots=True)
 class ChannelView:
-    """One bar: a muscle side's current value, recent peak, units, and whether its sensor streams."""
+    """One bar: a muscle side's current value, recent peak, units, and whether its sensor streams
+    (False: lost, reconnecting)."""
 
     assignment: ChannelAssignment
     value: float
@@ -52,7 +56,8 @@ class ChannelView:
 
 @dataclass(frozen=True, slots=True)
 class PairView:
-    """Left and right of one muscle: asymmetry (%), the weaker side, and the alert state."""
+    """Left and right of one muscle: asymmetry (%; None: inconclusive, both sides at the noise floor,
+    or a side lost), the weaker side, and the alert state."""
 
     muscle: str
     asymmetry_pct: float | None
@@ -73,7 +78,10 @@ class LiveView:
 
 
 class LiveMonitor:
-    """Streams a source into the live meter, and into a set recorder between start and stop."""
+    """Streams a source into the live meter, and into a set recorder between start and stop.
+
+    ``visits`` says which session a set goes into (default: one visit of this monitor's own);
+    ``clock`` times the link alerts (default: the wall clock; a test's ``SteppedClock``)."""
 
     def __init__(
         self,
@@ -89,6 +97,9 @@ class LiveMonitor:
         source_label: str,
         envelope_sensors: frozenset[str] = frozenset(),
         device_units: dict[str, str] | None = None,
+        *,
+        visits: Visits | None = None,
+        clock: Clock | None = None,
     ):
         self.source = source
         self.fs_hz = fs_hz
@@ -105,7 +116,8 @@ class LiveMonitor:
         self.envelope_sensors = envelope_sensors
         self.device_units = device_units
         self.meter = LiveMeter(fs_hz, sensors, settings.dsp, self.mvc, envelope_sensors=envelope_sensors)
-        self.session: Session | None = None
+        self.visits = visits or Visits(repo, 60.0)
+        self.clock = clock or WallClock()
         self._set: SetRecord | None = None
         self._recorder: SetRecorder | None = None
         self._alerts = {m: HysteresisAlert(settings.asymmetry_alert) for m in self._paired_muscles()}
@@ -116,6 +128,10 @@ class LiveMonitor:
         self._quality_alerts: dict[tuple[str, int], GradeAlert] = {}
         self._quality_reasons: dict[tuple[str, int], list[str]] = {}
         self._link_alerts = {sid: LinkAlert(LINK_SETTLE_S) for sid in sensors}
+        self._lost: frozenset[str] = frozenset()  # sensors whose link is down, as last looked up
+        self._since_links = 0
+        # (received, lost) of each link that was lost, as they stood when it last came back
+        self._link_counts: dict[str, tuple[int, int]] = {}
         self._grading: asyncio.Future | None = None
         self._since_quality = 0
         self._pair_state: dict[str, tuple[float | None, str | None]] = {m: (None, None) for m in self._alerts}
@@ -141,8 +157,12 @@ class LiveMonitor:
         """Stop streaming (a running set is ended and kept)."""
         if self._recorder is not None:
             self.stop_set()
-        self.close_session()
         await self._stream.stop()
+
+    @property
+    def finished(self) -> bool:
+        """True once the source has ended (a simulated kit of fixed length, a closed source)."""
+        return self._stream.done
 
     def _on_block(self, block) -> None:
         for batch in self._batches.add(block):
@@ -159,21 +179,28 @@ class LiveMonitor:
         else:
             # During a set the bars show the set's own analysis of the stored samples.
             try:
-                for rep in self._recorder.add(block):
+                for rep in self._recorder.add(block, self._lost_links(block.n_samples)):
                     self._on_rep(rep)
                 self.meter.show(block.sensor_id, self._recorder.analyzer.latest_values)
             except RecordingError as error:
-                self._problems.append(f"recording stopped: {error}")
-                self.stop_set()
+                self.stop_set(problem=str(error))
         self._recent.add(block)
         self._since_quality += block.n_samples
         if self._since_quality >= QUALITY_EVERY_S * self.fs_hz * len(self.sensors):
             self._since_quality = 0
             self._grade_signals()
         self._window += block.n_samples
-        if self._recorder is None and self._window >= self.fs_hz * len(self.sensors):
+        if self._window >= self.fs_hz * len(self.sensors):
             self._window = 0
             self._window_asymmetry()
+
+    def _lost_links(self, n_samples: int) -> frozenset[str]:
+        """Sensors whose link is down, looked up again every ``BATCH_SECONDS`` of samples."""
+        self._since_links += n_samples
+        if self._since_links >= BATCH_SECONDS * self.fs_hz * len(self.sensors):
+            self._since_links = 0
+            self._lost = frozenset(s.sensor_id for s in self.source.status() if not s.connected)
+        return self._lost
 
     def _grade_signals(self) -> None:
         """Every few seconds: which channels a trainer should fix now (bad quality), in words.
@@ -183,7 +210,8 @@ class LiveMonitor:
         if self._grading is not None and not self._grading.done():
             return
         names = {sid: assigned[0].label for sid, assigned in self.sensors.items()}
-        received, statuses = self._recent.received(), self.source.status()
+        self._links()  # a link lost or just back is graded from when it came back
+        received, statuses = self._recent.received(), self._current_links(self.source.status())
         settings = self.settings
         mains = self.meter.mains_hz
         if mains is not None:  # the live filters have decided; no need to listen for it again
@@ -209,7 +237,28 @@ class LiveMonitor:
                 self._quality_reasons.pop(key, None)
         self._quality = [f"signal: {r}" for reasons in self._quality_reasons.values() for r in reasons]
 
+    def link_statuses(self) -> list:
+        """Each sensor's status with its loss figures counted since its link last came back (see
+        ``_current_links``)."""
+        return self._current_links(self.source.status())
+
+    def _current_links(self, statuses):
+        """Loss figures of the link as it is now: counted since it last came back (or settled), so a
+        sensor lost for a while is not graded on its time away (the lost-sensor alert says that)."""
+        current = []
+        for status in statuses:
+            if status.sensor_id not in self._link_counts:
+                current.append(status)
+                continue
+            received, lost = self._link_counts[status.sensor_id]
+            # its rate over the whole run counts the time away: not graded here (coach check does)
+            current.append(replace(status, samples_received=status.samples_received - received,
+                                   samples_lost=status.samples_lost - lost, measured_rate_hz=None))
+        return current
+
     def _on_rep(self, rep: RepMetrics) -> None:
+        if rep.incomplete:  # a sensor was lost during the rep: nothing it measured raises an alert
+            return
         if rep.target_share is not None:
             self._compensation.update((self.exercise.expected_target_share - rep.target_share) * 100)
         self._cocontraction.update(rep.cocontraction_pct)
@@ -219,14 +268,27 @@ class LiveMonitor:
                     alert.update(rep.asymmetry_pct)
 
     def _window_asymmetry(self) -> None:
-        """Between sets: asymmetry of the last second's peaks, with the noise floor."""
-        peaks = {(a.muscle, a.side): p for (_, a), p in zip(self.meter.channels, self.meter.peaks)}
+        """Each pair's asymmetry over the last window (1 s mean of each side), only where a side is
+        above the noise floor and both sensors stream; during a set, the target's comes from its reps."""
+        means = self.meter.recent_means(self.settings.floors.window_s)
+        level = {(a.muscle, a.side): m for (_, a), m in zip(self.meter.channels, means)}
+        sensor = {(a.muscle, a.side): sid for sid, a in self.meter.channels}
+        rest = self.meter.rest()
         floors = self.settings.floors
+        lost = {s.sensor_id for s in self.source.status() if not s.connected}
         for muscle, alert in self._alerts.items():
-            left, right = peaks[(muscle, "L")], peaks[(muscle, "R")]
-            floor = floors.asymmetry_pct_mvc if f"{muscle}:L" in self.mvc else None
-            active = floor is None or max(left, right) > floor
-            pct = asymmetry_pct(left, right) if active and max(left, right) > 0 else None
+            if self._recorder is not None and muscle == self.exercise.target:
+                continue
+            left, right = level[(muscle, "L")], level[(muscle, "R")]
+            if f"{muscle}:L" in self.mvc and f"{muscle}:R" in self.mvc:
+                floor = floors.asymmetry_pct_mvc
+            elif f"{muscle}:L" not in self.mvc and f"{muscle}:R" not in self.mvc and {f"{muscle}:L", f"{muscle}:R"} <= set(rest):
+                floor = floors.uncalibrated_pair_factor * min(rest[f"{muscle}:L"].mean, rest[f"{muscle}:R"].mean)
+            else:
+                floor = math.inf  # one side in %MVC and one in µV, or no rest level yet: not comparable
+            streaming = not ({sensor[(muscle, "L")], sensor[(muscle, "R")]} & lost)
+            active = streaming and not math.isnan(left) and not math.isnan(right) and max(left, right) > floor
+            pct = asymmetry_pct(left, right) if active else None
             alert.update(pct)
             self._pair_state[muscle] = (pct, None if pct is None else "L" if left < right else "R")
 
@@ -237,53 +299,51 @@ class LiveMonitor:
         """True while a set is being recorded."""
         return self._recorder is not None
 
-    def start_set(self, load_kg: float | None = None, cue: str = "") -> SetRecord:
-        """Begin recording a set (a session is opened on the first set)."""
+    def start_set(self, load_kg: float | None = None, cue: str = "", seconds: float | None = None) -> SetRecord:
+        """Begin recording a set into the client's visit (of ``seconds`` exactly when given: samples
+        after that are not recorded)."""
         self._catch_up()
-        if self.session is None:
-            self.session = Session.opened(self.client.id, now_utc())
-            self.repo.save_session(self.session)
-        index = len(self.repo.sets(self.session.id)) + 1
+        session = self.visits.session(self.client.id)
+        index = self.visits.next_set_number(session)
         layout = SetLayout(self.sensors, self.exercise.target, self.exercise.synergists, self.exercise.antagonists,
                            self.envelope_sensors)
         # Rest levels: the calibration's where there is one, else the quietest moment before the set.
         plan = SetPlan.from_calibrations(self.fs_hz, layout, self.settings, self.calibrations, self.meter.rest())
-        record, self._recorder = begin_set(self.repo, self.sessions_dir, self.session, index, self.exercise.key, plan,
+        record, self._recorder = begin_set(self.repo, self.sessions_dir, session, index, self.exercise.key, plan,
                                            self.calibration_ids, self.source_label, load_kg=load_kg, cue=cue,
-                                           device_units=self.device_units)
+                                           device_units=self.device_units,
+                                           max_samples=None if seconds is None else round(seconds * self.fs_hz))
         self._set = record
         for alert in (*self._alerts.values(), self._compensation, self._cocontraction):
             alert.update(None)
         return record
 
-    def stop_set(self, perceived_activation: int | None = None) -> SetRecord | None:
-        """End the set, store its reps; returns the stored set."""
+    def stop_set(self, perceived_activation: int | None = None, problem: str | None = None) -> SetRecord | None:
+        """End the set and store it with its reps; returns the stored set. After a write error
+        (``problem``) what reached the disk is kept, and the view says so."""
         if self._recorder is None or self._set is None:
             return None
-        self._catch_up()
+        if problem is None:
+            self._catch_up()
         if self._recorder is None:  # the last samples hit a recording error and ended the set
             return self._set
         recorder, record = self._recorder, self._set
         self._recorder = None
-        try:
-            recorder.close()
-        except RecordingError as error:
-            # What was flushed is kept; the session stays open, so the next start recovers the file.
-            self._problems.append(f"the end of the set could not be saved: {error}")
-        analyzer = recorder.analyzer
-        self.meter.adopt(analyzer.pipelines)
-        seconds = analyzer.samples_aligned / self.fs_hz
-        record = replace(record, duration_s=seconds, reps=tuple(analyzer.reps), perceived_activation=perceived_activation)
+        self.meter.adopt(recorder.analyzer.pipelines)
+        finished = recorder.finish(problem)
+        if finished.problem is not None:
+            self._problems.append(f"recording stopped: {finished.problem} — the set stopped after "
+                                  f"{finished.seconds:.1f} s; what was written is kept")
+        record = replace(record, duration_s=finished.seconds, reps=tuple(finished.reps),
+                         perceived_activation=perceived_activation)
         self.repo.save_set(record)
         self._set = record
         return record
 
-    def close_session(self) -> None:
-        """Mark the session complete (it stays "recording" while the console is open, so a crash
-        in between is recovered on the next start)."""
-        if self.session is not None and self.session.status == "recording":
-            self.session = replace(self.session, status="complete", ended=now_utc())
-            self.repo.save_session(self.session)
+    @property
+    def problems(self) -> list[str]:
+        """What went wrong with recording (write errors), in words."""
+        return list(self._problems)
 
     def rate_set(self, perceived_activation: int) -> None:
         """Store the client's perceived activation (1–10) for the last set."""
@@ -324,41 +384,54 @@ class LiveMonitor:
 
     # -- the view ---------------------------------------------------------------------------
 
+    def _links(self) -> tuple[dict[str, bool], set[str]]:
+        """Which sensors stream now, and whose link alert is on (lost, or back only for a moment)."""
+        statuses = self.source.status()
+        streaming = {s.sensor_id: s.connected for s in statuses}
+        now = self.clock.now()
+        flagged = set()
+        for status in statuses:
+            alert = self._link_alerts.get(status.sensor_id)
+            if alert is not None and alert.update(status.connected, now):
+                flagged.add(status.sensor_id)
+                self._link_counts[status.sensor_id] = (status.samples_received, status.samples_lost)
+        return streaming, flagged
+
     def view(self) -> LiveView:
         """A snapshot for the screen (after processing every block received so far)."""
+        streaming, flagged = self._links()
         self._catch_up()
-        streaming = {s.sensor_id: s.connected for s in self.source.status()}
-        now = time.monotonic()
-        lost = {sid for sid, alert in self._link_alerts.items() if alert.update(streaming.get(sid, True), now)}
         channels = [
             ChannelView(a, float(v), float(p), u, streaming.get(sid, True))
             for (sid, a), v, p, u in zip(self.meter.channels, self.meter.values, self.meter.peaks, self.meter.units)
         ]
         recorder = self._recorder
         reps = list(recorder.analyzer.reps) if recorder else list(self._set.reps) if self._set else []
+        measured = complete_reps(reps)
         pairs = []
         for muscle, alert in self._alerts.items():
             pct, weaker = self._pair_state[muscle]
-            rep_pcts = [r for r in reps if r.muscle == muscle and r.asymmetry_pct is not None]
-            if rep_pcts:
-                pct, weaker = rep_pcts[-1].asymmetry_pct, rep_pcts[-1].weaker_side
-            pairs.append(PairView(muscle, pct, weaker, alert.active))
+            if recorder is not None and muscle == self.exercise.target:
+                rep_pcts = [r for r in measured if r.muscle == muscle and r.asymmetry_pct is not None]
+                pct, weaker = (rep_pcts[-1].asymmetry_pct, rep_pcts[-1].weaker_side) if rep_pcts else (None, None)
+            pairs.append(PairView(muscle, pct, weaker, alert.active and pct is not None))
         alerts = list(self._problems)
         for pair in pairs:
             if pair.alert:
                 side = "left" if pair.weaker_side == "L" else "right"
                 alerts.append(f"{pair.muscle.replace('_', ' ')}: {pair.asymmetry_pct:.0f} % asymmetry, {side} weaker")
-        if self._compensation.active and reps and reps[-1].target_share is not None:
+        last = measured[-1] if measured else None
+        if self._compensation.active and last is not None and last.target_share is not None:
             alerts.append(
-                f"compensation: target share {reps[-1].target_share:.0%} (expected ≥ {self.exercise.expected_target_share:.0%})"
+                f"compensation: target share {last.target_share:.0%} (expected ≥ {self.exercise.expected_target_share:.0%})"
             )
-        if self._cocontraction.active and reps and reps[-1].cocontraction_pct is not None:
+        if self._cocontraction.active and last is not None and last.cocontraction_pct is not None:
             antagonist = self.exercise.antagonists[0].replace("_", " ")
-            alerts.append(f"co-contraction with the {antagonist}: {reps[-1].cocontraction_pct:.0f} % (Winter index)")
+            alerts.append(f"co-contraction with the {antagonist}: {last.cocontraction_pct:.0f} % (Winter index)")
         alerts += self._quality
         for (sid, assignment), channel in zip(self.meter.channels, channels):
-            if sid in lost:
+            if sid in flagged:
                 state = "sensor lost — reconnecting" if not channel.streaming else "sensor back — watching the link"
                 alerts.append(f"{assignment.label}: {state}")
-        seconds = recorder.analyzer.samples_aligned / self.fs_hz if recorder else 0.0
+        seconds = recorder.seconds if recorder else 0.0
         return LiveView(channels, pairs, recorder is not None, seconds, reps, alerts)

@@ -24,7 +24,7 @@ from coach_tui.domain.ab_variations import variation_exercise, variation_names, 
 from coach_tui.domain.abtest import ABPlanSettings, ABTest
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
-from coach_tui.domain.session import SetRecord
+from coach_tui.domain.session import SetRecord, complete_reps
 from coach_tui.statistics.ab_statistics import (
     DIFFERENCE_FORMULA,
     EFFECT_SIZE_FORMULA,
@@ -245,8 +245,10 @@ class ABTestScreen(Screen):
         self.app.push_screen(screen, partial(self._set_recorded, position))
 
     def _set_recorded(self, position: int, record: SetRecord | None) -> None:
-        if record is None or not record.reps:
-            self.message = f"set {position + 1} {'not recorded' if record is None else 'had no reps'} — space does it again"
+        if record is None or not complete_reps(record.reps):
+            why = ("not recorded" if record is None else "had no reps" if not record.reps
+                   else "had no rep measured whole (a sensor was lost)")
+            self.message = f"set {position + 1} {why} — space does it again"
             self._show()
             return
         self._saving = position

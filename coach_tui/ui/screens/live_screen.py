@@ -22,7 +22,7 @@ from coach_tui.ui.dialogs.load_dialog import LoadDialog
 from coach_tui.ui.dialogs.rating_dialog import RatingDialog
 from coach_tui.ui.screens.calibration_screen import CalibrationScreen
 from coach_tui.ui.screens.focus_screen import FocusScreen
-from coach_tui.ui.sensors_not_ready import SensorsNotReady
+from coach_tui.workflows.sensor_kit import SensorsNotReady
 from coach_tui.ui.widgets.activation_bars import ActivationBars
 
 REFRESH_HZ = 20.0
@@ -197,6 +197,8 @@ class LiveScreen(Screen[SetRecord | None]):
         if not view.reps:
             return count
         last = view.reps[-1]
+        if last.incomplete:
+            return f"{count} · last: incomplete: sensor lost ({', '.join(last.lost_sensors)})"
         parts = [count, f"last: peak {last.peak:.0f} {last.units}", f"mean {last.mean:.0f}",
                  f"to peak {last.time_to_peak_s:.2f} s"]
         if last.target_share is not None:

@@ -18,7 +18,7 @@ from coach_tui.domain.placement import Placement
 from coach_tui.workflows.sensor_check import RecentSamples, grade_sensors
 from coach_tui.sources.source_task import SourceTask
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
-from coach_tui.ui.sensors_not_ready import SensorsNotReady
+from coach_tui.workflows.sensor_kit import SensorsNotReady
 
 CHECK_SECONDS = 2.0
 MAX_RATE_HZ = 2000.0

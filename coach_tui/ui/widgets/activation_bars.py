@@ -16,6 +16,8 @@ FULL_SCALE_PCT = 120.0
 MARGIN = 1  # blank cells left and right of every line
 #: Least full scale of µV bars: a muscle at rest (a few µV) stays near the left instead of filling them.
 MIN_RAW_SCALE_UV = 20.0
+#: What the bar of a sensor that stopped streaming says.
+LOST_TEXT = " lost — reconnecting "
 
 
 def _cells(value: float, peak: float, scale: float, width: int, target: float | None) -> tuple[int, int | None, int | None]:
@@ -31,8 +33,10 @@ Run = tuple[str, str]  # (text, style name)
 
 def _bar(cells: tuple[int, int | None, int | None], width: int, above_target: bool, streaming: bool) -> list[Run]:
     """One bar as a few styled runs: filled, then the empty rest with the peak and target marks."""
-    if not streaming:
-        return [("░" * width, "grey50")]
+    if not streaming:  # the bar itself says why it is empty
+        text = LOST_TEXT if len(LOST_TEXT) + 2 <= width else LOST_TEXT.split(" ")[0]
+        left = (width - len(text)) // 2
+        return [("░" * left, "grey50"), (text, "yellow"), ("░" * (width - left - len(text)), "grey50")]
     filled, peak_at, target_at = cells
     runs = [("█" * filled, "bold green" if above_target else "green")]
     marks = sorted((at, char, style) for at, char, style in ((peak_at, "▏", "yellow"), (target_at, "┊", "cyan"))
@@ -162,9 +166,7 @@ class ActivationBars(Widget):
             runs += _bar(cell, width, target is not None and channel.value >= target, channel.streaming)
             runs.append((f" {value}", ""))
             pair = pair_by_muscle.get(a.muscle)
-            if not channel.streaming:
-                runs.append(("  reconnecting", "yellow"))
-            elif pair and a.muscle not in seen and a.side in ("L", "R"):
+            if channel.streaming and pair and a.muscle not in seen and a.side in ("L", "R"):
                 seen.add(a.muscle)
                 if pair.asymmetry_pct is None:
                     runs.append(("  asym —", "grey62"))
