@@ -38,7 +38,7 @@ from coach_tui.domain.session import RepMetrics, Session, SetRecord, complete_re
 
 MVC = "%MVC"
 ROLLING_SETS = 8
-SECTIONS = ("activation", "perceived", "calibrations", "progression", "ab_tests")
+SECTIONS = ("activation", "sets", "perceived", "calibrations", "progression", "ab_tests")
 
 
 def exercise_name(library: Mapping[str, Exercise], key: str) -> str:
@@ -108,6 +108,22 @@ class ActivationSeries:
     def label(self) -> str:
         """"Hip thrust · glute max" (the side named when only one was measured)."""
         return f"{self.exercise_name} · {ChannelAssignment(self.muscle, self.side).label}"
+
+
+@dataclass(frozen=True, slots=True)
+class SetLine:
+    """One stored set as history and the report list it: when, what, with which load and cue, how
+    many reps were measured whole (and how many were incomplete: a sensor lost), the target's mean
+    per-rep peak (%MVC; None when not calibrated or no reps) and the client's score."""
+
+    started: datetime
+    exercise_name: str
+    load_kg: float | None
+    cue: str
+    reps: int
+    incomplete: int
+    peak_pct: float | None
+    perceived: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +224,8 @@ class ClientProgress:
     settings: ProgressionSettings
     #: Exercise key → name, for every exercise in the client's sets.
     exercise_names: dict[str, str]
+    #: Every set, oldest first.
+    sets: tuple[SetLine, ...] = ()
 
     def missing(self, section: str) -> str | None:
         """Why ``section`` (one of :data:`SECTIONS`) has nothing to show, in words; None when it has."""
@@ -222,6 +240,8 @@ class ClientProgress:
             return f"no sessions recorded yet for {name}"
         if not self.sets_recorded:
             return f"no sets recorded yet for {name}"
+        if section == "sets":
+            return None
         if section == "progression":
             return None if self.gates else f"no sets with reps yet for {name}"
         if not self.series:
@@ -374,4 +394,12 @@ def client_progress(
                        for t in sorted((t for t in ab_tests if t.client_id == client.id), key=lambda t: t.created)),
         settings=settings,
         exercise_names={s.exercise: exercise_name(library, s.exercise) for s in sets},
+        sets=tuple(_set_line(s, library) for s in sets),
     )
+
+
+def _set_line(record: SetRecord, library: Mapping[str, Exercise]) -> SetLine:
+    summary = summarise_reps(record.reps)
+    whole = len(complete_reps(record.reps))
+    return SetLine(record.started, exercise_name(library, record.exercise), record.load_kg, record.cue, whole,
+                   len(record.reps) - whole, None if summary is None else summary.peak_pct, record.perceived_activation)

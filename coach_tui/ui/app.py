@@ -153,8 +153,9 @@ class CoachApp(App):
     # -- screens that need a client -----------------------------------------------------------
 
     def open_live(self, client: Client) -> None:
-        """The live screen for ``client``, on the default exercise."""
-        self.push_screen(LiveScreen(client, DEFAULT_EXERCISE))
+        """The live screen for ``client``, on the exercise last chosen for them (else the default)."""
+        chosen = self.repo.set_choices(client.id).exercise
+        self.push_screen(LiveScreen(client, chosen if chosen in self.exercises else DEFAULT_EXERCISE))
 
     def open_placement(self, client: Client) -> None:
         """Placement and check for ``client``."""

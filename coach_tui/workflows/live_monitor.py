@@ -409,11 +409,14 @@ class LiveMonitor:
         reps = list(recorder.analyzer.reps) if recorder else list(self._set.reps) if self._set else []
         measured = complete_reps(reps)
         pairs = []
+        away = {c.assignment.muscle for c in channels if not c.streaming}
         for muscle, alert in self._alerts.items():
             pct, weaker = self._pair_state[muscle]
             if recorder is not None and muscle == self.exercise.target:
                 rep_pcts = [r for r in measured if r.muscle == muscle and r.asymmetry_pct is not None]
                 pct, weaker = (rep_pcts[-1].asymmetry_pct, rep_pcts[-1].weaker_side) if rep_pcts else (None, None)
+            if muscle in away:  # one side is lost: nothing to compare now
+                pct, weaker = None, None
             pairs.append(PairView(muscle, pct, weaker, alert.active and pct is not None))
         alerts = list(self._problems)
         for pair in pairs:

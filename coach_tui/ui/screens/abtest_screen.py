@@ -239,9 +239,9 @@ class ABTestScreen(Screen):
         self._end_rest()
         self.message = ""
         letter, exercise = self._planned(position)
-        banner = (f"A/B set {position + 1} of {len(self.test.order)}: {letter} = {exercise.name} · "
-                  f"{self.plan.reps_per_set} reps · Esc back to the test")
-        screen = LiveScreen(self.client, exercise.key, PlannedSet(exercise, banner, self.plan.reps_per_set))
+        name = f"A/B set {position + 1} of {len(self.test.order)} (variation {letter})"
+        banner = f"{name}: {exercise.name} · {self.plan.reps_per_set} reps · Esc back to the test"
+        screen = LiveScreen(self.client, exercise.key, PlannedSet(exercise, name, banner, self.plan.reps_per_set))
         self.app.push_screen(screen, partial(self._set_recorded, position))
 
     def _set_recorded(self, position: int, record: SetRecord | None) -> None:

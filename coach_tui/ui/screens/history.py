@@ -19,6 +19,7 @@ from coach_tui.domain.progress import ActivationSeries, ClientProgress
 from coach_tui.statistics.ab_statistics import ACTIVATION_CAVEAT, ABSettings, estimate_text, level_text
 from coach_tui.reports.client_report import (
     FORMULAS,
+    SET_COLUMNS,
     ab_heading,
     ab_outcome,
     ab_reports,
@@ -28,6 +29,7 @@ from coach_tui.reports.client_report import (
     quantity,
     report_path,
     report_text,
+    set_rows,
     write_report,
 )
 from coach_tui.ui.dialogs.abtest_plan_dialog import LETTERS
@@ -98,6 +100,11 @@ def _series_item(series: ActivationSeries, progress: ClientProgress, axis: _Time
         lines.append(f"new MVC reference from {', '.join(changed)}: a jump there may be the reference, not the client")
     columns = ("date", "sets", "reps", "peak %MVC", "mean %MVC", "asym %", "weaker", "share %", "MVC ref")
     return HistoryItem(series.label, charts, columns, rows, "\n".join(lines))
+
+
+def _sets_item(progress: ClientProgress) -> HistoryItem:
+    note = progress.missing("sets") or "every set with its load and time of day, oldest first"
+    return HistoryItem("Sets", (), SET_COLUMNS, set_rows(progress), note)
 
 
 def _perceived_item(progress: ClientProgress, axis: _TimeAxis) -> HistoryItem:
@@ -177,7 +184,7 @@ def _ab_item(progress: ClientProgress, settings: ABSettings) -> HistoryItem:
 
 def history_items(progress: ClientProgress, ab_settings: ABSettings | None = None) -> list[HistoryItem]:
     """The picker's entries: one per exercise and muscle, then perceived vs measured, calibrations,
-    progression and A/B tests (each says what is missing when it has no data); A/B tests analysed
+    progression, A/B tests and every set (each says what is missing when it has no data); A/B tests analysed
     with ``ab_settings`` (default: :class:`ABSettings`' defaults)."""
     axis = _TimeAxis(progress.sessions[0].started if progress.sessions else None)
     missing = progress.missing("activation")
@@ -186,7 +193,7 @@ def history_items(progress: ClientProgress, ab_settings: ABSettings | None = Non
     else:
         activation = [_series_item(s, progress, axis) for s in progress.series]
     return [*activation, _perceived_item(progress, axis), _calibrations_item(progress),
-            _progression_item(progress), _ab_item(progress, ab_settings or ABSettings())]
+            _progression_item(progress), _ab_item(progress, ab_settings or ABSettings()), _sets_item(progress)]
 
 
 class HistoryScreen(Screen):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from textual.app import ComposeResult
@@ -16,9 +16,10 @@ from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
 from coach_tui.domain.hysteresis_alert import AlertRule, HysteresisAlert
 from coach_tui.domain.session import SetRecord
+from coach_tui.domain.set_choices import SetChoices
 from coach_tui.workflows.live_monitor import LiveMonitor, LiveView
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
-from coach_tui.ui.dialogs.load_dialog import LoadDialog
+from coach_tui.ui.dialogs.load_dialog import CueDialog, LoadDialog
 from coach_tui.ui.dialogs.rating_dialog import RatingDialog
 from coach_tui.ui.screens.calibration_screen import CalibrationScreen
 from coach_tui.ui.screens.focus_screen import FocusScreen
@@ -36,12 +37,24 @@ def _short_side(label: str) -> str:
     return f"{side[0].upper()} {muscle}" if side in ("left", "right") else label
 
 
+def reps_text(n: int) -> str:
+    """"1 rep", "6 reps"."""
+    return f"{n} rep{'' if n == 1 else 's'}"
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, cut at the end with … when longer."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedSet:
-    """One set another screen asks for (an A/B test's): the exercise is fixed, ``banner`` says which
-    set it is, ``reps`` how many reps are asked for. The screen closes with the saved set once rated."""
+    """One set another screen asks for (an A/B test's): the exercise is fixed, ``name`` says which set
+    it is ("A/B set 2 of 4 (variation B)"), ``banner`` what to do, ``reps`` how many reps are asked
+    for. The screen closes with the saved set once rated."""
 
     exercise: Exercise
+    name: str
     banner: str
     reps: int
 
@@ -56,6 +69,7 @@ class LiveScreen(Screen[SetRecord | None]):
         Binding("space", "toggle_set", "Start/stop set", id="live.set"),
         Binding("x", "pick_exercise", "Exercise", id="live.exercise"),
         Binding("k", "enter_load", "Load (kg)", id="live.load"),
+        Binding("u", "enter_cue", "Cue", id="live.cue"),
         Binding("f", "focus_view", "Focus view", id="live.focus"),
         Binding("p", "placement", "Placement", id="live.placement"),
         Binding("c", "calibrate", "Calibrate", id="live.calibrate"),
@@ -78,7 +92,9 @@ class LiveScreen(Screen[SetRecord | None]):
         self.planned = planned
         self.console: LiveMonitor | None = None
         self.bell = False
-        self.load_kg: float | None = None  # of the next sets (None: bodyweight or not entered)
+        # What the trainer set stays with the client until changed: load (None: bodyweight or not
+        # entered) and cue of the next sets, and (unless the set is planned) the exercise.
+        self.choices: SetChoices = self.app.repo.set_choices(client.id)
         self._shown: dict[str, str] = {}
         target = self.app.config.progression.target_pct
         # Rings on reaching the target line; re-arms once the target falls well below it (between reps).
@@ -184,11 +200,24 @@ class LiveScreen(Screen[SetRecord | None]):
             self._set_text("alerts", "\n".join(f"⚠ {a}" for a in view.alerts) or "no alerts")
         self._maybe_ring(view)
 
+    @property
+    def load_kg(self) -> float | None:
+        """The load of the next sets (None: bodyweight or not entered)."""
+        return self.choices.load_kg
+
+    def _choose(self, **changes) -> None:
+        """Keep what the trainer set for this client's next sets (exercise, load, cue)."""
+        self.choices = replace(self.choices, **changes)
+        self.app.repo.save_set_choices(self.client.id, self.choices)
+
     def _header(self, view: LiveView) -> str:
         console = self.console
-        state = f"● REC {view.set_seconds:3.0f} s" if view.recording else "○ ready (space: set)"
-        load = f" · {self.load_kg:g} kg" if self.load_kg is not None else ""
-        return f"{self.client.name} · {console.exercise.name}{load} · {state}"
+        state = f"● REC {view.set_seconds:3.0f} s" if view.recording else "○ ready"
+        load = f"{self.load_kg:g} kg" if self.load_kg is not None else "no load (k)"
+        cue = f" · cue: {self.choices.cue}" if self.choices.cue else ""
+        width = max(20, self.size.width - 2)
+        head = f"{cut(self.client.name, 24)} · {console.exercise.name} · {load} · {state}"
+        return cut(head + cue, width)
 
     def _reps(self, view: LiveView) -> str:
         if not view.recording and not view.reps:
@@ -228,14 +257,16 @@ class LiveScreen(Screen[SetRecord | None]):
         if console is None:
             return
         if not console.recording:
-            console.start_set(load_kg=self.load_kg)
-            self.notify(f"recording set — {console.exercise.name}")
+            record = console.start_set(load_kg=self.load_kg, cue=self.choices.cue)
+            name = self.planned.name if self.planned else f"set {record.index}"
+            self.notify(f"recording {name} — {console.exercise.name}")
             return
         record = console.stop_set()
         if record is None:
             return
         self.refresh_view()  # the set's last rep, before the rating dialog covers the screen
-        self.notify(f"set {record.index} saved: {len(record.reps)} reps, {record.duration_s:.1f} s")
+        name = self.planned.name if self.planned else f"set {record.index}"
+        self.notify(f"{name} saved: {reps_text(len(record.reps))}, {record.duration_s:.1f} s")
 
         def rated(value: int | None) -> None:
             if value is not None:
@@ -256,6 +287,7 @@ class LiveScreen(Screen[SetRecord | None]):
         async def chosen(key: str | None) -> None:
             if key and key != self.exercise_key:
                 self.exercise_key = key
+                self._choose(exercise=key)
                 await self._stop_console()
                 self._shown.clear()
                 self._start_console()
@@ -270,10 +302,22 @@ class LiveScreen(Screen[SetRecord | None]):
 
         def entered(result: tuple[float | None] | None) -> None:
             if result is not None:
-                (self.load_kg,) = result
+                self._choose(load_kg=result[0])
                 self.refresh_view()
 
         self.app.push_screen(LoadDialog(self.load_kg), entered)
+
+    def action_enter_cue(self) -> None:
+        if self.console is not None and self.console.recording:
+            self.notify("stop the set first (space); the cue applies to the next sets", severity="warning")
+            return
+
+        def entered(result: tuple[str] | None) -> None:
+            if result is not None:
+                self._choose(cue=result[0])
+                self.refresh_view()
+
+        self.app.push_screen(CueDialog(self.choices.cue), entered)
 
     def action_focus_view(self) -> None:
         if self.console is not None:
