@@ -36,7 +36,7 @@ def repo(tmp_path):
 
 def _monitor(repo, tmp_path, clock, calibrated=True, **flags):
     sensors = sensors_for_exercise(HIP_THRUST.target, HIP_THRUST.synergists, HIP_THRUST.antagonists, 4)
-    kit = SimulatedKit(sensors, fs_hz=FS, seed=3, clock=clock, scenario="reps", **flags)
+    kit = SimulatedKit(sensors, fs_hz=FS, seed=3, clock=clock, **{"scenario": "reps", **flags})
     assigned = {s.sensor_id: [ChannelAssignment(s.muscle, s.side)] for s in sensors}
     calibrations = {}
     if calibrated:
