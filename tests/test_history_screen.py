@@ -170,7 +170,7 @@ async def test_report_key_writes_an_owner_only_file_and_shows_the_path(stored):
         await pilot.pause()
         await pilot.press("r")
         (written,) = (config.sessions_dir / "reports").iterdir()
-        assert written.name.startswith("ana-díaz-") and written.suffix == ".html"
+        assert written.name.startswith("ana-diaz-") and written.suffix == ".html"
         assert stat.S_IMODE(written.stat().st_mode) == 0o600
         assert stat.S_IMODE(written.parent.stat().st_mode) == 0o700
         assert f"report written: {written}" in text(screen, "#history-title")

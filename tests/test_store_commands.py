@@ -720,3 +720,13 @@ def test_disk_full_in_the_last_flush_also_stops_cleanly(capsys, tmp_path):
         patch.setattr(RecordingWriter, "close", close)
         rc, _out, err = coach(capsys, "--config", config, "record", "--client", "Ana", "--simulate", "--seconds", "10")
     _assert_disk_full_kept(capsys, config, rc, err)
+
+
+def test_a_client_name_typed_without_its_accents_is_suggested(capsys, tmp_path):
+    config = write_config(tmp_path)
+    for name in ("Zoë Ørsted", "Ana"):
+        assert coach(capsys, "--config", config, "clients", "add", name)[0] == 0
+    rc, out, err = coach(capsys, "--config", config, "record", "--client", "zoe", "--simulate", "--seconds", "1")
+    assert rc == 2 and out == ""
+    line = one_line(err)
+    assert "did you mean 'Zoë Ørsted'?" in line and "Ana" not in line

@@ -367,6 +367,9 @@ class FixedConsole:
     async def stop(self):
         pass
 
+    def unmeasured(self):
+        return []
+
     def view(self):
         return self._view
 

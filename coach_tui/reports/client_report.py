@@ -10,7 +10,6 @@ owner-only; nothing leaves the machine unless the trainer sends the file.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ from pathlib import Path
 from coach_tui.config import Config
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import exercise_library
+from coach_tui.domain.names import file_slug
 from coach_tui.domain.progress import ABSummary, ActivationSeries, ClientProgress, client_progress
 from coach_tui.dsp import asymmetry, target_share
 from coach_tui.statistics.ab_statistics import (
@@ -419,7 +419,7 @@ def format_for(path: Path | None, explicit: str | None = None) -> str:
 
 def report_path(sessions_dir: Path, client: Client, fmt: str, when: datetime) -> Path:
     """``sessions/reports/<client>-<date>.<fmt>``; the reports folder is created owner-only."""
-    slug = re.sub(r"[^\w]+", "-", client.name.casefold()).strip("-") or client.id
+    slug = file_slug(client.name, client.id)
     return private_dir(sessions_dir / REPORTS_FOLDER) / f"{slug}-{when.astimezone():%Y-%m-%d}.{fmt}"
 
 

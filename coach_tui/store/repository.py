@@ -7,6 +7,7 @@ import difflib
 from coach_tui.domain.abtest import ABTest
 from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.client import Client
+from coach_tui.domain.names import name_key
 from coach_tui.domain.placement import Placement
 from coach_tui.domain.session import Session, SetRecord
 from coach_tui.domain.set_choices import SetChoices
@@ -21,12 +22,12 @@ class UnknownRecord(LookupError):
 
 
 def _close_names(wanted: str, names: list[str], limit: int = 3) -> list[str]:
-    """``names`` that ``wanted`` may have meant, ignoring case: those with a word starting with it
-    ("Ana" → "Ana Díaz"), then those spelled alike (difflib ratio ≥ 0.6: "Ana Diaz" → "Ana Díaz")."""
-    key = wanted.strip().casefold()
+    """``names`` that ``wanted`` may have meant, ignoring case and accents: those with a word starting
+    with it ("zoe" → "Zoë Ørsted"), then those spelled alike (difflib ratio ≥ 0.6: "Ana Diaz" → "Ana Díaz")."""
+    key = name_key(wanted)
     if not key:
         return []
-    by_key = {n.casefold(): n for n in names}
+    by_key = {name_key(n): n for n in names}
     starts = [n for k, n in by_key.items() if any(word.startswith(key) for word in k.split()) or k.startswith(key)]
     alike = [by_key[k] for k in difflib.get_close_matches(key, list(by_key), n=limit, cutoff=0.6)]
     return list(dict.fromkeys(starts + alike))[:limit]
@@ -57,6 +58,11 @@ class Repository:
     def clients(self) -> list[Client]:
         """All clients, by name."""
         return sorted((Client.from_dict(d) for d in self.db.all(CLIENTS)), key=lambda c: c.name.casefold())
+
+    def search_clients(self, typed: str) -> list[Client]:
+        """The clients whose name holds ``typed``, ignoring case and accents (all for nothing typed)."""
+        key = name_key(typed)
+        return [c for c in self.clients() if key in name_key(c.name)]
 
     def find_client(self, name: str) -> Client | None:
         """The client with this name (case-insensitive), or None."""

@@ -15,6 +15,7 @@ from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
 from coach_tui.domain.ids import new_id, now_utc
 from coach_tui.domain.placement import Placement
+from coach_tui.domain.names import cut
 from coach_tui.sources.clock import Clock
 from coach_tui.store.repository import Repository
 from coach_tui.workflows.calibration_protocol import CalibrationProtocol
@@ -41,20 +42,36 @@ def too_small_message(width: int, height: int) -> str:
 
 
 class TooSmallScreen(ModalScreen[None]):
-    """Shown instead of a squeezed layout while the terminal is below the minimum size."""
+    """Shown instead of a squeezed layout while the terminal is below the minimum size; space still
+    stops a running set (and keeps it)."""
+
+    BINDINGS = [Binding("space", "stop_set", "Stop the set", id="small.stop")]
 
     def __init__(self, width: int, height: int):
         super().__init__()
         self.message = too_small_message(width, height)
+        self.note = ""
 
     def compose(self) -> ComposeResult:
-        yield Label(self.message, id="too-small")
+        yield Label(self._text(), id="too-small")
+
+    def _text(self) -> str:
+        recording = self.app.recording_live() is not None
+        return "\n".join([self.message, *(["a set is recording: space stops it and keeps it"] if recording else []),
+                          *([self.note] if self.note else [])])
 
     def say(self, width: int, height: int) -> None:
         """Update the message after a resize."""
         self.message = too_small_message(width, height)
         if self.is_mounted:
-            self.query_one(Label).update(self.message)
+            self.query_one(Label).update(self._text())
+
+    def action_stop_set(self) -> None:
+        live = self.app.recording_live()
+        record = live.stop_and_keep() if live is not None else None
+        self.note = (f"set {record.index} stopped and kept: {len(record.reps)} rep{'' if len(record.reps) == 1 else 's'}"
+                     if record is not None else "no set is recording")
+        self.query_one(Label).update(self._text())
 
 
 class CoachApp(App):
@@ -150,6 +167,27 @@ class CoachApp(App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    def recording_live(self) -> LiveScreen | None:
+        """The live screen whose set is recording, if any."""
+        return next((s for s in self.screen_stack if isinstance(s, LiveScreen) and s.console is not None
+                     and s.console.recording), None)
+
+    async def action_quit(self) -> None:
+        """Quit; while a set records, ask first, then stop it and keep it."""
+        live = self.recording_live()
+        if live is None:
+            self.exit()
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice == "stop":
+                record = live.stop_and_keep()
+                reps = len(record.reps) if record else 0
+                self.exit(message=f"the set was stopped and kept ({reps} rep{'' if reps == 1 else 's'}) before quitting")
+
+        self.push_screen(ChoiceDialog("A set is recording. Quit?", [("stop", "stop the set, keep it and quit"),
+                                                                   ("stay", "keep recording")]), chosen)
+
     # -- screens that need a client -----------------------------------------------------------
 
     def open_live(self, client: Client) -> None:
@@ -191,7 +229,7 @@ class CoachApp(App):
             self._plan_abtest(client, target)
             return
         options = [(NEW_TEST, "plan a new A/B test"), *((t.id, abtest_label(t, self.exercises)) for t in tests)]
-        self.push_screen(ChoiceDialog(f"A/B tests of {client.name}: continue one or plan a new one", options), chosen)
+        self.push_screen(ChoiceDialog(f"A/B tests of {cut(client.name, 30)}: continue one or plan a new one", options), chosen)
 
     def _plan_abtest(self, client: Client, target: str | None) -> None:
         muscles = sorted({p.muscle for p in self.placements_for(client)})

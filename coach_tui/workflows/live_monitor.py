@@ -340,6 +340,32 @@ class LiveMonitor:
         self._set = record
         return record
 
+    def unmeasured(self) -> list[str]:
+        """What this exercise cannot measure with the sensors placed, in words (empty: everything)."""
+        placed = {a.muscle for _, a in self.meter.channels}
+        exercise = self.exercise
+        words = exercise.target.replace("_", " ")
+        notes = []
+        if exercise.target not in placed:
+            notes.append(f"{exercise.name}'s target, the {words}, has no sensor: no reps can be counted")
+        if exercise.synergists and not placed & set(exercise.synergists):
+            names = ", ".join(m.replace("_", " ") for m in exercise.synergists)
+            notes.append(f"no sensor on a synergist ({names}): no target share")
+        return notes
+
+    def why_no_reps(self, seconds: float) -> str:
+        """Why a set of ``seconds`` found no rep, in words a trainer acts on."""
+        target = self.exercise.target.replace("_", " ")
+        if self.exercise.target not in {a.muscle for _, a in self.meter.channels}:
+            return f"no sensor on the {target}, the target of {self.exercise.name}: place one (p)"
+        layout = SetLayout(self.sensors, self.exercise.target, envelope_sensors=self.envelope_sensors)
+        settled = SetPlan(self.fs_hz, layout, self.settings, {}, {}).analyzer().settled_at
+        first = (settled + round(self.settings.onsets.baseline_window_ms * self.fs_hz / 1000)) / self.fs_hz
+        if seconds < first + 1.0:
+            return f"the set was too short ({seconds:.1f} s): reps are looked for after its first {first:.1f} s"
+        return (f"the {target} never rose and fell clearly as in a rep — check its electrodes (p) and that the "
+                f"exercise is {self.exercise.name} (x)")
+
     @property
     def problems(self) -> list[str]:
         """What went wrong with recording (write errors), in words."""
@@ -364,8 +390,8 @@ class LiveMonitor:
         if what == "cocontract":
             if not any(a.muscle in self.exercise.antagonists for _, a in self.meter.channels):
                 muscles = " or ".join(m.replace("_", " ") for m in self.exercise.antagonists) or "none for this exercise"
-                return (f"no antagonist sensor placed ({muscles}): co-contraction needs one "
-                        "(more sensors: [simulation] sensors = 8 in config.toml)")
+                return (f"no antagonist sensor placed ({muscles}): co-contraction needs one — place one (p; more "
+                        "sensors: [simulation] sensors = 8 in config.toml)")
             kit.steer(cocontract=not flags.cocontract)
             return "antagonist co-contracts" if not flags.cocontract else "co-contraction off"
         if what == "left_deficit":

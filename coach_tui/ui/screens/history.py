@@ -16,6 +16,7 @@ from coach_tui.config import Config
 from coach_tui.domain.client import Client
 from coach_tui.domain.ids import now_utc
 from coach_tui.domain.progress import ActivationSeries, ClientProgress
+from coach_tui.domain.names import cut
 from coach_tui.statistics.ab_statistics import ACTIVATION_CAVEAT, ABSettings, estimate_text, level_text
 from coach_tui.reports.client_report import (
     FORMULAS,
@@ -252,7 +253,7 @@ class HistoryScreen(Screen):
         progress = self.progress
         sessions = progress.sessions
         span = f" · {quantity(len(sessions), 'session')} {day(sessions[0].started)} → {day(sessions[-1].started)}" if sessions else ""
-        lines = [f"{self.client.name}{span}", *([progress.left_out] if progress.left_out else [])]
+        lines = [f"{cut(self.client.name, 30)}{span}", *([progress.left_out] if progress.left_out else [])]
         if self.report:
             lines.append(f"report written: {self.report}")
         self.query_one("#history-title", Static).update("\n".join(lines))

@@ -14,6 +14,8 @@ from textual.widgets import Footer, Header, Static
 
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
+from coach_tui.domain.names import cut
+from coach_tui.dsp import asymmetry, cocontraction, target_share
 from coach_tui.domain.hysteresis_alert import AlertRule, HysteresisAlert
 from coach_tui.domain.session import SetRecord
 from coach_tui.domain.set_choices import SetChoices
@@ -40,11 +42,6 @@ def _short_side(label: str) -> str:
 def reps_text(n: int) -> str:
     """"1 rep", "6 reps"."""
     return f"{n} rep{'' if n == 1 else 's'}"
-
-
-def cut(text: str, width: int) -> str:
-    """``text`` in at most ``width`` characters, cut at the end with … when longer."""
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +80,7 @@ class LiveScreen(Screen[SetRecord | None]):
         Binding("f9", "steer('drop_sensor')", "Sim: drop a sensor", id="live.sim.drop"),
         Binding("a", "abtest", "A/B test", id="live.abtest"),
         Binding("h", "history", "History", id="live.history"),
+        Binding("n", "more_reps", "Past the planned reps", id="live.more"),
     ]
 
     def __init__(self, client: Client, exercise_key: str, planned: PlannedSet | None = None):
@@ -100,6 +98,7 @@ class LiveScreen(Screen[SetRecord | None]):
         # Rings on reaching the target line; re-arms once the target falls well below it (between reps).
         self._target_reached = HysteresisAlert(AlertRule(target, target - BELL_REARM_PCT, consecutive=1))
         self._built_from: tuple = ()
+        self.past_planned = False  # the trainer lets a planned set go on past its reps
 
     def compose(self) -> ComposeResult:
         # Groups, not single widgets, beside the bars: Textual redraws every child of the screen on
@@ -115,6 +114,10 @@ class LiveScreen(Screen[SetRecord | None]):
             yield Static("", id="alerts")
         with Vertical(id="live-footer"):
             yield Footer(compact=True)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """"Past the planned reps" only where reps are planned (an A/B set)."""
+        return self.planned is not None if action == "more_reps" else True
 
     def on_mount(self) -> None:
         self._bars = self.query_one(ActivationBars)
@@ -155,6 +158,8 @@ class LiveScreen(Screen[SetRecord | None]):
             self.set_timer(0.1, lambda: self.dismiss(None))
             return
         self.console.start()
+        for note in self.console.unmeasured():
+            self.notify(f"{note} — p places a sensor", severity="warning", timeout=8)
         # Everything built so far lives as long as the app: keep the collector from walking it
         # again on every full collection (~0.1 s each, a visible stall of the bars).
         gc.freeze()
@@ -199,6 +204,17 @@ class LiveScreen(Screen[SetRecord | None]):
             self._set_text("reps", self._reps(view))
             self._set_text("alerts", "\n".join(f"⚠ {a}" for a in view.alerts) or "no alerts")
         self._maybe_ring(view)
+        if self.planned and view.recording and len(view.reps) >= self.planned.reps and not self.past_planned:
+            self._planned_reps_reached()
+
+    def _planned_reps_reached(self) -> None:
+        """The planned reps are done: ring, flash the banner and stop the set (as space would)."""
+        self.app.bell()
+        banner = self.query_one("#live-banner", Static)
+        banner.add_class("-flash")
+        self.set_timer(1.5, lambda: banner.remove_class("-flash"))
+        self.notify(f"{reps_text(self.planned.reps)} done — the set stops (n during a set lets it go on)")
+        self.action_toggle_set()
 
     @property
     def load_kg(self) -> float | None:
@@ -236,6 +252,19 @@ class LiveScreen(Screen[SetRecord | None]):
                           for i, (name, ms) in enumerate(last.onset_order[:4]))
         return " · ".join(parts) + (f"\nonset: {order} ms" if order else "")
 
+    def help_notes(self) -> str:
+        """How the live numbers are made, for ? help."""
+        floors = self.app.config.analysis.floors
+        return "\n".join([
+            "How the numbers are made:",
+            f"{asymmetry.FORMULA}; between sets of each side's 1 s mean; \"—\" (inconclusive) while both sides "
+            f"are below the noise floor ({floors.asymmetry_pct_mvc:g} %MVC, uncalibrated "
+            f"{floors.uncalibrated_pair_factor:g}× the quieter side's rest level) or a side's sensor is lost",
+            target_share.FORMULA,
+            f"{cocontraction.FORMULA} (Winter)",
+            "a rep during which a sensor was lost is \"incomplete: sensor lost\" and counts in no number",
+        ])
+
     def _target_values(self, view: LiveView) -> tuple[float | None, float | None]:
         target = self.console.exercise.target
         values = {c.assignment.side: c.value for c in view.channels if c.assignment.muscle == target}
@@ -257,15 +286,23 @@ class LiveScreen(Screen[SetRecord | None]):
         if console is None:
             return
         if not console.recording:
-            record = console.start_set(load_kg=self.load_kg, cue=self.choices.cue)
-            name = self.planned.name if self.planned else f"set {record.index}"
-            self.notify(f"recording {name} — {console.exercise.name}")
+            if console.exercise.target not in {a.muscle for _, a in console.meter.channels}:
+                self._offer_placement(console.unmeasured()[0])
+                return
+            self._start_set()
             return
         record = console.stop_set()
         if record is None:
             return
+        self.past_planned = False
         self.refresh_view()  # the set's last rep, before the rating dialog covers the screen
         name = self.planned.name if self.planned else f"set {record.index}"
+        if not record.reps:  # nothing to rate: say why instead
+            self.notify(f"{name} saved with no reps: {console.why_no_reps(record.duration_s)}", severity="warning",
+                        timeout=10)
+            if self.planned:
+                self.dismiss(record)
+            return
         self.notify(f"{name} saved: {reps_text(len(record.reps))}, {record.duration_s:.1f} s")
 
         def rated(value: int | None) -> None:
@@ -275,6 +312,37 @@ class LiveScreen(Screen[SetRecord | None]):
                 self.dismiss(record)
 
         self.app.push_screen(RatingDialog(console.exercise.target.replace("_", " ")), rated)
+
+    def _start_set(self) -> None:
+        record = self.console.start_set(load_kg=self.load_kg, cue=self.choices.cue)
+        name = self.planned.name if self.planned else f"set {record.index}"
+        self.notify(f"recording {name} — {self.console.exercise.name}")
+
+    def _offer_placement(self, why: str) -> None:
+        """The target has no sensor: say so before the set and offer the placement screen."""
+        options = [("place", "place a sensor on it now (placement)"), ("record", "record the set anyway"),
+                   ("cancel", "not now")]
+
+        def chosen(choice: str | None) -> None:
+            if choice == "place":
+                self.app.open_placement(self.client)
+            elif choice == "record" and self.console is not None and not self.console.recording:
+                self._start_set()
+
+        self.app.push_screen(ChoiceDialog(why, options), chosen)
+
+    def stop_and_keep(self) -> SetRecord | None:
+        """Stop a running set without asking for a rating; the set is kept. None when none runs."""
+        if self.console is None or not self.console.recording:
+            return None
+        return self.console.stop_set()
+
+    def action_more_reps(self) -> None:
+        if self.console is None or not self.console.recording:
+            self.notify("n lets a running set go on past its planned reps", severity="warning")
+            return
+        self.past_planned = True
+        self.notify(f"the set goes on past {reps_text(self.planned.reps)} — space stops it")
 
     async def action_pick_exercise(self) -> None:
         if self.console is not None and self.console.recording:
@@ -321,7 +389,7 @@ class LiveScreen(Screen[SetRecord | None]):
 
     def action_focus_view(self) -> None:
         if self.console is not None:
-            self.app.push_screen(FocusScreen(self.console, self.app.config.progression.target_pct))
+            self.app.push_screen(FocusScreen(self, self.app.config.progression.target_pct))
 
     def action_toggle_bell(self) -> None:
         self.bell = not self.bell

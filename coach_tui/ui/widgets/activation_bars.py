@@ -52,7 +52,7 @@ def _bar(cells: tuple[int, int | None, int | None], width: int, above_target: bo
 
 
 class ActivationBars(Widget):
-    """One bar per muscle side, pairs side by side with their asymmetry and the formula named.
+    """One bar per muscle side, pairs side by side with their asymmetry (its formula is in ? help).
 
     Drawn line by line (Textual's line API): each line is a few styled runs, turned into a
     ``Strip`` only when its runs change, and only the changed lines are repainted.
@@ -78,7 +78,12 @@ class ActivationBars(Widget):
         return [(FULL_SCALE_PCT, self.target_pct) if c.units == "%MVC" else (raw_peak, None) for c in channels]
 
     def show(self, channels: list[ChannelView], pairs: list[PairView]) -> None:
-        """Repaint only when something visible changed: a cell of a bar, a shown number, an alert."""
+        """Repaint only when something visible changed: a cell of a bar, a shown number, an alert.
+        Each muscle's bars sit together, left before right, in the order the muscles come."""
+        first = {}
+        for c in channels:
+            first.setdefault(c.assignment.muscle, len(first))
+        channels = sorted(channels, key=lambda c: (first[c.assignment.muscle], c.assignment.side != "L"))
         line_width = self._line_width
         width = max(10, line_width - 2 * MARGIN - 38)
         scales = self._scales(channels)
@@ -181,5 +186,5 @@ class ActivationBars(Widget):
             note = f"┊ target {self.target_pct:.0f} %MVC (µV: uncalibrated)"
         else:
             note = f"┊ target {self.target_pct:.0f} %MVC"
-        lines.append([("asym = (max − min) / max of rep peaks · ", "grey62"), (note, "cyan")])
+        lines.append([(note, "cyan"), ("  (? how each number is made)", "grey62")])
         return lines
