@@ -181,7 +181,8 @@ class LiveMonitor:
             try:
                 for rep in self._recorder.add(block, self._lost_links(block.n_samples)):
                     self._on_rep(rep)
-                self.meter.show(block.sensor_id, self._recorder.analyzer.latest_values)
+                for sensor_id, values, lost in self._recorder.latest:
+                    self.meter.show(sensor_id, values, lost)
             except RecordingError as error:
                 self.stop_set(problem=str(error))
         self._recent.add(block)
@@ -270,8 +271,7 @@ class LiveMonitor:
     def _window_asymmetry(self) -> None:
         """Each pair's asymmetry over the last window (1 s mean of each side), only where a side is
         above the noise floor and both sensors stream; during a set, the target's comes from its reps."""
-        means = self.meter.recent_means(self.settings.floors.window_s)
-        level = {(a.muscle, a.side): m for (_, a), m in zip(self.meter.channels, means)}
+        column = {(a.muscle, a.side): k for k, (_, a) in enumerate(self.meter.channels)}
         sensor = {(a.muscle, a.side): sid for sid, a in self.meter.channels}
         rest = self.meter.rest()
         floors = self.settings.floors
@@ -279,7 +279,8 @@ class LiveMonitor:
         for muscle, alert in self._alerts.items():
             if self._recorder is not None and muscle == self.exercise.target:
                 continue
-            left, right = level[(muscle, "L")], level[(muscle, "R")]
+            left, right = self.meter.window_means([column[(muscle, "L")], column[(muscle, "R")]],
+                                                  self.settings.floors.window_s)
             if f"{muscle}:L" in self.mvc and f"{muscle}:R" in self.mvc:
                 floor = floors.asymmetry_pct_mvc
             elif f"{muscle}:L" not in self.mvc and f"{muscle}:R" not in self.mvc and {f"{muscle}:L", f"{muscle}:R"} <= set(rest):

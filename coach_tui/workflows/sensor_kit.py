@@ -61,6 +61,7 @@ class SensorKit:
         self.exercises: dict[str, Exercise] = exercise_library(config.exercises)
         self.visits = Visits(repo, config.visits.idle_gap_minutes)
         self.hub: SourceHub | None = None
+        self._kits = 0  # simulated kits made so far
         self._backends = {"scanner_backend": scanner_backend, "client_backend": client_backend}
 
     async def connect(self) -> None:
@@ -151,8 +152,9 @@ class SensorKit:
 
         sensors = [SimulatedSensor(p.sensor_id, p.muscle, p.side or "L", role(p.muscle)) for p in placements]
         sim = self.config.simulation
-        return SimulatedKit(sensors, fs_hz=sim.fs_hz, seed=sim.seed, realtime=sim.realtime, clock=self.clock,
-                            scenario=scenario, duration_s=duration_s)
+        self._kits += 1  # each kit its own seed in turn: sets differ as a client's do, the same each run
+        return SimulatedKit(sensors, fs_hz=sim.fs_hz, seed=sim.seed + self._kits - 1, realtime=sim.realtime,
+                            clock=self.clock, scenario=scenario, duration_s=duration_s)
 
     def check_source(self, placements: list[Placement]):
         """A source for the placement check (the client at rest)."""

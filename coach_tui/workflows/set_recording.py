@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from coach_tui.domain.ids import new_id, now_utc
 from coach_tui.domain.session import RepMetrics, Session, SetRecord
 from coach_tui.dsp.set_plan import SetPlan
@@ -82,11 +84,15 @@ class SetRecorder:
         self.writer = RecordingWriter(prefix, formats, {**meta, "plan": plan.to_meta()})
         channels = {sid: len(assigned) for sid, assigned in plan.layout.sensors.items()}
         self.aligner = SensorAligner(channels, round(MAX_LAG_S * plan.fs_hz))
+        #: What the last ``add`` stored, for the bars: per block, the sensor, the envelope values of its
+        #: samples, and the samples lost before them.
+        self.latest: list[tuple[str, np.ndarray, int]] = []
 
     def add(self, block: Block, lost: frozenset[str] = frozenset()) -> list[RepMetrics]:
         """Store ``block`` (and gaps for the sensors left behind: those in ``lost`` at once), analyse
         what was stored; return reps completed meanwhile."""
         done = []
+        self.latest = []
         for aligned in self.aligner.add(block, lost):
             if self.max_samples is not None:
                 aligned = _cut(aligned, self.max_samples)
@@ -94,6 +100,8 @@ class SetRecorder:
                     continue
             stored = self.writer.write(aligned)
             done += self.analyzer.add(aligned.sensor_id, stored, aligned.gap_before)
+            self.latest.append((aligned.sensor_id, self.analyzer.latest_values[aligned.gap_before:],
+                                aligned.gap_before))
         return done
 
     @property

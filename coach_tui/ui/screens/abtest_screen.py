@@ -191,7 +191,7 @@ class ABTestScreen(Screen):
 
     def _verdict(self, report: ABReport) -> str:
         letter = dict(zip(report.variations, LETTERS))
-        needs = ", ".join(f"{n} more rep(s) of {letter[v]}" for v, n in report.needs_reps.items())
+        needs = ", ".join(f"{n} more rep{'' if n == 1 else 's'} of {letter[v]}" for v, n in report.needs_reps.items())
         return f"verdict: {report.verdict}" + (f" (needs {needs})" if needs else "")
 
     def _notes(self) -> str:
