@@ -722,6 +722,12 @@ def test_disk_full_in_the_last_flush_also_stops_cleanly(capsys, tmp_path):
     _assert_disk_full_kept(capsys, config, rc, err)
 
 
+def test_a_client_without_a_name_is_refused_in_words(capsys, tmp_path):
+    config = write_config(tmp_path)
+    rc, out, err = coach(capsys, "--config", config, "clients", "add", "  ")
+    assert rc == 2 and out == "" and one_line(err) == 'coach clients: give the client a name: coach clients add "Ana Díaz"'
+
+
 def test_a_client_name_typed_without_its_accents_is_suggested(capsys, tmp_path):
     config = write_config(tmp_path)
     for name in ("Zoë Ørsted", "Ana"):

@@ -238,12 +238,13 @@ class ABTest(Record):
         require_int("ABTest.with_set", "set_position", set_position, low=0, high=len(self.order) - 1)
         planned = self.planned_sets[set_position]
         if record.exercise != planned:
-            raise ValueError(f"set {set_position} of this A/B test is {planned}, not {record.exercise}")
+            raise ValueError(f"set {set_position + 1} of this A/B test is planned as {planned.replace('_', ' ')}, "
+                             f"not {record.exercise.replace('_', ' ')}")
         uncalibrated = sorted({rep.units for rep in record.reps if rep.units != PCT_MVC})
         if uncalibrated:
             raise ValueError(
-                f"A/B tests compare %MVC, but this set is in {', '.join(uncalibrated)}: calibrate "
-                f"{self.target_muscle} first"
+                f"A/B tests compare %MVC, but this set is in {', '.join(uncalibrated)}: calibrate the "
+                f"{self.target_muscle.replace('_', ' ')} first"
             )
         frequencies = list(median_frequencies_hz) or [None] * len(record.reps)
         if len(frequencies) != len(record.reps):
