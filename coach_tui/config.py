@@ -1,11 +1,28 @@
-"""The one configuration object, loaded from ``config.toml``.
+"""The one configuration object, loaded from ``config.toml``, and where coach-tui keeps things.
 
-Which file: ``coach --config PATH`` if given, else ``./config.toml``, else
-``$XDG_CONFIG_HOME/coach-tui/config.toml`` (``~/.config/coach-tui/config.toml``), else the reference
-file shipped with the package (the repository's ``config.toml``). Every key is optional: a missing
-key takes the reference default. Unknown keys and bad values are refused with the key's name, the
-value and what is allowed. ``sessions_dir`` is relative to the config file; the environment
-variable ``COACH_SESSIONS`` overrides it.
+Which config file, first found:
+
+1. ``coach --config PATH``;
+2. ``./config.toml`` in the working folder (a clone of the repository has one);
+3. ``config.toml`` in the user config folder (platformdirs: ``$XDG_CONFIG_HOME/coach-tui``, i.e.
+   ``~/.config/coach-tui`` on Linux; ``~/Library/Application Support/coach-tui`` on macOS);
+4. none: the reference file shipped inside the package (the repository's ``config.toml``) gives
+   the defaults.
+
+Where clients and recordings are kept (the sessions folder), first found:
+
+1. the environment variable ``COACH_SESSIONS``;
+2. ``sessions_dir`` of the config file in use, relative to that file (a clone's ``config.toml``
+   says ``sessions``: the repository's ``sessions/``);
+3. ``sessions`` in the user data folder (``$XDG_DATA_HOME/coach-tui``, i.e.
+   ``~/.local/share/coach-tui`` on Linux).
+
+Nothing is ever kept inside the installed package: the shipped reference's own ``sessions_dir``
+is not used, and a sessions folder inside the package is refused. The log file lives in the user
+log folder (``$XDG_STATE_HOME/coach-tui/log`` on Linux). ``coach paths`` prints all three and why.
+
+Every key is optional: a missing key takes the reference default. Unknown keys and bad values are
+refused with the key's name, the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -17,15 +34,44 @@ from pathlib import Path
 
 from coach_tui.domain.abtest import ABPlanSettings
 from coach_tui.domain.channels import ChannelAssignment, parse_channel_spec
-from coach_tui.domain.hysteresis_alert import AlertRule
 from coach_tui.domain.progression import ProgressionSettings
 from coach_tui.domain.settings_tables import SettingsError as ConfigError
 from coach_tui.domain.settings_tables import build, refuse_broken, replace_in
-from coach_tui.dsp.analysis_settings import ANALYSIS_TABLES, MAINS_CHOICES, AnalysisSettings, analysis_rules
+from coach_tui.dsp.analysis_settings import ANALYSIS_TABLES, AnalysisSettings, analysis_rules, refuse_retired
 from coach_tui.dsp.mvc import MvcSettings
 from coach_tui.statistics.ab_statistics import ABSettings
 
-REFERENCE_CONFIG = Path(__file__).with_name("reference_config.toml")
+APP_NAME = "coach-tui"
+PACKAGE_DIR = Path(__file__).parent
+REFERENCE_CONFIG = PACKAGE_DIR / "reference_config.toml"
+LOG_NAME = "coach.log"
+
+
+def user_config_dir() -> Path:
+    """The user config folder (platformdirs)."""
+    import platformdirs
+
+    return platformdirs.user_config_path(APP_NAME, appauthor=False)
+
+
+def user_data_dir() -> Path:
+    """The user data folder (platformdirs); the default sessions folder is ``sessions`` in it."""
+    import platformdirs
+
+    return platformdirs.user_data_path(APP_NAME, appauthor=False)
+
+
+def log_file() -> Path:
+    """The log file, in the user log folder (platformdirs)."""
+    import platformdirs
+
+    return platformdirs.user_log_path(APP_NAME, appauthor=False) / LOG_NAME
+
+
+def _is_packaged(path: Path) -> bool:
+    """True for a file inside the installed package (the shipped reference config)."""
+    where = Path(os.path.abspath(path))
+    return where == Path(os.path.abspath(REFERENCE_CONFIG)) or Path(os.path.abspath(PACKAGE_DIR)) in where.parents
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +124,9 @@ class Config:
 
     path: Path
     sessions_dir: Path
+    #: Why this config file and this sessions folder (``coach paths`` says it).
+    path_reason: str = "given"
+    sessions_reason: str = "given"
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     mvc: MvcSettings = field(default_factory=MvcSettings)
     simulation: SimulationSettings = field(default_factory=SimulationSettings)
@@ -110,16 +159,27 @@ SECTIONS: dict[str, tuple[tuple[str, ...], type]] = {
 
 def find_config(explicit: str | os.PathLike | None = None) -> Path:
     """The config file to use, by the precedence in this module's docstring."""
+    return _find_config(explicit)[0]
+
+
+def _find_config(explicit: str | os.PathLike | None) -> tuple[Path, str]:
+    """The config file and why it is the one."""
     if explicit is not None:
         path = Path(explicit)
-        if not path.is_file():
+        try:
+            found = path.is_file()
+        except OSError as error:  # e.g. a folder on the way that this user may not open
+            raise ConfigError(f"{path}: cannot read the config file ({error.strerror})") from None
+        if not found:
             raise ConfigError(f"{path}: config file not found")
-        return path
-    user_dir = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    for candidate in (Path("config.toml"), user_dir / "coach-tui" / "config.toml"):
-        if candidate.is_file():
-            return candidate
-    return REFERENCE_CONFIG
+        return path, "given with --config"
+    local = Path("config.toml")
+    if local.is_file():
+        return local, "config.toml in the working folder"
+    user = user_config_dir() / "config.toml"
+    if user.is_file():
+        return user, "the user config folder"
+    return REFERENCE_CONFIG, f"no config.toml in the working folder or in {user.parent}: the defaults"
 
 
 def _validate(path: Path, config: Config) -> None:
@@ -127,6 +187,8 @@ def _validate(path: Path, config: Config) -> None:
     mvc, sim = config.mvc, config.simulation
     refuse_broken(str(path), analysis_rules(config.analysis) + [
         ("mvc.window_ms", mvc.window_ms, mvc.window_ms > 0, "a positive number"),
+        ("peak.max_window_ms", config.analysis.peak.max_window_ms, config.analysis.peak.max_window_ms == mvc.window_ms,
+         f"the MVC reference's window, mvc.window_ms = {mvc.window_ms:g} (a held rep is measured like the reference)"),
         ("mvc.trials", mvc.trials, 1 <= mvc.trials <= 10, "1 to 10"),
         ("mvc.trial_seconds", mvc.trial_seconds, mvc.trial_seconds >= mvc.window_ms / 1000,
          "at least the window (mvc.window_ms)"),
@@ -206,29 +268,52 @@ def _sensors(path: Path, tables) -> tuple[SensorEntry, ...]:
                 raise ConfigError(f"{where}: channels: unknown muscle {a.muscle!r}; see coach_tui/domain/muscles.py")
         if all(a is None for a in assigned):
             raise ConfigError(f"{where}: channels: name the muscle of at least one channel")
+        kinds = {PROFILES[profile].channel_kind(c): c for c, a in enumerate(assigned) if a is not None}
+        if len(kinds) > 1:  # one sensor's channels are read as raw EMG or as its envelope, not both
+            raise ConfigError(f"{where}: channels: a {profile} sensor sends its envelope on channel "
+                              f"{kinds['envelope'] + 1} and its raw signal on channel {kinds['raw'] + 1} — "
+                              "name the muscle on one of them (\"\" for the other)")
         if sensor_id in {e.id for e in entries}:
             raise ConfigError(f"{where}: id = {sensor_id!r} is used twice; give each sensor its own id")
         entries.append(SensorEntry(sensor_id, profile, table.get("address"), table.get("name"), assigned, adapter))
     return tuple(entries)
 
 
+def _sessions_dir(path: Path, document: dict) -> tuple[Path, str]:
+    """The sessions folder and why, by the precedence in this module's docstring."""
+    override = os.environ.get("COACH_SESSIONS")
+    sessions = document.get("sessions_dir")
+    if sessions is not None and (not isinstance(sessions, str) or not sessions):
+        raise ConfigError(f"{path}: sessions_dir = {sessions!r}: must be a folder path")
+    if override:
+        chosen, reason = Path(override), "the environment variable COACH_SESSIONS"
+    elif sessions is not None and not _is_packaged(path):
+        chosen, reason = path.parent / sessions, f"sessions_dir in {path}"
+    else:
+        chosen, reason = user_data_dir() / "sessions", "the user data folder (the config sets no sessions_dir)"
+    inside = Path(os.path.abspath(PACKAGE_DIR))
+    if Path(os.path.abspath(chosen)) == inside or inside in Path(os.path.abspath(chosen)).parents:
+        raise ConfigError(f"{chosen}: the sessions folder ({reason}) is inside the installed coach-tui package, "
+                          "which an upgrade would delete; choose a folder of your own")
+    return chosen, reason
+
+
 def load_config(explicit: str | os.PathLike | None = None) -> Config:
     """Load and validate the config file chosen by ``find_config``."""
-    path = find_config(explicit)
+    path, path_reason = _find_config(explicit)
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
+    refuse_retired(str(path), document)
     allowed = {"sessions_dir", "exercises", "keymap", "sensors", *SECTIONS}
     unknown = sorted(set(document) - allowed)
     if unknown:
         raise ConfigError(f"{path}: unknown key {unknown[0]}; allowed: {', '.join(sorted(allowed))}")
-    sessions = document.get("sessions_dir", "sessions")
-    if not isinstance(sessions, str) or not sessions:
-        raise ConfigError(f"{path}: sessions_dir = {sessions!r}: must be a folder path")
-    config = Config(path=path, sessions_dir=path.parent / sessions)
+    sessions_dir, sessions_reason = _sessions_dir(path, document)
+    config = Config(path=path, sessions_dir=sessions_dir, path_reason=path_reason, sessions_reason=sessions_reason)
     for section, (where, cls) in SECTIONS.items():
         if section in document:
             config = replace_in(config, where, build(str(path), section, cls, document[section]))
@@ -239,7 +324,4 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
     if "sensors" in document:
         config = replace_in(config, ("sensors",), _sensors(path, document["sensors"]))
     _validate(path, config)
-    override = os.environ.get("COACH_SESSIONS")
-    if override:
-        config = replace_in(config, ("sessions_dir",), Path(override))
     return config

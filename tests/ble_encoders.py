@@ -202,21 +202,38 @@ def encode_ganglion_fw3(
     return bytes([packet_id]) + pack_ganglion_fields(fields, bits) + tail
 
 
+#: firmware 3: 100 packets of two samples, then one sample that is never sent
+GANGLION_FW3_CYCLE_SAMPLES = 201
+
+
+def ganglion_fw3_packet_starts(n_packets: int, first_position: int = 0) -> list[int]:
+    """The ADC sample index of each firmware 3 packet's first sample, counted from the first
+    packet's: packet k sits at ring position (first_position + k) mod 100, and each wrap of the
+    ring skips the cycle's unsent sample 200."""
+    starts = []
+    for k in range(n_packets):
+        cycle, position = divmod(first_position + k, 100)
+        starts.append(GANGLION_FW3_CYCLE_SAMPLES * cycle + 2 * position - 2 * first_position)
+    return starts
+
+
 def encode_ganglion_fw3_stream(
     counts: np.ndarray, bits: int = 19, first_position: int = 0, accel: int = 0
 ) -> list[bytes]:
-    """Firmware 3 packets for ``counts`` of shape (n, 4), n even; the first packet sits at
-    ``first_position`` (0–99) of the id cycle."""
+    """Firmware 3 packets for ``counts`` of shape (n, 4), one row per ADC sample from the first
+    packet's first sample, which sits at ring position ``first_position`` (0–99): as many whole
+    packets as the samples fill (:func:`ganglion_fw3_packet_starts`; sample 200 of each cycle is
+    never sent). The first packet after ``b`` is not modelled (see ``ganglion_firmware``)."""
     counts = np.asarray(counts, dtype=np.int64)
-    if len(counts) % 2:
-        raise ValueError(f"{len(counts)} samples end in the middle of a firmware 3 packet")
     id_base = 0 if bits == 18 else 100
-    return [
-        encode_ganglion_fw3(
-            id_base + (first_position + k) % 100, counts[2 * k], counts[2 * k + 1], accel
+    packets = []
+    for k, start in enumerate(ganglion_fw3_packet_starts(len(counts), first_position)):
+        if start + 2 > len(counts):
+            break
+        packets.append(
+            encode_ganglion_fw3(id_base + (first_position + k) % 100, counts[start], counts[start + 1], accel)
         )
-        for k in range(len(counts) // 2)
-    ]
+    return packets
 
 
 def ganglion_fw3_decoded_counts(counts: np.ndarray, bits: int) -> np.ndarray:

@@ -132,3 +132,17 @@ def failing_scanner_backend(error: BaseException) -> type[BaseBleakScanner]:
             pass
 
     return FailingScanner
+
+
+def ganglion_fw3_board(peripheral: Peripheral, profile: Profile, adc, *, lost: Iterable[int] = ()) -> Firmware:
+    """A firmware-3 Ganglion streaming the ADC samples ``adc`` (n × 4 counts) as the firmware packs
+    them (``ganglion_firmware``), from the first sample on every start, at the ADC's 200 Hz: one
+    tick per sample, a notification on the ticks that complete a packet. ``lost`` numbers the
+    packets (in order sent) lost on air."""
+    from ganglion_firmware import fw3_transmission
+
+    sent = fw3_transmission(adc)
+    packet_ticks = [tick for tick, packet in enumerate(sent) if packet is not None]
+    silent = {tick for tick, packet in enumerate(sent) if packet is None}
+    silent |= {packet_ticks[k] for k in lost}
+    return Firmware(peripheral, profile, lambda: [p or b"" for p in sent], rate_hz=200.0, drop=silent)

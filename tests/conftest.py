@@ -20,6 +20,16 @@ def needs_shared_data(test):
     return pytest.mark.shared_data(skip(test))
 
 
+@pytest.fixture(autouse=True)
+def user_folders(tmp_path_factory, monkeypatch):
+    """Every test gets its own user config, data and log folders (platformdirs reads the XDG
+    variables on Linux), so nothing a test runs reads or writes the real home folder."""
+    home = tmp_path_factory.mktemp("user")
+    for variable, name in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_STATE_HOME", "state")):
+        monkeypatch.setenv(variable, str(home / name))
+    return home
+
+
 @pytest.fixture
 def isolated(tmp_path, monkeypatch):
     """An empty working folder, an empty user config dir and no COACH_SESSIONS, so the packaged

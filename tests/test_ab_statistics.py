@@ -21,11 +21,13 @@ from coach_tui.statistics.ab_statistics import (
     analyze_ab_test,
     analyze_named,
     estimate_text,
-    hedges_g,
     level_text,
+    record_verdict,
+)
+from coach_tui.statistics.intervals import (
+    hedges_g,
     mean_stats,
     pairwise_confidence,
-    record_verdict,
     set_offset_coefficient,
     t_interval,
     welch_difference,

@@ -283,7 +283,7 @@ async def test_an_unfinished_test_is_continued_at_its_next_set(app_and_repo):
         ab = app.screen
         assert ab.test.id == "ab-new"
         assert "order: A✓ ▸B B A" in text(ab, "#ab-plan")
-        assert f"verdict: {NO_CLEAR_DIFFERENCE} (needs 2 more rep(s) of B)" in text(ab, "#ab-verdict")
+        assert f"verdict: {NO_CLEAR_DIFFERENCE} (needs 2 more reps of B)" in text(ab, "#ab-verdict")
 
 
 # --- snapshots -----------------------------------------------------------------------------

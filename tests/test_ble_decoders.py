@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from coach_tui.sources.ble.decode_coach import CoachSensorInfo, CoachV1Decoder, parse_coach_info
 from coach_tui.sources.ble.decode_myo import MyoDecoder
 from coach_tui.sources.ble.decode_myoware import MyoWareBleDecoder, MyoWareUartDecoder
-from coach_tui.sources.ble.profiles import PROFILES, firmware_note, matching_profile, profile
+from coach_tui.sources.ble.profiles import PROFILES, matching_profile, profile, read_firmware
 
 from ble_encoders import (
     GANGLION_UV_PER_COUNT,
@@ -23,6 +23,7 @@ from ble_encoders import (
     encode_coach_v1,
     encode_ganglion_fw2_stream,
     encode_ganglion_fw3_stream,
+    ganglion_fw3_packet_starts,
     encode_ganglion_impedance,
     encode_myo,
     encode_myoware_ascii,
@@ -46,8 +47,16 @@ def fw2():
     return profile("ganglion_fw2").new_decoder()
 
 
+#: The first packet a firmware-3 board sends after ``b``, which the decoder drops; id 100, as
+#: firmware 3.0.0 sends it (3.0.1 and later send id 99: see test_ble_ganglion.py).
+FW3_FIRST_AFTER_START = b"\x64" + bytes(19)
+
+
 def fw3():
-    return profile("ganglion_fw3").new_decoder()
+    """A firmware-3 decoder past the first packet after start."""
+    decoder = profile("ganglion_fw3").new_decoder()
+    assert decoder.decode(FW3_FIRST_AFTER_START) is None
+    return decoder
 
 
 def decode_all(decoder, packets):
@@ -125,19 +134,28 @@ def test_profile_scale_is_units_per_count_and_the_ganglion_one_is_sensors_md():
         ("ganglion_fw2", "2.0.1", "firmware 2.0.1"),
         ("ganglion_fw2", "1.1.1", "firmware 1.1.1"),  # firmware 1 sends firmware 2's packets
         ("ganglion_fw3", "v3.1.2", "firmware v3.1.2"),
-        ("ganglion_fw3", "beta", "firmware 'beta' is not one coach-tui knows: read as OpenBCI Ganglion (firmware 3)"),
     ],
 )
-def test_firmware_note(key, revision, note):
-    assert firmware_note(profile(key), revision).startswith(note)
+def test_a_board_whose_firmware_its_profile_reads_is_read_as_configured(key, revision, note):
+    choice = read_firmware(profile(key), revision)
+    assert (choice.profile.key, choice.note, choice.event) == (key, note, None)
+
+
+def test_a_board_of_unknown_firmware_is_read_as_configured_with_a_warning():
+    choice = read_firmware(profile("ganglion_fw3"), "beta")
+    assert choice.profile.key == "ganglion_fw3"
+    assert choice.event.startswith("board reports firmware 'beta', which coach-tui does not know: read as "
+                                   "OpenBCI Ganglion (firmware 3)")
 
 
 @pytest.mark.parametrize(("key", "revision", "other"), [("ganglion_fw2", "3.0.0", "ganglion_fw3"),
-                                                        ("ganglion_fw3", "2.0.1", "ganglion_fw2")])
-def test_firmware_another_profile_reads_is_refused_naming_it(key, revision, other):
-    with pytest.raises(ValueError, match=f"firmware {revision}, which {key} cannot read — set "
-                                         f'profile = "{other}" for this sensor in config.toml'):
-        firmware_note(profile(key), revision)
+                                                        ("ganglion_fw3", "2.0.1", "ganglion_fw2"),
+                                                        ("ganglion_fw3", "1.1.1", "ganglion_fw2")])
+def test_the_board_s_firmware_picks_the_profile_over_the_configured_one(key, revision, other):
+    choice = read_firmware(profile(key), revision)
+    assert choice.profile.key == other
+    assert choice.event == (f"board reports firmware {revision}: using it (config.toml says {key}; "
+                            f'set profile = "{other}" to match)')
 
 
 def test_unknown_profile_names_the_key_and_the_known_ones():
@@ -513,21 +531,24 @@ def test_ganglion_fw3_id_0_is_data_and_a_loss_costs_only_its_samples():
     assert decoder.decode(b"\x63" + bytes(19)).first_index == 198  # id 99
     first = decoder.decode(b"\x00" + bytes(19))
     np.testing.assert_array_equal(first.samples, np.zeros((2, 4), dtype=np.float32))
-    assert (first.first_index, first.gap_before) == (200, 0)
+    # sample 200 of the cycle is never sent: a gap, but no loss on the link
+    assert (first.first_index, first.gap_before, first.unsent) == (201, 1, 1)
     after_loss = decoder.decode(b"\x03" + bytes(19))  # ids 1 and 2 lost
-    assert (after_loss.first_index, after_loss.gap_before, after_loss.resync) == (206, 4, False)
+    assert (after_loss.first_index, after_loss.gap_before, after_loss.resync, after_loss.unsent) == (207, 4, False, 0)
 
 
-@pytest.mark.parametrize(("lost", "gap"), [(100, 200), (150, 300), (2, 4)], ids=["one-cycle", "1.5-cycles", "short"])
+@pytest.mark.parametrize(("lost", "gap"), [(100, 201), (150, 301), (2, 4)], ids=["one-cycle", "1.5-cycles", "short"])
 def test_ganglion_fw3_whole_lost_cycles_are_counted_from_the_silence(lost, gap):
-    # one notification every 10 ms (two samples at 200 Hz); packets 10 … 10 + lost - 1 never arrive
-    counts = random_walk(np.random.default_rng(21), 2 * (lost + 20), 2**20)
+    # a notification when its second sample is taken (200 Hz); packets 10 … 10 + lost - 1 never
+    # arrive; a lost cycle also holds its unsent sample 200
+    starts = ganglion_fw3_packet_starts(lost + 20)
+    counts = random_walk(np.random.default_rng(21), starts[-1] + 2, 2**20)
     truth = ganglion_fw3_decoded_counts(counts, 18)
     packets = encode_ganglion_fw3_stream(counts, bits=18)
     decoder = fw3()
     assert decoder.decode(packets[0]).first_index == 0
     assert [decoder.decode(packets[k], elapsed_s=0.01).gap_before for k in range(1, 10)] == [0] * 9
-    after = decoder.decode(packets[10 + lost], elapsed_s=0.01 * (lost + 1))
+    after = decoder.decode(packets[10 + lost], elapsed_s=(starts[10 + lost] - starts[9]) / 200.0)
     assert (after.first_index, after.gap_before) == (20 + gap, gap)
     np.testing.assert_array_equal(after.samples, ganglion_uv(truth[20 + gap : 22 + gap]))
     following = decoder.decode(packets[11 + lost], elapsed_s=0.01)
@@ -540,7 +561,7 @@ def test_ganglion_silence_adds_up_through_impedance_reports_and_rejected_packets
     assert decoder.decode(encode_ganglion_impedance(1, 5000), elapsed_s=0.4) is None
     assert decoder.decode(b"\x05" + bytes(5), elapsed_s=0.3) is None  # truncated
     out = decoder.decode(b"\x06" + bytes(19), elapsed_s=0.31)  # id 6, one cycle later: 1.01 s
-    assert (out.first_index, out.gap_before) == (212, 200)
+    assert (out.first_index, out.gap_before) == (213, 201)
 
 
 def test_ganglion_without_arrival_times_ids_alone_count_modulo_the_cycle():
@@ -898,12 +919,14 @@ def test_ganglion_fw3_round_trip_loses_only_dropped_samples(
     bits, n_packets, first_position, drops, run, timed, injections, seed
 ):
     rng = np.random.default_rng(seed)
-    signal = random_walk(rng, 2 * n_packets, 2**20)
+    starts = ganglion_fw3_packet_starts(n_packets, first_position)
+    signal = random_walk(rng, starts[-1] + 2, 2**20)
     decoded_counts = ganglion_fw3_decoded_counts(signal, bits)
     packets = encode_ganglion_fw3_stream(signal, bits=bits, first_position=first_position)
+    assert len(packets) == n_packets
     lost = lost_packets(n_packets, drops, run, timed)
     stream, owners, kept, malformed, impedance = ganglion_stream(packets, lost, injections, 199)
-    ready_s = [(2 * k + 2) / 200.0 for k in range(n_packets)]
+    ready_s = [(start + 2) / 200.0 for start in starts]
     elapsed = elapsed_between(owners, ready_s, rng) if timed else [None] * len(stream)
 
     decoder = fw3()
@@ -911,14 +934,17 @@ def test_ganglion_fw3_round_trip_loses_only_dropped_samples(
     assert len(outputs) == len(kept)
     if kept:
         # the decoder numbers samples from the cycle position of the first packet it sees
-        base = 2 * kept[0] - 2 * ((first_position + kept[0]) % 100)
+        base = starts[kept[0]] - 2 * ((first_position + kept[0]) % 100)
     previous_end = None
     for k, out in zip(kept, outputs):
-        np.testing.assert_array_equal(out.samples, ganglion_uv(decoded_counts[2 * k : 2 * k + 2]))
-        gap = 0 if previous_end is None else 2 * k - previous_end
-        assert (out.first_index, out.gap_before, out.resync) == (2 * k - base, gap, False)
-        previous_end = 2 * k + 2
-    assert (decoder.stats.packets, decoder.stats.malformed) == (len(stream), malformed)
+        start = starts[k]
+        np.testing.assert_array_equal(out.samples, ganglion_uv(decoded_counts[start : start + 2]))
+        gap = 0 if previous_end is None else start - previous_end
+        # the samples ≡ 200 modulo 201 (as the decoder numbers them) in the gap were never sent
+        unsent = 0 if previous_end is None else (start - base) // 201 - (previous_end - base) // 201
+        assert (out.first_index, out.gap_before, out.resync, out.unsent) == (start - base, gap, False, unsent)
+        previous_end = start + 2
+    assert (decoder.stats.packets, decoder.stats.malformed) == (len(stream) + 1, malformed)  # + the first after start
     assert decoder.impedance_ohms == impedance
 
 

@@ -12,7 +12,6 @@ import itertools
 import math
 import random
 import time
-from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -21,99 +20,34 @@ from ble_encoders import (
     coach_v1_info,
     encode_coach_v1,
     encode_ganglion_fw2_stream,
-    encode_ganglion_fw3_stream,
     encode_myo,
     encode_myoware_ascii,
     encode_myoware_uart_lines,
     ganglion_fw2_decoded_counts,
     ganglion_fw2_packet_spans,
-    ganglion_fw3_decoded_counts,
 )
-from ble_peripherals import Firmware, failing_scanner_backend, peripheral_spec
+from ble_peripherals import Firmware, failing_scanner_backend, ganglion_fw3_board, peripheral_spec
+from ganglion_firmware import fw3_transmitted_counts
 from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason, BleakError
-from bumble_link import BATTERY_LEVEL_UUID, BumbleWorld
+from ble_harness import (  # noqa: F401 - world is a fixture
+    COACH,
+    FAST,
+    ble_source,
+    coach_stream,
+    collect,
+    microvolts,
+    samples_of,
+    stitched,
+    wait_until,
+    world,
+)
+from bumble_link import BATTERY_LEVEL_UUID
 
 from coach_tui.dsp.pipeline import Pipeline
 from coach_tui.sources.ble.ble_source import NOT_FOUND, BleSensor, BleSettings, BleSource
 from coach_tui.sources.ble.profiles import PROFILES
 from coach_tui.sources.block import Block
 from coach_tui.sources.simulated import SimulatedKit
-
-#: Short retries, one second of silence for the watchdog (a loaded machine stalls less than that).
-FAST = BleSettings(
-    scan_timeout_s=1.0,
-    connect_timeout_s=5.0,
-    gatt_timeout_s=5.0,
-    backoff_base_s=0.05,
-    backoff_cap_s=0.2,
-    watchdog_min_silence_s=1.0,
-    close_timeout_s=2.0,
-)
-COACH = PROFILES["coach_v1"]
-
-
-@pytest.fixture
-async def world(request):
-    """A bumble world; ``@pytest.mark.parametrize("world", [{…}], indirect=True)`` passes options."""
-    async with BumbleWorld(**getattr(request, "param", {})) as w:
-        yield w
-    assert not w.callback_errors
-    for p in w.peripherals:
-        assert not p.hook_errors
-
-
-def ble_source(world: BumbleWorld, sensors: list[BleSensor], settings: BleSettings = FAST) -> BleSource:
-    return BleSource(
-        sensors,
-        settings,
-        scanner_backend=world.scanner_backend,
-        client_backend=world.client_backend,
-        rng=random.Random(7),
-    )
-
-
-async def collect(
-    source: BleSource, until: Callable[[list[Block]], bool], timeout: float = 20.0, into: list[Block] | None = None
-) -> list[Block]:
-    """Iterate ``source`` (appending to ``into``) until ``until(blocks)`` holds."""
-    blocks = [] if into is None else into
-    async with asyncio.timeout(timeout):
-        async for block in source:
-            blocks.append(block)
-            if until(blocks):
-                break
-    return blocks
-
-
-def samples_of(sensor_id: str, count: int) -> Callable[[list[Block]], bool]:
-    return lambda blocks: sum(b.n_samples for b in blocks if b.sensor_id == sensor_id) >= count
-
-
-async def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
-
-
-def stitched(blocks: list[Block], sensor_id: str = "s1") -> tuple[np.ndarray, np.ndarray]:
-    """(sample indices, samples) of one sensor, after checking every block continues the previous."""
-    mine = [b for b in blocks if b.sensor_id == sensor_id]
-    for before, after in itertools.pairwise(mine):
-        assert after.first_index == before.end_index + after.gap_before
-    indices = np.concatenate([np.arange(b.first_index, b.end_index) for b in mine])
-    return indices, np.concatenate([b.samples for b in mine])
-
-
-def coach_stream(counts: np.ndarray, per_packet: int, fmt: str = "int16") -> list[bytes]:
-    return [
-        encode_coach_v1(counts[k : k + per_packet], k, fmt=fmt) for k in range(0, len(counts), per_packet)
-    ]
-
-
-def microvolts(counts: np.ndarray, scale: float) -> np.ndarray:
-    """What a decoder makes of ``counts`` at ``scale`` µV per count."""
-    return (np.asarray(counts, dtype=np.float64) * scale).astype(np.float32)
-
 
 # ---------------------------------------------------------------------------------------------
 # Each profile
@@ -260,37 +194,19 @@ async def test_ganglion_fw2_lost_packet_mutes_until_raw_packet_and_marks_resync(
     assert [w.with_response for w in sensor.writes] == [False, False]  # write without response
 
 
-async def test_ganglion_fw3_lost_packets_cost_their_two_samples_exactly(world):
-    profile = PROFILES["ganglion_fw3"]
-    rng = np.random.default_rng(5)
-    counts = rng.integers(-(2**23), 2**23, size=(300, 4))
-    sensor = await world.add_peripheral(peripheral_spec(profile, "Ganglion-3c4d"))
-    Firmware(sensor, profile, lambda: encode_ganglion_fw3_stream(counts, bits=19), rate_hz=200, drop={20, 21, 77})
-    source = ble_source(world, [BleSensor("s1", "ganglion_fw3", address=sensor.address)])
-
-    blocks = await collect(source, samples_of("s1", 300 - 6))
-    await source.close()
-
-    assert [(b.first_index, b.gap_before) for b in blocks if b.gap_before] == [(44, 4), (156, 2)]
-    status = source.status()[0]
-    assert (status.samples_lost, status.packets_lost) == (6, 3)
-    indices, samples = stitched(blocks)
-    expected = (ganglion_fw3_decoded_counts(counts, 19) * GANGLION_UV_PER_COUNT).astype(np.float32)
-    assert np.array_equal(samples, expected[indices])
-
 @pytest.mark.parametrize("key", ["ganglion_fw3", "ganglion_fw2"])
 async def test_ganglion_a_whole_lost_cycle_is_counted_from_the_silence(world, key):
     # Paced as the board sends (200 Hz: 100 packets/s); one second of packets — one whole id
     # cycle — never arrives, and the ids alone cannot tell.
     profile = PROFILES[key]
     rng = np.random.default_rng(14)
-    if key == "ganglion_fw3":
-        counts = rng.integers(-(2**23), 2**23, size=(600, 4))
-        packets = encode_ganglion_fw3_stream(counts, bits=18)
-        truth = ganglion_fw3_decoded_counts(counts, 18)
-        spans = [(2 * k, 2) for k in range(len(packets))]
-        dropped = range(100, 200)
-        marked_expected = [(400, 200, False)]
+    if key == "ganglion_fw3":  # as the firmware packs it (test_ble_ganglion.py)
+        counts = rng.integers(-(2**23), 2**23, size=(3 * 201, 4))
+        truth = np.array(fw3_transmitted_counts(counts, 19))
+        last = 3 * 201 - 1  # the third cycle's sample 200 is never sent
+        dropped = range(100, 200)  # the second cycle: samples 201…401, its unsent 200 and 401 in the gap
+        marked_expected = [(402, 202, False)]
+        lost_on_link = 200
     else:
         counts = np.cumsum(rng.integers(-2000, 2000, size=(3 * 201 + 1, 4)), axis=0)
         packets = encode_ganglion_fw2_stream(counts, bits=19)
@@ -298,43 +214,23 @@ async def test_ganglion_a_whole_lost_cycle_is_counted_from_the_silence(world, ke
         spans = ganglion_fw2_packet_spans(len(counts))
         dropped = range(41, 142)  # ids 41…100, the raw packet, 1…40: nothing of this comes out
         marked_expected = [(402, 402 - 81, True)]  # muted until the raw packet of the third cycle
+        last = spans[-1][0] + spans[-1][1]
+        lost_on_link = marked_expected[0][1]
     sensor = await world.add_peripheral(peripheral_spec(profile, "Ganglion-5e6f"))
-    Firmware(sensor, profile, lambda: packets, rate_hz=100, drop=set(dropped))
+    if key == "ganglion_fw3":
+        ganglion_fw3_board(sensor, profile, counts, lost=dropped)
+    else:
+        Firmware(sensor, profile, lambda: packets, rate_hz=100, drop=set(dropped))
     patient = dataclasses.replace(FAST, watchdog_min_silence_s=3.0)  # a second of silence is no dead link
     source = ble_source(world, [BleSensor("s1", key, address=sensor.address)], patient)
 
-    last = spans[-1][0] + spans[-1][1]
     blocks = await collect(source, lambda b: bool(b) and b[-1].end_index == last)
     await source.close()
 
     assert [(b.first_index, b.gap_before, b.resync) for b in blocks if b.gap_before or b.resync] == marked_expected
-    assert source.status()[0].samples_lost == marked_expected[0][1]
+    assert source.status()[0].samples_lost == lost_on_link
     indices, samples = stitched(blocks)
     assert np.array_equal(samples, (truth[indices] * GANGLION_UV_PER_COUNT).astype(np.float32))
-
-
-async def test_ganglion_on_a_board_whose_firmware_another_profile_reads_says_which_to_configure(world):
-    profile = PROFILES["ganglion_fw2"]
-    sensor = await world.add_peripheral(peripheral_spec(profile, "Ganglion-9a9b", software_revision="3.0.0"))
-    firmware = Firmware(sensor, profile, lambda: [], rate_hz=100)
-    source = ble_source(world, [BleSensor("s1", "ganglion_fw2", name="Ganglion-9a9b")])
-
-    async def iterate() -> None:
-        async for _ in source:
-            pass
-
-    iteration = asyncio.ensure_future(iterate())
-    await wait_until(lambda: "attempt 2" in source.status()[0].state)
-    status = source.status()[0]
-    await source.close()
-    await asyncio.wait_for(iteration, 2)
-
-    assert status.state.startswith(
-        'failed (reading firmware version): the board runs firmware 3.0.0, which ganglion_fw2 cannot '
-        'read — set profile = "ganglion_fw3" for this sensor in config.toml (retrying in'
-    )
-    assert status.samples_received == 0 and status.reconnects == 0
-    assert firmware.control_writes() == []  # never started
 
 
 # ---------------------------------------------------------------------------------------------

@@ -128,7 +128,15 @@ def _keys(obj, keys: set[str], where: str) -> None:
 
 def check_report_schema(report: dict) -> None:
     """Every key and type of the ``coach analyze --json`` schema in the issue, and its invariants."""
-    _keys(report, {"source", "fs_hz", "duration_s", "mains_hz", "envelope", "channels", "pairs"}, "report")
+    optional = {"mvc", "mvc_trials"} & set(report)  # with --mvc or --mvc-trials
+    _keys(report, {"source", "fs_hz", "duration_s", "mains_hz", "envelope", "channels", "pairs"} | optional, "report")
+    if "mvc" in report:
+        assert all(isinstance(k, str) and _is_float(v) and v > 0 for k, v in report["mvc"].items())
+    if "mvc_trials" in report:
+        assert set(report["mvc_trials"]) == set(report["mvc"])
+        for key, trial in report["mvc_trials"].items():
+            _keys(trial, {"trial_peaks", "message"}, "mvc_trials entry")
+            assert max(trial["trial_peaks"]) == report["mvc"][key]  # the reference is the best trial's peak
     assert isinstance(report["source"], str) and report["source"]
     assert _is_float(report["fs_hz"]) and report["fs_hz"] > 0
     assert _is_float(report["duration_s"]) and report["duration_s"] > 0
@@ -144,7 +152,8 @@ def check_report_schema(report: dict) -> None:
     for ch in report["channels"]:
         where = f"channel {ch.get('column')}"
         _keys(ch, {"column", "muscle", "side", "quality", "envelope_peak", "envelope_mean", "units",
-                   "onsets_s", "offsets_s", "reps", "median_frequency_hz"}, where)
+                   "onsets_s", "offsets_s", "reps", "median_frequency_hz", "sustained_contractions",
+                   "fatigue_unavailable"}, where)
         assert isinstance(ch["column"], int) and not isinstance(ch["column"], bool) and ch["column"] >= 0
         assert isinstance(ch["muscle"], str) and ch["muscle"]
         assert ch["side"] in ("L", "R", None)
@@ -174,11 +183,23 @@ def check_report_schema(report: dict) -> None:
             assert previous_end <= rep["start_s"] < rep["end_s"] <= duration
             assert 0 <= rep["mean"] <= rep["peak"] <= ch["envelope_peak"] + 1e-9
             previous_end = rep["end_s"]
-        mdf = ch["median_frequency_hz"]
-        if mdf is not None:
-            _keys(mdf, {"start", "end", "slope_hz_per_min"}, f"{where} median_frequency_hz")
-            assert all(_is_float(v) for v in mdf.values())
+        assert ch["fatigue_unavailable"] is None or (isinstance(ch["fatigue_unavailable"], str)
+                                                     and ch["median_frequency_hz"] is None)
+        trends = [ch["median_frequency_hz"]] + [c["median_frequency_hz"] for c in ch["sustained_contractions"]]
+        for contraction in ch["sustained_contractions"]:
+            _keys(contraction, {"start_s", "end_s", "median_frequency_hz"}, f"{where} sustained contraction")
+            assert contraction["end_s"] - contraction["start_s"] >= 10.0
+        for mdf in trends:
+            if mdf is None:
+                continue
+            _keys(mdf, {"start", "end", "slope_hz_per_min", "slope_ci_hz_per_min", "fatigue", "basis", "n"},
+                  f"{where} median_frequency_hz")
+            assert all(_is_float(mdf[k]) for k in ("start", "end", "slope_hz_per_min"))
             assert 0 < mdf["start"] < report["fs_hz"] / 2 and 0 < mdf["end"] < report["fs_hz"] / 2
+            low, high = mdf["slope_ci_hz_per_min"]
+            assert _is_float(low) and _is_float(high) and low <= mdf["slope_hz_per_min"] <= high
+            assert mdf["fatigue"] is (high < 0)  # fatigue only when the interval excludes zero, falling
+            assert mdf["basis"] in ("reps", "windows") and isinstance(mdf["n"], int) and mdf["n"] >= 3
 
     assert isinstance(report["pairs"], list)
     by_column = {ch["column"]: ch for ch in report["channels"]}
@@ -267,6 +288,67 @@ def test_text_output_summarises_the_same_findings(capsys, rec):
         json.loads(out)
 
 
+#: The true MVC level (µV RMS) of each column in the trials file.
+TRIAL_LEVELS = (0.8 * MVC_UV, MVC_UV, 0.6 * MVC_UV, 0.6 * MVC_UV)
+
+
+@pytest.fixture(scope="module")
+def trials_file(tmp_path_factory) -> Path:
+    """The console's MVC protocol recorded at 2 kHz in the recording's 4 columns: 3 s at rest, then
+    3 trials of 5 s (0.5 s ramps, 4 s held at the column's MVC level) with 5 s rest between."""
+    from coach_tui.sources.emg_synthesis import plateau
+
+    rng = np.random.default_rng(11)
+    n = 30 * FS
+    columns = []
+    for level in TRIAL_LEVELS:
+        curve = np.max([plateau(n, FS, 3.0 + 10.0 * k, 4.0, level) for k in range(3)], axis=0)
+        columns.append(emg(curve, FS, rng))
+    path = tmp_path_factory.mktemp("trials") / "trials.csv"
+    body = "\n".join(",".join(f"{v:.4f}" for v in row) for row in np.column_stack(columns))
+    path.write_text(f"{HEADER}\n{body}\n", encoding="utf-8")
+    return path
+
+
+def test_mvc_trials_calibrate_with_the_protocol_and_normalise_the_recording(capsys, rec, trials_file, tmp_path):
+    report = analyze_json(capsys, rec.path, "--mvc-trials", trials_file)
+    references = report["mvc"]
+    assert set(references) == {"glute:L", "glute:R", "hamstrings:L", "hamstrings:R"}
+    for key, level in zip(references, TRIAL_LEVELS, strict=True):
+        # the best 500 ms of ~25 noisy windows rides a few % above the held level (dsp.peak)
+        assert level <= references[key] <= 1.15 * level, key
+        assert "trials agree" in report["mvc_trials"][key]["message"]
+    assert {c["units"] for c in report["channels"]} == {"%MVC"}
+    # exactly what --mvc with those references gives
+    refs = tmp_path / "refs.json"
+    refs.write_text(json.dumps(references), encoding="utf-8")
+    assert_same_numbers(report["channels"], analyze_json(capsys, rec.path, "--mvc", refs)["channels"])
+
+
+def test_mvc_trials_analysed_against_themselves_read_100_percent_at_best(capsys, trials_file):
+    report = analyze_json(capsys, trials_file, "--mvc-trials", trials_file)
+    for ch in report["channels"]:
+        assert len(ch["reps"]) == 3, ch["muscle"]
+        # the same protocol code, pipeline and peak estimator: the best trial is the reference
+        assert max(rep["peak"] for rep in ch["reps"]) == pytest.approx(100.0, rel=1e-9)
+        assert all(85 <= rep["peak"] <= 100 + 1e-6 for rep in ch["reps"])
+
+
+def test_mvc_trials_refusals(capsys, rec, trials_file, mvc_file, tmp_path):
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join(trials_file.read_text(encoding="utf-8").splitlines()[: 20 * FS]) + "\n", encoding="utf-8")
+    rc, _, err = run(capsys, "analyze", rec.path, "--fs", FS, "--channels", CHANNELS, "--mvc-trials", short)
+    assert rc == 2 and "lasts 20.0 s" in err and "needs 28.0 s" in err and "3 s at rest" in err
+    two = tmp_path / "two.csv"
+    two.write_text("\n".join(",".join(line.split(",")[:2]) for line in trials_file.read_text(encoding="utf-8").splitlines()),
+                   encoding="utf-8")
+    rc, _, err = run(capsys, "analyze", rec.path, "--fs", FS, "--channels", CHANNELS, "--mvc-trials", two)
+    assert rc == 2 and "2 columns" in err and "same channels" in err
+    with pytest.raises(SystemExit):
+        main(["analyze", str(rec.path), "--mvc", str(mvc_file), "--mvc-trials", str(trials_file)])
+    capsys.readouterr()
+
+
 def test_mvc_file_reports_percent_mvc(capsys, rec, mvc_file):
     raw = analyze_json(capsys, rec.path)
     pct = analyze_json(capsys, rec.path, "--mvc", mvc_file)
@@ -317,8 +399,12 @@ def test_envelope_out_and_skip(capsys, rec, tmp_path):
 
     mains = f"{report['mains_hz']:g}" if report["mains_hz"] else "off"
     settled = Pipeline(FS, 1, DspSettings(FilterSettings(mains=mains))).settled_at
+    from coach_tui.dsp.peak import peak
+
     for k, ch in enumerate(report["channels"], start=1):
-        assert table[settled:, k].max() == pytest.approx(ch["envelope_peak"], rel=1e-5)
+        # The channel's peak is its highest rep peak (dsp.peak over the rep), from the same envelope.
+        rep_peaks = [peak(table[round(r["start_s"] * FS) : round(r["end_s"] * FS), k], FS).value for r in ch["reps"]]
+        assert ch["reps"] and max(rep_peaks) == pytest.approx(ch["envelope_peak"], rel=1e-5)
         assert table[settled:, k].mean() == pytest.approx(ch["envelope_mean"], rel=1e-4)
         assert (table[:, k] >= 0).all()
 

@@ -11,7 +11,6 @@ import pytest
 from conftest import ROOT
 
 from coach_tui.config import (
-    MAINS_CHOICES,
     REFERENCE_CONFIG,
     SECTIONS,
     CheckSettings,
@@ -22,7 +21,7 @@ from coach_tui.config import (
     load_config,
 )
 from coach_tui.dsp.mvc import MvcSettings
-from coach_tui.dsp.analysis_settings import AnalysisSettings
+from coach_tui.dsp.analysis_settings import MAINS_CHOICES, AnalysisSettings
 from coach_tui.dsp.settings import FilterSettings
 
 pytestmark = pytest.mark.usefixtures("isolated")
@@ -80,12 +79,13 @@ def test_packaged_reference_is_the_repo_config():
     )
 
 
-def test_empty_file_gives_every_default(tmp_path):
+def test_empty_file_gives_every_default(tmp_path, user_folders):
     path = write(tmp_path / "cfg" / "empty.toml", "")
     config = load_config(path)
     assert config.analysis == AnalysisSettings()
     assert (config.mvc, config.simulation, config.check) == (MvcSettings(), SimulationSettings(), CheckSettings())
-    assert config.sessions_dir == tmp_path / "cfg" / "sessions"
+    # no sessions_dir: the user data folder, as for an installed CLI (not beside the config file)
+    assert config.sessions_dir == user_folders / "data" / "coach-tui" / "sessions"
 
 
 def test_partial_config_keeps_defaults_for_missing_keys(tmp_path):
@@ -183,12 +183,28 @@ def test_unknown_key_in_a_section_is_refused_listing_the_allowed(tmp_path):
         ('[[sensors]]\nid = "a"\nprofile = "coach_v1"\nchannels = ["biceps:L"]\n'
          '[[sensors]]\nid = "a"\nprofile = "coach_v1"\nchannels = ["biceps:R"]\n', ["#2", "'a' is used twice"]),
         ('sensors = 3\n', ["sensors must be [[sensors]] tables"]),
+        # a rep held like a trial is measured like the reference: one window for both
+        ("[peak]\nmax_window_ms = 400.0\n", ["peak.max_window_ms", "400.0", "mvc.window_ms = 500"]),
+        ("[fatigue]\nconfidence = 1.0\n", ["fatigue.confidence", "1.0", "below 1"]),
+        ("[filters]\nnyquist_margin = 1.0\n", ["filters.nyquist_margin", "1.0", "below 1"]),
+        # a key of an earlier version, with why it went
+        ("[filters]\nfull_band_min_fs_hz = 1000.0\n", ["filters.full_band_min_fs_hz is no longer used",
+                                                         "Nyquist", "nyquist_margin", "remove the key"]),
     ],
 )
 def test_bad_values_are_refused_naming_key_value_and_what_is_allowed(tmp_path, text, phrases):
     message = refusal(tmp_path, text)
     for phrase in phrases:
         assert phrase in message, f"{phrase!r} not in {message!r}"
+
+
+def test_a_stored_recipe_with_a_retired_key_is_still_read():
+    from coach_tui.dsp.analysis_settings import AnalysisSettings, analysis_settings_from_dict, analysis_settings_to_dict
+
+    tables = analysis_settings_to_dict(AnalysisSettings())
+    tables["filters"] = {**tables["filters"], "full_band_min_fs_hz": 1000.0}
+    del tables["peak"]  # recorded before the peak estimator had settings
+    assert analysis_settings_from_dict(tables) == AnalysisSettings()
 
 
 def test_sensors_are_read_with_their_channels(tmp_path):
@@ -325,3 +341,38 @@ def test_a_broken_working_folder_config_is_not_skipped(tmp_path, isolated):
     write(isolated / "config.toml", "[check]\nseconds = -1.0\n")
     with pytest.raises(ConfigError, match=r"check\.seconds = -1\.0"):
         load_config()
+
+
+# --- where an installed coach keeps things (issue 11) ------------------------------------------------
+
+
+def test_the_shipped_reference_never_keeps_sessions_beside_itself(isolated, user_folders):
+    from coach_tui.config import PACKAGE_DIR
+
+    for config in (load_config(), load_config(REFERENCE_CONFIG)):
+        assert config.path == REFERENCE_CONFIG
+        assert config.sessions_dir == user_folders / "data" / "coach-tui" / "sessions"
+        assert PACKAGE_DIR not in config.sessions_dir.parents
+        assert "user data folder" in config.sessions_reason
+
+
+def test_a_sessions_folder_inside_the_package_is_refused(tmp_path):
+    from coach_tui.config import PACKAGE_DIR
+
+    path = write(tmp_path / "c.toml", f'sessions_dir = "{(PACKAGE_DIR / "sessions").as_posix()}"\n')
+    with pytest.raises(ConfigError, match="inside the installed coach-tui package"):
+        load_config(path)
+
+
+def test_each_choice_says_why(tmp_path, isolated, user_folders, monkeypatch):
+    assert "defaults" in load_config().path_reason
+    local = write(isolated / "config.toml", 'sessions_dir = "here"\n')
+    config = load_config()
+    assert config.path_reason == "config.toml in the working folder"
+    assert config.sessions_reason == f"sessions_dir in {config.path}"
+    assert load_config(local).path_reason == "given with --config"
+    monkeypatch.setenv("COACH_SESSIONS", str(tmp_path / "elsewhere"))
+    assert load_config().sessions_reason == "the environment variable COACH_SESSIONS"
+    local.unlink()
+    user = write(tmp_path / "xdg" / "coach-tui" / "config.toml", "")  # isolated's XDG_CONFIG_HOME
+    assert load_config().path == user and load_config().path_reason == "the user config folder"

@@ -13,7 +13,7 @@ from ble_peripherals import Firmware, peripheral_spec
 from bumble_link import BumbleWorld
 
 from coach_tui.workflows import configured_sensors
-from coach_tui.config import load_config
+from coach_tui.config import ConfigError, load_config
 from coach_tui.domain.placement import Placement
 from coach_tui.workflows.sensor_check import RecentSamples, collect, grade_sensors
 from coach_tui.sources.block import Block, SensorStatus
@@ -53,6 +53,24 @@ def test_placements_columns_envelope_sensors_and_units_come_from_the_config(conf
     assert configured_sensors.placed_columns(placements) == {"hips": [1], "hams": [0], "band": [0]}
     assert configured_sensors.envelope_sensors(config) == frozenset({"band"})
     assert configured_sensors.device_units(config) == {"hips": "µV", "hams": "µV", "band": "counts"}
+
+
+@pytest.mark.parametrize(("channels", "envelopes"), [('["biceps:L", ""]', {"uart"}), ('["", "biceps:L"]', set())],
+                         ids=["envelope-placed", "raw-placed"])
+def test_a_myoware_uart_shield_s_raw_channel_is_raw_emg_and_its_envelope_an_envelope(tmp_path, channels, envelopes):
+    # "<envelope>,<raw>": the raw value swings around zero, EMG to filter like any other
+    path = tmp_path / "config.toml"
+    path.write_text(f'[[sensors]]\nid = "uart"\nprofile = "myoware_uart"\nchannels = {channels}\n', encoding="utf-8")
+    assert configured_sensors.envelope_sensors(load_config(path)) == frozenset(envelopes)
+
+
+def test_placing_both_the_envelope_and_the_raw_channel_of_one_sensor_is_refused(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[[sensors]]\nid = "uart"\nprofile = "myoware_uart"\nchannels = ["biceps:L", "biceps:L"]\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"sensor sends its envelope on channel 1 and its raw signal on channel 2 "
+                                          r"— name the muscle on one of them"):
+        load_config(path)
 
 
 async def test_the_check_reads_only_the_placed_channels_and_grades_each_sensor(config):
@@ -124,18 +142,20 @@ class GapSource:
         pass
 
 
-async def test_the_check_fills_a_gap_with_at_most_the_listening_window_of_zeros():
+async def test_the_check_fills_a_gap_with_at_most_the_listening_window_of_the_last_sample():
     received = await collect(GapSource(), 0.2)
     pieces = received["s1"]
-    zeros = [p for p in pieces if not p.any()]
-    assert [len(z) for z in zeros] == [200]  # 0.2 s at 1000 Hz
-    assert all(len(p) == 10 and p.all() for p in pieces if p.any())
+    fills = [p for p in pieces if len(p) != 10]
+    assert [len(f) for f in fills] == [200]  # 0.2 s at 1000 Hz
+    assert np.all(fills[0] == 4.0)  # the sample before the gap, held (Pipeline.process_gap does the same)
+    blocks = [p for p in pieces if len(p) == 10]
+    assert [p[0, 0] for p in blocks] == list(range(1, len(blocks) + 1))
 
 
-def test_recent_samples_keep_at_most_a_window_of_zeros_for_a_gap():
+def test_recent_samples_keep_at_most_a_window_of_the_last_sample_for_a_gap():
     recent = RecentSamples(0.5, 1000.0)
     recent.add(Block("s1", 0, np.ones((10, 1), dtype=np.float32), 0.0))
     recent.add(Block("s1", 10 + WILD_GAP, np.full((10, 1), 2.0, dtype=np.float32), 0.0, WILD_GAP))
     kept = recent.received()["s1"]
-    assert [len(p) for p in kept] == [500, 10]  # the window's 500 zeros, then the new samples
-    assert not kept[0].any() and np.all(kept[1] == 2.0)
+    assert [len(p) for p in kept] == [500, 10]  # the window's 500 held samples, then the new ones
+    assert np.all(kept[0] == 1.0) and np.all(kept[1] == 2.0)

@@ -119,6 +119,20 @@ async def test_without_bluetooth_the_console_offers_the_simulated_kit(config):
             await asyncio.sleep(0)
 
 
+async def test_without_bluetooth_quitting_says_why(config):
+    off = BleakBluetoothNotAvailableError("No powered adapters.", BleakBluetoothNotAvailableReason.POWERED_OFF)
+    with Database(config.sessions_dir) as database:
+        app = make_app(config, Repository(database), simulated=False, scanner_backend=failing_scanner_backend(off))
+        said = []
+        exit_app = app.exit
+        app.exit = lambda *args, message=None, **kw: (said.append(str(message)), exit_app(*args, message=message, **kw))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+            await pilot.press("down", "enter")  # quit
+            await _until(pilot, lambda: said)
+    assert "turn it on" in said[0].lower()
+
+
 async def test_placement_shows_each_sensor_s_link_and_grades_in_a_worker(config, monkeypatch):
     import threading
     import time
@@ -205,8 +219,8 @@ async def test_coach_record_records_the_configured_bluetooth_sensors(config, cap
         with Database(config.sessions_dir) as database:
             repo = Repository(database)
             client = repo.add_client(Client("c-ana", "Ana", created=now_utc()))
-            args = argparse.Namespace(client="Ana", simulate=None, exercise="hip thrust", seconds=8.0, load=40.0, cue="")
-            rc = await record_command.record_set(args, config, repo, client, EXERCISES["hip_thrust"], False,
+            args = argparse.Namespace(client="Ana", simulate=None, exercise="hip thrust", seconds=8.0, load=40.0, cue="", json=False)
+            rc, _ = await record_command.record_set(args, config, repo, client, EXERCISES["hip_thrust"], False,
                                                  {"scanner_backend": world.scanner_backend,
                                                   "client_backend": world.client_backend})
             (session,) = repo.sessions()
@@ -221,3 +235,39 @@ async def test_coach_record_records_the_configured_bluetooth_sensors(config, cap
     assert recording.meta["source"] == "bluetooth sensors"  # the console's recipe: same source, formats, plan
     assert {(f.sensor_id, f.dtype, f.units) for f in recording.sensors} == {("left", "int32", "µV"), ("right", "int32", "µV")}
     assert reanalyze(prefix).reps == list(stored.reps)
+
+
+async def test_placement_names_what_happened_on_each_link(tmp_path):
+    # A Ganglion configured by profile only is found by the name it advertises, and its board
+    # reports firmware 2 though the entry says firmware 3: both are said below the table.
+    from ble_encoders import encode_ganglion_fw2_stream
+    from textual.widgets import Static
+
+    from coach_tui.ui.screens import placement_screen
+
+    path = tmp_path / "config.toml"
+    path.write_text('[simulation]\nrealtime = false\n\n[[sensors]]\nid = "g"\nprofile = "ganglion_fw3"\n'
+                    'channels = ["glute_max:L", "", "", ""]\n', encoding="utf-8")
+    config = replace(load_config(path), sessions_dir=tmp_path / "sessions")
+    fw2 = PROFILES["ganglion_fw2"]
+    counts = np.cumsum(np.random.default_rng(9).integers(-2000, 2000, size=(60 * 201 + 1, 4)), axis=0)
+    async with BumbleWorld() as world:
+        board = await world.add_peripheral(peripheral_spec(fw2, "Ganglion 1.3 (a1b2)", advertise_service=False,
+                                                           software_revision="2.0.1"))
+        Firmware(board, fw2, lambda: encode_ganglion_fw2_stream(counts), rate_hz=200)
+        with Database(config.sessions_dir) as database:
+            app = make_app(config, Repository(database), simulated=False, scanner_backend=world.scanner_backend,
+                           client_backend=world.client_backend)
+            async with app.run_test(size=(100, 30)) as pilot:
+                await _until(pilot, lambda: all(s.state == "streaming" for s in app.kit.hub.status()))
+                await pilot.press("p")
+                await _until(pilot, lambda: isinstance(app.screen, placement_screen.PlacementScreen))
+                reasons = app.screen.query_one("#placement-reasons", Static)
+
+                def said() -> str:
+                    return str(reasons.render())
+
+                await _until(pilot, lambda: "found Ganglion 1.3 (a1b2) by name" in said())
+                assert "g: found Ganglion 1.3 (a1b2) by name" in said()
+                assert 'g: board reports firmware 2.0.1: using it (config.toml says ganglion_fw3; set profile' in said()
+                await pilot.press("escape")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from coach_tui.store import database as database_module
+from coach_tui.store import database_file as database_module
 from coach_tui.store.database import (
     SCHEMA_VERSION,
     Database,
@@ -240,7 +240,7 @@ def test_newer_schema_is_refused_and_left_alone(sessions):
 
 
 def test_missing_schema_is_written_on_first_write(sessions):
-    sessions.mkdir(mode=0o755)
+    sessions.mkdir(mode=0o700)  # a folder made by hand keeps its mode (see test_private_files.py)
     (sessions / "coach.json").write_text('{"clients": {"c1": {"id": "c1"}}}')
     with Database(sessions) as db:
         assert db.get("clients", "c1") == {"id": "c1"}

@@ -94,7 +94,8 @@ async def test_picker_perceived_calibrations_progression(stored):
     async with Host(screen).run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert [item.label for item in screen.items] == [
-            "Hip thrust · glute max", "Perceived vs measured", "Calibrations", "Progression", "A/B tests", "Sets"]
+            "Hip thrust · glute max", "Perceived vs measured", "Calibrations", "Progression", "Fatigue", "A/B tests",
+            "Sets"]
         await pilot.press("down")
         assert "ρ = 0.90 over 5 rated sets" in text(screen, "#history-note")
         assert "perceived 1–10 (right)" in screen.query_one(PlotextChart).render().plain
@@ -107,6 +108,8 @@ async def test_picker_perceived_calibrations_progression(stored):
         assert screen.query_one(ContentSwitcher).current == "history-table"
         assert [table.get_row_at(i)[:2] for i in range(2)] == [["Back squat", "not yet"], ["Hip thrust", "ready"]]
         assert "ready to progress = in each of the last 3 sets" in text(screen, "#history-note")
+        await pilot.press("down")  # no set of this history has median frequencies: fatigue says so
+        assert "no set yet with enough reps (3)" in text(screen, "#history-note")
         await pilot.press("down")
         assert text(screen, "#history-note") == (
             f"{ACTIVATION_CAVEAT}\n"
@@ -129,7 +132,7 @@ async def test_sets_lists_every_set_with_its_load_and_time_of_day(stored):
     screen = HistoryScreen(client, repo, config)
     async with Host(screen).run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        await pilot.press(*["down"] * 5)
+        await pilot.press("up")  # the last entry
         assert screen.query_one(ContentSwitcher).current == "history-table"  # a table only
         table = screen.query_one(DataTable)
         assert [str(c.label) for c in table.columns.values()][:6] == ["date", "time", "exercise", "load", "reps",
@@ -137,6 +140,18 @@ async def test_sets_lists_every_set_with_its_load_and_time_of_day(stored):
         assert table.row_count == 7
         assert table.get_row_at(0)[:7] == ["2025-03-01", "12:00", "Hip thrust", "60.0 kg", "2", "55", "5"]
         assert table.get_row_at(5)[:6] == ["2025-03-15", "12:02", "Back squat", "60.0 kg", "1", "—"]
+
+
+def test_fatigue_item_lists_each_sets_verdict_with_its_interval():
+    from test_report import _with_fatigue_and_an_old_set
+
+    from coach_tui.ui.screens.history import history_items
+
+    (fatigue,) = [item for item in history_items(_with_fatigue_and_an_old_set()) if item.label == "Fatigue"]
+    ((date, exercise, index, verdict, slope, over),) = fatigue.rows
+    assert (date, exercise, index, verdict, over) == ("2025-03-15", "Hip thrust", "4", "fatigue", "6 reps")
+    assert slope.startswith("-106.3 [")
+    assert fatigue.note.startswith("fatigue = the median frequency")
 
 
 async def test_chart_redraws_only_when_data_or_size_change(stored):
@@ -188,6 +203,8 @@ async def test_a_client_without_data(stored):
         await pilot.press("down", "down")
         assert text(screen, "#history-note") == "no MVC calibrations yet for Bo"
         await pilot.press("down", "down")
+        assert text(screen, "#history-note").startswith("no set yet with enough reps (3)")
+        await pilot.press("down")
         assert text(screen, "#history-note") == "no A/B tests yet for Bo"
 
 

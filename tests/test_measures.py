@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 from coach_tui.dsp import DspSettings, FilterSettings, Pipeline
-from coach_tui.dsp.asymmetry import PEAK_WINDOW_MS, asymmetry_pct, set_asymmetry
+from coach_tui.dsp.asymmetry import asymmetry_pct, set_asymmetry
 from coach_tui.dsp.cocontraction import cocontraction_index
 from coach_tui.dsp.fatigue import median_frequency_trend
-from coach_tui.dsp.mvc import best_window_mean, mvc_reference
+from coach_tui.dsp.mvc import mvc_reference, trial_peak
+from coach_tui.dsp.peak import peak
 from coach_tui.dsp.onsets import detect_onsets, onset_order_ms, rest_baseline
 from coach_tui.dsp.quality import assess_channel, saturation_fraction
 from coach_tui.dsp.reps import RepDetector, detect_reps
@@ -34,7 +35,7 @@ def _trial(level, fs, rng):
     ).envelope[:, 0]
 
 
-def test_mvc_reference_is_best_500ms_window_across_trials():
+def test_mvc_reference_is_the_best_trial_peak_across_trials():
     rng = np.random.default_rng(0)
     trials = [_trial(level, 2000, rng) for level in (380.0, 400.0, 390.0)]
     result = mvc_reference(trials, 2000)
@@ -42,7 +43,7 @@ def test_mvc_reference_is_best_500ms_window_across_trials():
     # The best of many 500 ms windows sits a few percent above the plateau's true RMS (the maximum
     # of noisy window means); the definition, not the plateau level, is what is exact.
     assert 400.0 <= result.reference <= 1.15 * 400.0
-    assert result.reference == max(best_window_mean(t, 2000) for t in trials)
+    assert result.reference == max(trial_peak(t, 2000) for t in trials)
     assert not result.repeat_trial and not result.familiarisation
 
 
@@ -53,12 +54,6 @@ def test_mvc_flags_inconsistent_trials_and_recognises_familiarisation():
     first_low = mvc_reference([_trial(lv, 1000, rng) for lv in (300.0, 400.0, 395.0)], 1000)
     assert first_low.familiarisation and not first_low.repeat_trial
     assert "familiarisation" in first_low.message
-
-
-def test_best_window_mean_of_a_known_plateau():
-    envelope = np.concatenate([np.zeros(1000), np.full(600, 50.0), np.zeros(1000)])
-    assert best_window_mean(envelope, 1000, 500) == pytest.approx(50.0)
-    assert best_window_mean(envelope, 1000, 1000) == pytest.approx(30.0)
 
 
 # --- asymmetry, target share, co-contraction -----------------------------------------------
@@ -85,7 +80,7 @@ def test_asymmetry_accuracy_over_random_sets(deficit):
         pct = _percent_mvc([left, right], fs)
         found = detect_reps(pct.mean(axis=1), fs, floor=5.0)
         assert len(found) == 6
-        peaks = [[best_window_mean(pct[r.start : r.end, side], fs, PEAK_WINDOW_MS) for r in found] for side in (0, 1)]
+        peaks = [[peak(pct[r.start : r.end, side], fs, window=fs // 2).value for r in found] for side in (0, 1)]
         estimate = set_asymmetry(*peaks)
         errors.append(estimate.pct - deficit)
         if deficit >= 15:

@@ -5,6 +5,7 @@ import pytest
 
 from coach_tui.dsp import DspSettings, FilterSettings, Pipeline
 from coach_tui.dsp.envelope import MovingRms
+from coach_tui.dsp.filters import upper_corner_hz
 from coach_tui.sources.emg_synthesis import synthesize
 
 from synthetic import NOISE_UV
@@ -117,6 +118,17 @@ def test_reduced_bandwidth_below_1000_hz_and_full_band_above():
     assert Pipeline(2000, 1).reduced_bandwidth is False
 
 
+@pytest.mark.parametrize(("fs", "upper", "reduced"), [(2000, 450, False), (1000, 450, False), (990, 450, False),
+                                                       (948, 450, False), (900, 427.5, True), (200, 95, True)])
+def test_the_upper_corner_follows_nyquist_not_a_1000_hz_threshold(fs, upper, reduced):
+    settings = DspSettings(FilterSettings(mains="off"))
+    assert upper_corner_hz(fs, settings.filters) == pytest.approx(upper)
+    assert Pipeline(fs, 1, settings).reduced_bandwidth is reduced
+    # a band-pass, not a high-pass alone: half power at the upper corner, far less above it
+    assert _gain(fs, upper, settings) == pytest.approx(np.sqrt(0.5), abs=0.03)
+    assert _gain(fs, min(1.1 * upper + 10, 0.99 * fs / 2), settings) < 0.6
+
+
 def _gain(pipeline_fs, freq, settings):
     t = np.arange(pipeline_fs * 4) / pipeline_fs
     tone = np.sin(2 * np.pi * freq * t)[:, None]
@@ -161,3 +173,21 @@ def test_gap_keeps_sample_count_and_decays_envelope():
     gap = pipeline.process_gap(300)
     assert gap.first_index == 1000 and pipeline.samples_seen == 1300
     assert gap.envelope[-1, 0] < 0.05 * gap.envelope[0, 0]
+
+
+def test_a_gap_in_a_dc_coupled_signal_makes_no_burst():
+    # An OpenBCI Ganglion reads its electrodes' offset (thousands of µV) with the EMG, and its
+    # firmware 3 never sends one sample in 201: a gap must not become an impulse of the offset.
+    rng = np.random.default_rng(4)
+    fs = 200
+    signal = 3000.0 + rng.standard_normal((10 * fs, 1)) * 5.0  # at rest: ~5 µV of noise on 3 mV
+    settings = DspSettings(FilterSettings(mains="off"))
+    with_gaps = Pipeline(fs, 1, settings)
+    envelopes = []
+    for start in range(0, len(signal), fs):
+        envelopes.append(with_gaps.process(signal[start:start + fs]).envelope)
+        envelopes.append(with_gaps.process_gap(1).envelope)
+    gapped = np.concatenate(envelopes)[3 * fs:]
+    plain = Pipeline(fs, 1, settings).process(signal).envelope[3 * fs:]
+    assert gapped.max() < 1.5 * plain.max()  # zeros in the gap made bursts of ~600 µV here
+    assert np.median(gapped) == pytest.approx(np.median(plain), rel=0.1)

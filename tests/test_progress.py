@@ -137,7 +137,7 @@ def test_reps_during_which_a_sensor_was_lost_are_left_out_of_every_number():
     only_lost = a_set(session, 5, "hip_thrust", [lost])
     progress = client_progress(h["client"], h["sessions"], [*h["sets"], only_lost], h["calibrations"])
     assert progress.sets_without_reps == 2  # a set whose every rep was incomplete measured nothing
-    assert [line.incomplete for line in progress.sets if line.incomplete] == [1]
+    assert [line.incomplete for line in progress.set_lines if line.incomplete] == [1]
 
 
 def test_summarise_reps_ignores_reps_in_microvolts():

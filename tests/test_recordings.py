@@ -21,7 +21,7 @@ from recording_killer import SENSORS as KILL_SENSORS
 from recording_killer import intended_blocks
 
 from coach_tui.sources.block import Block
-from coach_tui.store import recordings
+from coach_tui.store import recording_writer, recordings
 from coach_tui.store.recordings import (
     HEADER_SIZE,
     RecordingError,
@@ -251,13 +251,19 @@ def test_flush_interval_puts_data_on_disk_while_open(tmp_path):
 
 
 # ------------------------------------------------------------------------- damaged files
-def _small_recording(tmp_path, name="r"):
+def _small_recording(tmp_path, name="r", *, unfinished=True):
+    """A recording of mixed sensors, one record per block. ``unfinished``: as a crash leaves it,
+    every record flushed but the header never marked complete (only such a recording may have a
+    torn tail; a complete one must match its header, see test_a_complete_recording_*)."""
     sensors = mixed_sensors()
     clock = FakeClock()
     w = RecordingWriter(tmp_path / name, sensors, {}, clock=clock, coalesce=False)
+    header_while_recording = w.header_path.read_bytes()
     blocks = stream(sensors, 6, seed=7, block_s=0.005)
     stored = [w.write(b) for b in blocks]
     w.close()
+    if unfinished:
+        w.header_path.write_bytes(header_while_recording)
     return tmp_path / name, blocks, stored
 
 
@@ -307,6 +313,47 @@ def test_bad_checksum_at_end_dropped_in_middle_is_an_error(tmp_path):
     bad_len[offsets[2] + 9] ^= 0x40  # n samples of the 3rd record: header checksum catches it
     raw.write_bytes(bad_len)
     with pytest.raises(RecordingError, match=f"byte offset {offsets[2]}.*header checksum"):
+        read_recording(prefix)
+
+
+def test_a_complete_recording_cut_short_is_an_error_naming_the_lost_span(tmp_path):
+    prefix, blocks, _ = _small_recording(tmp_path, unfinished=False)
+    raw = prefix.with_name("r.raw")
+    data = raw.read_bytes()
+    rec = read_recording(prefix)
+    assert rec.complete and rec.truncated_bytes == 0
+    last = list(rec.records())[-1]
+    fmt = rec.sensor(last.sensor_id)
+    n = rec.n_samples(last.sensor_id)
+    span = f"{last.counts.shape[0] / fmt.fs_hz:.1f} s lost (from {(n - last.counts.shape[0]) / fmt.fs_hz:.1f} s"
+    for cut in (len(data) - 1, last.offset + HEADER_SIZE + 1, last.offset + 3, last.offset):  # an interrupted copy
+        raw.write_bytes(data[:cut])
+        with pytest.raises(RecordingError, match="damaged") as info:
+            read_recording(prefix)
+        message = str(info.value)
+        assert f"{last.sensor_id}: {span}" in message, message
+        assert f"{cut} of the {len(data)} bytes" in message or "unreadable" in message
+        assert "\n" not in message
+    with pytest.raises(RecordingError, match="damaged"):
+        recover(prefix)  # nothing is "recovered" out of a damaged complete recording
+    assert raw.read_bytes() == data[:last.offset]
+
+
+def test_a_complete_recording_with_a_flipped_bit_in_its_last_record_is_an_error(tmp_path):
+    prefix, _, _ = _small_recording(tmp_path, unfinished=False)
+    raw = prefix.with_name("r.raw")
+    data = bytearray(raw.read_bytes())
+    last = list(read_recording(prefix).records())[-1]
+    data[-1] ^= 0x10
+    raw.write_bytes(data)
+    with pytest.raises(RecordingError, match=f"record at byte {last.offset} is unreadable .*checksum.*s lost"):
+        read_recording(prefix)
+
+
+def test_a_complete_recording_without_its_samples_file_is_an_error(tmp_path):
+    prefix, _, _ = _small_recording(tmp_path, unfinished=False)
+    prefix.with_name("r.raw").unlink()
+    with pytest.raises(RecordingError, match="samples file is missing"):
         read_recording(prefix)
 
 
@@ -392,9 +439,9 @@ def test_disk_full_raises_and_keeps_what_was_flushed(tmp_path, monkeypatch, fail
         return real_fsync(fd)
 
     if failing == "write":
-        monkeypatch.setattr(recordings.os, "write", full_write)
+        monkeypatch.setattr(recording_writer.os, "write", full_write)
     else:
-        monkeypatch.setattr(recordings.os, "fsync", full_fsync)
+        monkeypatch.setattr(recording_writer.os, "fsync", full_fsync)
     for b in blocks[30:40]:
         w.write(b)
     with pytest.raises(RecordingError, match="disk full") as info:
@@ -430,7 +477,7 @@ def test_disk_full_in_a_background_flush_is_raised_by_the_next_call(tmp_path, mo
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_write(fd, data)
 
-    monkeypatch.setattr(recordings.os, "write", full_write)
+    monkeypatch.setattr(recording_writer.os, "write", full_write)
     w.write(blocks[30])
     clock.t += w.flush_interval_s
     w.write(blocks[31])  # due: the flush goes to the background and fails there, this write does not

@@ -228,3 +228,29 @@ def test_a_text_chart_draws_the_numbers_it_shows():
     days = [GENERATED - timedelta(days=7), GENERATED]
     (line,) = _md_chart(_Chart("Hip thrust", (_Line("asymmetry", "%", tuple(zip(days, (3.6, 4.4)))),)))
     assert "`▅▅` 4 → 4 %" in line  # not "▁█ 4 → 4 %": a flat line for numbers shown the same
+
+
+def _with_fatigue_and_an_old_set():
+    """Ana's history plus a hip-thrust set whose median frequency falls rep by rep, and one set kept
+    with the previous peak definition (its raw recording lost)."""
+    from test_progress import a_set, rep
+
+    h = ana_history()
+    session = h["sessions"][2]
+    falling = [replace(rep(70, 40, index=i + 1), start_s=2.0 * i, end_s=2.0 * i + 1.5, median_frequency_hz=f)
+               for i, f in enumerate([110, 106, 103, 99, 96, 92])]
+    old = replace(a_set(session, 5, "hip_thrust", [rep(95, 50)]), metrics_version=1)
+    sets = [*h["sets"], a_set(session, 4, "hip_thrust", falling), old]
+    return client_progress(h["client"], h["sessions"], sets, h["calibrations"], h["ab_tests"], window=3)
+
+
+def test_fatigue_verdicts_and_sets_of_the_old_definition_are_said():
+    progress = _with_fatigue_and_an_old_set()
+    md = report_text(progress, "md", GENERATED)
+    assert "## Fatigue within sets" in md
+    assert "1 set with a median-frequency trend; fatigue shown in 1." in md
+    assert "2025-03-15 Hip thrust, set 4: fatigue: median frequency falling (-106.3 Hz/min, 95 % interval" in md
+    assert "fatigue = the median frequency (Welch) falls" in md  # the formula named
+    # the old set is left out of every number, and said
+    assert "1 set measured with the previous peak definition (raw recording missing)" in md
+    assert progress.sets_old_metrics == 1 and max(p.summary.peak_pct for p in progress.series[0].points) < 95

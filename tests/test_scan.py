@@ -22,12 +22,15 @@ HEART_RATE_SERVICE = "0000180d-0000-1000-8000-00805f9b34fb"
 
 
 async def add_neighbourhood(world: BumbleWorld) -> dict[str, str]:
-    """A coach v1 sensor, a Myo, a Ganglion (found by its name only), a MyoWare UART shield and a
-    heart-rate strap that is no sensor of ours; name → address."""
+    """A coach v1 sensor, a Myo, two Ganglions (found by their names only; one whose firmware
+    cannot be read, one reporting firmware 2.0.1), a MyoWare UART shield and a heart-rate strap
+    that is no sensor of ours; name → address."""
     peripherals = [
         await world.add_peripheral(peripheral_spec(PROFILES["coach_v1"], "coach-1", info=coach_v1_info(1, 1000.0))),
         await world.add_peripheral(peripheral_spec(PROFILES["myo"], "Myo")),
         await world.add_peripheral(peripheral_spec(PROFILES["ganglion_fw3"], "Ganglion-1a2b", advertise_service=False)),
+        await world.add_peripheral(peripheral_spec(PROFILES["ganglion_fw3"], "Ganglion-3c4d", advertise_service=False,
+                                                   software_revision="2.0.1")),
         await world.add_peripheral(peripheral_spec(PROFILES["myoware_uart"], "MyoWare")),
         await world.add_peripheral(
             name="Polar H10", services=[ServiceSpec(HEART_RATE_SERVICE, [CharacteristicSpec("2a37", "notify")])]
@@ -39,10 +42,13 @@ async def add_neighbourhood(world: BumbleWorld) -> dict[str, str]:
 async def test_scan_lists_devices_that_match_a_profile():
     async with BumbleWorld() as world:
         addresses = await add_neighbourhood(world)
-        found = await scan(0.3, world.scanner_backend)
+        found = await scan(0.3, world.scanner_backend, world.client_backend)
+        ganglion_2 = world.peripheral("Ganglion-3c4d")
+        assert ganglion_2.connections_count == 1 and not ganglion_2.is_connected  # read, then let go
 
     assert sorted(found, key=lambda d: d.name) == [
         FoundDevice(addresses["Ganglion-1a2b"], "Ganglion-1a2b", -50, "ganglion_fw3"),
+        FoundDevice(addresses["Ganglion-3c4d"], "Ganglion-3c4d", -50, "ganglion_fw2", "2.0.1"),
         FoundDevice(addresses["Myo"], "Myo", -50, "myo"),
         FoundDevice(addresses["MyoWare"], "MyoWare", -50, "myoware_uart"),
         FoundDevice(addresses["coach-1"], "coach-1", -50, "coach_v1"),
@@ -101,7 +107,7 @@ def bumble_neighbourhood(monkeypatch):
             async with BumbleWorld() as world:
                 if populated:
                     await add_neighbourhood(world)
-                return await real_scan(seconds, world.scanner_backend)
+                return await real_scan(seconds, world.scanner_backend, world.client_backend)
 
         monkeypatch.setattr(ble_scan, "scan", scan_in_bumble_world)
 
@@ -112,11 +118,18 @@ def test_coach_scan_prints_devices_and_entries_to_paste(isolated, bumble_neighbo
     bumble_neighbourhood()
     assert cli.main(["scan", "--seconds", "0.3"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Found 4 sensors in 0.3 s:")
+    assert out.startswith("Found 5 sensors in 0.3 s:")
     assert "Myo" in out and "Thalmic Myo armband" in out and "-50 dBm" in out
+    assert "OpenBCI Ganglion (firmware 2) — board reports firmware 2.0.1" in out
     assert "Polar" not in out
     snippet = out[out.index("[[sensors]]") :]
-    assert len(tomllib.loads(snippet)["sensors"]) == 4
+    entries = tomllib.loads(snippet)["sensors"]
+    assert len(entries) == 5
+    assert {e["address"]: e["profile"] for e in entries if e["profile"].startswith("ganglion")} == {
+        line.split()[0]: "ganglion_fw2" if "firmware 2.0.1" in line else "ganglion_fw3"
+        for line in out.splitlines() if line.startswith("  ") and "OpenBCI Ganglion (" in line
+    }
+    assert "# the board reports firmware 2.0.1" in snippet
     assert "fill in the muscle on each channel" in out
 
 

@@ -85,6 +85,25 @@ def test_time_in_milliseconds(tmp_path):
     assert load_signal_file(path).fs_hz == pytest.approx(250)
 
 
+@pytest.mark.parametrize("fs", [990.0, 1000.0, 2000.0])
+def test_an_even_time_column_gives_its_rate_at_any_rate(tmp_path, fs):
+    rows = "\n".join(f"{i / fs:.6f},{i % 7}" for i in range(5000))
+    assert load_signal_file(write(tmp_path / "a.csv", "time,x\n" + rows + "\n")).fs_hz == pytest.approx(fs, rel=1e-6)
+
+
+def test_a_gap_in_the_time_column_is_refused_never_re_rated(tmp_path):
+    # 10 s at 1 kHz with the samples of 4–5 s missing (header on line 1, t = 5 s on line 4002):
+    # spread over the time, they would read 900 Hz.
+    times = [i / 1000 for i in range(10_000) if not 4000 <= i < 5000]
+    path = write(tmp_path / "gap.csv", "time,x\n" + "\n".join(f"{t:.3f},1" for t in times) + "\n")
+    with pytest.raises(SignalFileError) as error:
+        load_signal_file(path)
+    message = str(error.value)
+    assert "jumps from 3.999 s to 5 s at line 4002" in message and "about 1000 samples are missing" in message
+    assert "--fs" in message and "\n" not in message
+    assert load_signal_file(path, fs_hz=1000).fs_hz == 1000  # an explicit rate wins; the time is kept aside
+
+
 def test_large_file_takes_the_fast_path_exactly(tmp_path):
     data = np.random.default_rng(0).normal(size=(200_000, 2)).round(3)
     path = tmp_path / "big.csv"

@@ -34,7 +34,7 @@ from conftest import ROOT
 import coach_tui.commands.record as record_command
 from coach_tui.cli import main
 from coach_tui.store.reanalysis import reanalyze
-from coach_tui.store import recordings
+from coach_tui.store import recording_writer
 from coach_tui.store.database import Database
 from coach_tui.reports.exports import REP_COLUMNS
 from coach_tui.store.recordings import RecordingWriter, read_recording
@@ -621,10 +621,14 @@ def test_coach_sessions_overrides_the_config(capsys, tmp_path, isolated, monkeyp
     assert json.loads(coach(capsys, "--config", config, "clients", "--json")[1]) == []
 
 
-def test_default_config_keeps_data_beside_the_working_config(capsys, isolated):
-    (isolated / "config.toml").write_text(FAST, encoding="utf-8")
+def test_working_config_keeps_data_where_it_says_else_in_the_user_data_folder(capsys, isolated, user_folders):
+    (isolated / "config.toml").write_text('sessions_dir = "sessions"\n' + FAST, encoding="utf-8")
     assert coach(capsys, "clients", "add", "Ana")[0] == 0
     assert (isolated / "sessions" / "coach.json").exists()
+    (isolated / "config.toml").write_text(FAST, encoding="utf-8")  # no sessions_dir
+    assert coach(capsys, "clients", "add", "Bo")[0] == 0
+    assert (user_folders / "data" / "coach-tui" / "sessions" / "coach.json").exists()
+    assert sorted(p.name for p in isolated.iterdir()) == ["config.toml", "sessions"]
 
 
 def test_unusable_sessions_folder_refuses_writers_with_one_line(capsys, tmp_path, monkeypatch):
@@ -649,7 +653,7 @@ def test_unusable_sessions_folder_refuses_readers_with_one_line(capsys, tmp_path
 
 # --- disk full -------------------------------------------------------------------------------
 class _DiskFills:
-    """Stands in for ``os`` in coach_tui.store.recordings: ``write`` fails with ENOSPC once
+    """Stands in for ``os`` in coach_tui.store.recording_writer: ``write`` fails with ENOSPC once
     ``allowed`` calls have succeeded (or, with ``on_close``, from the final flush on)."""
 
     def __init__(self, allowed: int | None):
@@ -694,7 +698,7 @@ def test_disk_full_while_recording_stops_cleanly_and_keeps_what_was_written(caps
         # flush every write (deterministic), and let the disk fill after 40 writes (1 s of 4 sensors: the
         # console processes each sensor in 100 ms batches)
         patch.setitem(RecordingWriter.__init__.__kwdefaults__, "flush_interval_s", 0.0)
-        patch.setattr(recordings, "os", fake)
+        patch.setattr(recording_writer, "os", fake)
         rc, out, err = coach(capsys, "--config", config, "record", "--client", "Ana", "--simulate", "--seconds", "10")
     assert fake.calls == 41
     _assert_disk_full_kept(capsys, config, rc, err)
@@ -716,7 +720,7 @@ def test_disk_full_in_the_last_flush_also_stops_cleanly(capsys, tmp_path):
         # flush every ~15 kB only, so the final flush in close() has data left to write; the disk fills then
         patch.setitem(RecordingWriter.__init__.__kwdefaults__, "flush_interval_s", 1e9)
         patch.setitem(RecordingWriter.__init__.__kwdefaults__, "max_buffer_bytes", 15000)
-        patch.setattr(recordings, "os", fake)
+        patch.setattr(recording_writer, "os", fake)
         patch.setattr(RecordingWriter, "close", close)
         rc, _out, err = coach(capsys, "--config", config, "record", "--client", "Ana", "--simulate", "--seconds", "10")
     _assert_disk_full_kept(capsys, config, rc, err)

@@ -120,6 +120,12 @@ async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen
         shown_while_recording = str(live.query_one("#reps").render())
         await pilot.press("space")
         await pilot.pause(0.2)
+        # After the set: its fatigue verdict in words, with the slope's interval (never bare end points)
+        from coach_tui.dsp.fatigue import set_fatigue
+
+        verdicts = set_fatigue(live.console.view().reps, app.config.analysis.fatigue).lines()
+        assert verdicts == live.console.view().fatigue and "95 % interval" in verdicts[0]
+        assert verdicts[0] in str(live.query_one("#reps").render())
         await pilot.press("8")  # perceived activation
         await pilot.pause(0.2)
         await pilot.press("escape")

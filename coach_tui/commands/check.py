@@ -91,6 +91,8 @@ def _check_json(report) -> dict:
                 "packets_lost": s.status.packets_lost,
                 "malformed_packets": s.status.malformed,
                 "address": s.status.address,
+                "profile": s.status.profile,
+                "events": list(s.status.events),
                 "channels": [
                     {
                         "status": c.status,
@@ -130,6 +132,7 @@ def _check_text(report) -> str:
         lines += ["", f"{'link':<22} {'reconnects':>10}  {'host drops':>10}  {'packets lost':>12}  {'malformed':>9}"]
         lines += [f"{s.name:<22} {s.status.reconnects:>10}  {s.status.host_drops:>10}  {s.status.packets_lost:>12}  "
                   f"{s.status.malformed:>9}" for s in report.sensors]
+        lines += [f"  {s.name}: {event}" for s in report.sensors for event in s.status.events]
     todo = [r for s in report.sensors for c in s.channels for r in c.reasons]
     todo += [f"{s.name}: nothing received ({s.status.state or 'no data'}) — switch the sensor on and check it is in range"
              for s in report.sensors if not s.streaming]

@@ -6,7 +6,6 @@ import argparse
 import json
 
 from coach_tui.commands import CommandError
-from coach_tui.workflows.store_access import open_store
 
 
 def add_parser(commands) -> None:
@@ -19,12 +18,14 @@ def add_parser(commands) -> None:
     add.add_argument("name", help="the client's name (unique)")
     add.add_argument("--dominant", choices=["L", "R"], type=str.upper, help="dominant side")
     add.add_argument("--notes", default="", help="notes worth knowing (goals, injuries)")
+    add.add_argument("--json", action="store_true", help="print the new client as a JSON object")
 
 
 def run(args: argparse.Namespace, config) -> int:
     """List or add clients."""
     from coach_tui.domain.client import Client
     from coach_tui.domain.ids import new_id, now_utc
+    from coach_tui.workflows.store_access import open_store
 
     if args.action == "add":
         if not args.name.strip():
@@ -35,7 +36,10 @@ def run(args: argparse.Namespace, config) -> int:
                 repo.add_client(client)
             except ValueError as error:
                 raise CommandError(str(error)) from None
-        print(f"added client {client.name} ({client.id})")
+        if args.json:
+            print(json.dumps(client.to_dict(), ensure_ascii=False))
+        else:
+            print(f"added client {client.name} ({client.id})")
         return 0
     with open_store(config, "clients", write=False) as repo:
         rows = []

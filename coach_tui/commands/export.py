@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from coach_tui.commands import CommandError
-from coach_tui.workflows.store_access import open_store
 
 
 def add_parser(commands) -> None:
@@ -20,6 +19,7 @@ def add_parser(commands) -> None:
     export.add_argument("session", metavar="SESSION_ID", help="as listed by coach sessions")
     export.add_argument("--format", required=True, choices=["csv", "edf", "json"])
     export.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if missing)")
+    export.add_argument("--json", action="store_true", help="print the files written as a JSON list")
 
 
 def run(args: argparse.Namespace, config) -> int:
@@ -27,6 +27,7 @@ def run(args: argparse.Namespace, config) -> int:
     from coach_tui.reports.exports import ExportError, SessionBundle, export_session
     from coach_tui.store.recordings import RecordingError
     from coach_tui.store.repository import UnknownRecord
+    from coach_tui.workflows.store_access import open_store
 
     with open_store(config, "export", write=False) as repo:
         try:
@@ -41,6 +42,11 @@ def run(args: argparse.Namespace, config) -> int:
         written = export_session(bundle, args.format, Path(args.out))
     except (ExportError, RecordingError) as error:
         raise CommandError(str(error)) from None
+    if args.json:
+        import json
+
+        print(json.dumps([str(path) for path in written], ensure_ascii=False))
+        return 0
     for path in written:
         print(path)
     return 0

@@ -7,14 +7,12 @@ and per-rep metrics), from the configured sensors or the simulated kit, into the
 from __future__ import annotations
 
 import argparse
-import asyncio
 import math
 import signal
 import sys
 import time
 
 from coach_tui.commands import CommandError
-from coach_tui.workflows.store_access import open_store
 
 SCENARIOS = ("reps", "rest", "mvc")
 LINE_EVERY_S = 0.5
@@ -39,12 +37,39 @@ def add_parser(commands) -> None:
     record.add_argument("--seconds", type=float, metavar="N", help="stop after N seconds (default: until Ctrl-C)")
     record.add_argument("--load", type=float, metavar="KG", help="load in kg")
     record.add_argument("--cue", default="", help="the cue given for the set")
+    record.add_argument("--json", action="store_true",
+                        help="no live lines; at the end one JSON object: the session (as coach sessions --json) and "
+                        "the set's reps")
 
 
 def run(args: argparse.Namespace, config, **backends) -> int:
-    """Record, store and summarise one set (``backends``: bleak's, for tests)."""
+    """Record, store and summarise one set (with ``--json``: one JSON object at the end instead;
+    ``backends``: bleak's, for tests)."""
+    if not args.json:
+        return _run(args, config, backends)[0]
+    import contextlib
+    import io
+    import json
+
+    from coach_tui.commands.sessions import session_row
+    from coach_tui.workflows.store_access import open_store
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        status, record = _run(args, config, backends)
+    with open_store(config, "record", write=False) as repo:
+        row = session_row(repo, repo.session(record.session_id), {c.id: c.name for c in repo.clients()})
+        reps = [rep.to_dict() for stored in repo.sets(record.session_id) if stored.id == record.id for rep in stored.reps]
+    print(json.dumps({"session": row, "reps": reps}, ensure_ascii=False))
+    return status
+
+
+def _run(args: argparse.Namespace, config, backends: dict):
+    """Record, store and summarise one set; the exit status and the stored set."""
+    import asyncio
+
     from coach_tui.domain.exercises import exercise_library, find_exercise
     from coach_tui.store.repository import UnknownRecord
+    from coach_tui.workflows.store_access import open_store
 
     if args.seconds is not None and not (math.isfinite(args.seconds) and args.seconds > 0):
         raise CommandError(f"--seconds {args.seconds:g}: must be a positive number of seconds (or leave it out: until Ctrl-C)")
@@ -65,13 +90,16 @@ def run(args: argparse.Namespace, config, **backends) -> int:
         return asyncio.run(record_set(args, config, repo, client, exercise, simulated, backends))
 
 
-async def record_set(args, config, repo, client, exercise, simulated: bool, backends: dict) -> int:
-    """Connect, record until the end (seconds, the simulated kit's end, Ctrl-C), store, summarise."""
+async def record_set(args, config, repo, client, exercise, simulated: bool, backends: dict):
+    """Connect, record until the end (seconds, the simulated kit's end, Ctrl-C), store, summarise;
+    the exit status and the stored set."""
     from coach_tui.domain.ids import now_utc
     from coach_tui.domain.placement import Placement
     from coach_tui.sources.ble.bluetooth_errors import BluetoothUnavailable
     from coach_tui.sources.simulated import sensors_for_exercise
     from coach_tui.workflows.sensor_kit import SensorKit
+
+    import asyncio
 
     kit = SensorKit(config, repo, simulated=simulated, **backends)
     try:
@@ -96,6 +124,8 @@ async def record_set(args, config, repo, client, exercise, simulated: bool, back
             monitor.view()
             await asyncio.sleep(0.01)
         record = monitor.start_set(load_kg=args.load, cue=args.cue, seconds=args.seconds)
+        if record is None:
+            raise CommandError("; ".join(monitor.problems) or "the set could not start")
         what = f"SIMULATED kit ({scenario})" if kit.simulated else f"{len(monitor.sensors)} Bluetooth sensors"
         print(f"recording {exercise.name} for {client.name} — {what}; Ctrl-C ends the set", flush=True)
         print("units: " + ", ".join(f"{a.label} {u}" for (_, a), u in zip(monitor.meter.channels, monitor.meter.units)))
@@ -107,14 +137,16 @@ async def record_set(args, config, repo, client, exercise, simulated: bool, back
         for problem in monitor.problems:
             print(f"coach record: {problem}", file=sys.stderr)
         kit.visits.close(client.id, "recovered" if monitor.problems else "complete")
-        _summary(record.session_id, list(record.reps), record.duration_s)
-        return 1 if monitor.problems else 0
+        _summary(record.session_id, list(record.reps), record.duration_s, config.analysis.fatigue)
+        return (1 if monitor.problems else 0), record
     finally:
         await kit.close()
 
 
 async def _wait_for_sensors(kit) -> None:
     """Until every configured sensor streams (at once for the simulated kit)."""
+    import asyncio
+
     from coach_tui.workflows.sensor_kit import SensorsNotReady
 
     deadline = time.monotonic() + CONNECT_TIMEOUT_S
@@ -131,6 +163,8 @@ async def _wait_for_sensors(kit) -> None:
 async def _follow(monitor, seconds: float | None) -> int:
     """Print a line every ``LINE_EVERY_S`` and each rep as it completes, until the source ends, the set
     reached ``seconds`` or Ctrl-C; return how many reps were printed."""
+    import asyncio
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, stop.set)
@@ -177,11 +211,17 @@ def _rep_line(rep) -> str:
         extra.append(f"asymmetry {rep.asymmetry_pct:.0f} %")
     if rep.target_share is not None:
         extra.append(f"target share {rep.target_share:.0%}")
+    if rep.electrode_pop:
+        extra.append("electrode pop: rep spoiled")
     return (f"  rep {rep.index}: peak {rep.peak:.0f} {rep.units}, mean {rep.mean:.0f}, time to peak {rep.time_to_peak_s:.2f} s"
             + (f", {', '.join(extra)}" if extra else ""))
 
 
-def _summary(session_id: str, reps, seconds: float) -> None:
+def _summary(session_id: str, reps, seconds: float, fatigue_settings) -> None:
+    from coach_tui.domain.session import complete_reps
+    from coach_tui.dsp.fatigue import set_fatigue
+    from coach_tui.dsp.peak import FORMULA as PEAK_FORMULA
+
     print(f"\nset saved in session {session_id}: {seconds:.1f} s, {len(reps)} rep{'' if len(reps) == 1 else 's'}")
     if not reps:
         return
@@ -194,4 +234,8 @@ def _summary(session_id: str, reps, seconds: float) -> None:
         asym = "—" if rep.asymmetry_pct is None else f"{rep.asymmetry_pct:.0f}"
         share = "—" if rep.target_share is None else f"{rep.target_share:.0%}"
         print(f"{rep.index:>3} {rep.start_s:>8.2f} {rep.peak:>7.1f} {rep.mean:>7.1f} {rep.time_to_peak_s:>7.2f}s {asym:>7} {share:>6}  {order}")
-    print("(units: " + reps[0].units + "; how each number is defined: see README, What the numbers mean)")
+    print(f"(units: {reps[0].units}; {PEAK_FORMULA}; asymmetry = (max − min) / max × 100 of per-rep peaks; "
+          "share = target / (target + synergist) of per-rep mean)")
+    fatigue = (set_fatigue(complete_reps(reps), fatigue_settings).lines()
+               or ["fatigue: no trend (fewer than 3 reps with a median frequency)"])
+    print("\n".join(fatigue))

@@ -5,14 +5,28 @@ from __future__ import annotations
 import argparse
 import json
 
-from coach_tui.workflows.store_access import open_store
-
 
 def add_parser(commands) -> None:
     """Register the subcommand."""
     sessions = commands.add_parser("sessions", help="list recorded sessions", description="List recorded sessions.")
     sessions.add_argument("--client", metavar="NAME", help="only this client's sessions")
     sessions.add_argument("--json", action="store_true", help="print a JSON list")
+
+
+def session_row(repo, session, names: dict[str, str]) -> dict:
+    """One session as ``coach sessions --json`` lists it (``names``: client id → name)."""
+    return {
+        "id": session.id,
+        "client": names.get(session.client_id, session.client_id),
+        "started": session.started.isoformat(),
+        "duration_s": session.duration_s,
+        "status": session.status,
+        "sets": [
+            {"id": s.id, "index": s.index, "exercise": s.exercise, "reps": len(s.reps), "duration_s": s.duration_s,
+             "load_kg": s.load_kg, "perceived_activation": s.perceived_activation}
+            for s in repo.sets(session.id)
+        ],
+    }
 
 
 def run(args: argparse.Namespace, config) -> int:
@@ -23,6 +37,7 @@ def run(args: argparse.Namespace, config) -> int:
     from coach_tui.domain.exercises import exercise_library
     from coach_tui.domain.names import cut
     from coach_tui.store.repository import UnknownRecord
+    from coach_tui.workflows.store_access import open_store
 
     library = exercise_library(config.exercises)
     with open_store(config, "sessions", write=False) as repo:
@@ -31,21 +46,7 @@ def run(args: argparse.Namespace, config) -> int:
         except UnknownRecord as error:
             raise CommandError(str(error)) from None
         names = {c.id: c.name for c in repo.clients()}
-        rows = []
-        for session in repo.sessions(client_id):
-            sets = repo.sets(session.id)
-            rows.append({
-                "id": session.id,
-                "client": names.get(session.client_id, session.client_id),
-                "started": session.started.isoformat(),
-                "duration_s": session.duration_s,
-                "status": session.status,
-                "sets": [
-                    {"id": s.id, "index": s.index, "exercise": s.exercise, "reps": len(s.reps), "duration_s": s.duration_s,
-                     "load_kg": s.load_kg, "perceived_activation": s.perceived_activation}
-                    for s in sets
-                ],
-            })
+        rows = [session_row(repo, session, names) for session in repo.sessions(client_id)]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
     elif not rows:

@@ -2,7 +2,8 @@
 
 ``HysteresisAlert`` serves every per-rep alert: left/right asymmetry (%), co-contraction (Winter
 index, %), and compensation (how many points the target share falls short of the exercise's
-expected share). ``GradeAlert`` serves signal quality, ``LinkAlert`` a lost sensor.
+expected share). ``GradeAlert`` (and ``GradeAlerts``, several by key) serves signal quality,
+``LinkAlert`` a lost sensor.
 """
 
 from __future__ import annotations
@@ -44,19 +45,51 @@ class HysteresisAlert:
 
 
 class GradeAlert:
-    """Alert state of a graded status ("ok" < "warn" < "bad"): raised at "bad", held through "warn",
-    cleared only at "ok" — a channel hovering at a limit does not flicker."""
+    """Alert state of a graded status ("ok" < "warn" < "bad"): raised once ``looks`` looks in a row
+    grade "bad", held through "warn", cleared once ``looks`` looks in a row grade "ok" — a channel
+    hovering at a limit does not flicker. A look without evidence (None, e.g. a rep for a measure
+    taken at rest) changes nothing: the state and the run of looks carry over."""
 
-    def __init__(self) -> None:
+    def __init__(self, looks: int = 1) -> None:
+        self.looks = looks
         self.active = False
+        self._bad = 0
+        self._ok = 0
 
-    def update(self, grade: str) -> bool:
-        """Take the latest grade, return whether the alert is on."""
-        if grade == "bad":
+    def update(self, grade: str | None) -> bool:
+        """Take the latest grade (None: no evidence), return whether the alert is on."""
+        if grade is None:
+            return self.active
+        self._bad = self._bad + 1 if grade == "bad" else 0
+        self._ok = self._ok + 1 if grade == "ok" else 0
+        if self._bad >= self.looks:
             self.active = True
-        elif grade == "ok":
+        elif self._ok >= self.looks:
             self.active = False
         return self.active
+
+
+class GradeAlerts:
+    """Several ``GradeAlert``s by key (e.g. a channel and a measure); ``reasons`` lists what to do
+    for those that are on: the latest reasons given with a grade that was not ok."""
+
+    def __init__(self) -> None:
+        self._alerts: dict[object, GradeAlert] = {}
+        self._reasons: dict[object, list[str]] = {}
+
+    def update(self, key: object, grade: str | None, reasons: list[str], looks: int = 1) -> bool:
+        """Take the latest grade of ``key`` (None: no evidence), return whether its alert is on."""
+        active = self._alerts.setdefault(key, GradeAlert(looks)).update(grade)
+        if not active:
+            self._reasons.pop(key, None)
+        elif grade is not None and grade != "ok":
+            self._reasons[key] = list(reasons)
+        return active
+
+    @property
+    def reasons(self) -> list[str]:
+        """What to do, for every alert that is on."""
+        return [reason for reasons in self._reasons.values() for reason in reasons]
 
 
 class LinkAlert:

@@ -1,7 +1,9 @@
 """A client's progress over time, aggregated from the stored records (sessions, sets, calibrations, A/B tests).
 
-Only reps in %MVC count: reps in µV (target not calibrated yet) are counted and left out. Reps are
-those of the set's exercise's target muscle (the stored per-rep metrics). Definitions:
+Only reps in %MVC count: reps in µV (target not calibrated yet) are counted and left out, and so are
+sets whose figures use an earlier definition of the per-rep metrics (``SetRecord.old_metrics``: their
+raw recording could not be re-analysed), so two definitions of %MVC are never mixed. Reps are those
+of the set's exercise's target muscle (the stored per-rep metrics). Definitions:
 
 - **session peak %MVC** of an exercise's target: mean over the session's reps of each rep's peak
   %MVC; **session mean %MVC**: mean over the reps of each rep's mean %MVC;
@@ -192,6 +194,8 @@ class ABSummary:
 
     test: ABTest
     names: tuple[str, ...]
+    #: Some of its reps come from sets kept with the previous peak definition (raw recording missing).
+    old_metrics: bool = False
 
     @property
     def sets_done(self) -> int:
@@ -213,6 +217,8 @@ class ClientProgress:
     sets_recorded: int
     sets_without_reps: int
     sets_uncalibrated: int
+    #: Sets kept with figures of an earlier peak definition (raw recording missing), left out.
+    sets_old_metrics: int
     series: tuple[ActivationSeries, ...]
     rated: tuple[RatedSet, ...]
     agreement: Agreement
@@ -224,8 +230,10 @@ class ClientProgress:
     settings: ProgressionSettings
     #: Exercise key → name, for every exercise in the client's sets.
     exercise_names: dict[str, str]
-    #: Every set, oldest first.
-    sets: tuple[SetLine, ...] = ()
+    #: The client's sets, oldest first (for measures taken from their reps elsewhere, e.g. fatigue).
+    sets: tuple[SetRecord, ...] = ()
+    #: Every set as history and the report list it, oldest first.
+    set_lines: tuple[SetLine, ...] = ()
 
     def missing(self, section: str) -> str | None:
         """Why ``section`` (one of :data:`SECTIONS`) has nothing to show, in words; None when it has."""
@@ -254,7 +262,8 @@ class ClientProgress:
     def left_out(self) -> str | None:
         """Which sets the numbers leave out, and why (None: none)."""
         counts = ((self.sets_uncalibrated, "in µV (target not calibrated)"),
-                  (self.sets_without_reps, "without detected reps"))
+                  (self.sets_without_reps, "without detected reps"),
+                  (self.sets_old_metrics, "measured with the previous peak definition (raw recording missing)"))
         parts = [f"{n} set{'' if n == 1 else 's'} {why}" for n, why in counts if n]
         return "left out: " + ", ".join(parts) if parts else None
 
@@ -354,7 +363,8 @@ def client_progress(
     started = {s.id: s.started for s in sessions}
     sets = sorted((s for s in sets if s.session_id in started), key=lambda s: (started[s.session_id], s.index))
     calibrations = [c for c in calibrations if c.client_id == client.id]
-    with_reps = [s for s in sets if complete_reps(s.reps)]
+    old = [s for s in sets if s.old_metrics]
+    with_reps = [s for s in sets if complete_reps(s.reps) and not s.old_metrics]
     summaries = {s.id: summarise_reps(s.reps) for s in with_reps}
 
     rated = tuple(
@@ -381,7 +391,8 @@ def client_progress(
         client=client,
         sessions=sessions,
         sets_recorded=len(sets),
-        sets_without_reps=len(sets) - len(with_reps),
+        sets_without_reps=sum(not complete_reps(s.reps) for s in sets if not s.old_metrics),
+        sets_old_metrics=len(old),
         sets_uncalibrated=sum(summaries[s.id] is None for s in with_reps),
         series=_series(with_reps, started, library, {c.id: c for c in calibrations}),
         rated=rated,
@@ -390,11 +401,13 @@ def client_progress(
         window=window,
         calibrations=_calibration_histories(calibrations),
         gates=gates,
-        ab_tests=tuple(ABSummary(t, variation_names(t.variations, t.target_muscle, library))
+        ab_tests=tuple(ABSummary(t, variation_names(t.variations, t.target_muscle, library),
+                                 any(rep.set_id in {s.id for s in old} for rep in t.reps))
                        for t in sorted((t for t in ab_tests if t.client_id == client.id), key=lambda t: t.created)),
         settings=settings,
         exercise_names={s.exercise: exercise_name(library, s.exercise) for s in sets},
-        sets=tuple(_set_line(s, library) for s in sets),
+        sets=tuple(sets),
+        set_lines=tuple(_set_line(s, library) for s in sets),
     )
 
 

@@ -8,18 +8,18 @@ and ignores keys it does not know, so a newer file still loads in an older versi
 
 Handled annotations: ``str``, ``int``, ``float``, ``bool``, ``datetime``, ``X | None``,
 ``tuple[X, ...]``, ``tuple[X, Y]``, ``list[X]``, ``dict[str, X]``, ``Any`` and nested dataclasses.
-Domain classes inherit :class:`Record` to get ``to_dict()`` and ``from_dict()``.
+Domain classes inherit :class:`Record` to get ``to_dict()`` and ``from_dict()``. The typed
+conversion is msgspec's (``msgspec.convert``: strict, no guessing a number from a string); its
+messages are put in our words here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
+import re
 from collections.abc import Mapping
 from datetime import datetime
-from functools import cache
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 R = TypeVar("R")
 
@@ -73,33 +73,55 @@ def to_json(value: Any, where: str = "value") -> Any:
     raise TypeError(f"{where}: {type(value).__name__} is not JSON-safe")
 
 
-def from_dict(cls: type[R], data: Any, *, _root: str | None = None, _path: str = "") -> R:
+def from_dict(cls: type[R], data: Any) -> R:
     """Build ``cls`` from a dict made by :func:`to_dict` (see the module docstring)."""
-    root = _root or cls.__name__
-    if not isinstance(data, Mapping):
-        raise ValueError(f"{root}: {_field(_path) if _path else 'data'} must be an object, got {_show(data)}")
-    hints = _hints(cls)
-    kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if not f.init:
-            continue
-        path = f"{_path}.{f.name}" if _path else f.name
-        if f.name not in data:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise ValueError(f"{root}: missing required field {path!r}")
-            continue
-        kwargs[f.name] = _convert(hints[f.name], data[f.name], root, path)
-    if not _path:
-        return cls(**kwargs)
+    import msgspec
+
     try:
-        return cls(**kwargs)
-    except ValueError as exc:
-        raise ValueError(f"{root}: {_field(_path)}: {exc}") from exc
+        return msgspec.convert(data, cls)
+    except msgspec.ValidationError as error:
+        raise ValueError(explain(cls.__name__, error, data)) from None
 
 
-@cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def explain(root: str, error: Exception, data: Any) -> str:
+    """msgspec's validation message in our words: what is wrong, at which field, with the value."""
+    text, _, at = str(error).partition(" - at `$")
+    path = at.rstrip("`").lstrip(".")
+    missing = re.fullmatch(r"Object missing required field `(.+)`", text)
+    if missing:
+        name = f"{path}.{missing.group(1)}" if path else missing.group(1)
+        return f"{root}: missing required field {name!r}"
+    expected = re.fullmatch(r"Expected `(.+?)`(?: of length (\d+))?, got `?(\w+)`?", text)
+    if expected is None:  # a record's own check (its __post_init__)
+        return f"{root}: {_field(path)}: {text}" if path else text
+    if not path:
+        return f"{root}: data must be an object, got {_show(data)}"
+    kind, length = expected.group(1), expected.group(2)
+    wanted = f"a list of {length} items" if length else _EXPECTED.get(kind.split(" | ")[0], kind)
+    if kind.endswith(" | null"):
+        wanted += " or null"
+    return f"{root}: {_field(path)} must be {wanted}, got {_show(_at(data, path))}"
+
+
+_EXPECTED = {
+    "datetime": "an ISO 8601 date-time string",
+    "bool": "true or false",
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "object": "an object",
+    "array": "a list",
+}
+
+
+def _at(data: Any, path: str) -> Any:
+    """The value at a msgspec path such as ``reps[1].peak`` (None when it cannot be followed)."""
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        try:
+            data = data[int(part[1:-1])] if part.startswith("[") else data[part]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None
+    return data
 
 
 def _field(path: str) -> str:
@@ -113,99 +135,3 @@ def _show(value: Any) -> str:
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{text} ({type(value).__name__})"
-
-
-def _wrong(root: str, path: str, expected: str, value: Any) -> ValueError:
-    return ValueError(f"{root}: {_field(path)} must be {expected}, got {_show(value)}")
-
-
-def _convert(tp: Any, value: Any, root: str, path: str) -> Any:
-    """``value`` (from JSON) as the annotation ``tp`` says, or ``ValueError`` naming ``path``."""
-    if tp is Any:
-        try:
-            return to_json(value, path)
-        except TypeError as exc:
-            raise ValueError(f"{root}: {exc}") from exc
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin is Union or origin is types.UnionType:
-        options = [a for a in args if a is not type(None)]
-        if value is None:
-            if len(options) < len(args):
-                return None
-            raise _wrong(root, path, _expected(tp), value)
-        errors: list[ValueError] = []
-        for option in options:
-            try:
-                return _convert(option, value, root, path)
-            except ValueError as exc:
-                errors.append(exc)
-        if len(errors) == 1:
-            raise errors[0]
-        raise _wrong(root, path, _expected(tp), value)
-    if dataclasses.is_dataclass(tp):
-        return from_dict(tp, value, _root=root, _path=path)
-    if tp is datetime:
-        if isinstance(value, datetime):
-            return value
-        if isinstance(value, str):
-            try:
-                return datetime.fromisoformat(value)
-            except ValueError:
-                pass
-        raise _wrong(root, path, _expected(tp), value)
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        raise _wrong(root, path, _expected(tp), value)
-    if tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise _wrong(root, path, _expected(tp), value)
-    if tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise _wrong(root, path, _expected(tp), value)
-    if tp is str:
-        if isinstance(value, str):
-            return value
-        raise _wrong(root, path, _expected(tp), value)
-    if origin in (tuple, list) or tp in (tuple, list):
-        if not isinstance(value, (list, tuple)):
-            raise _wrong(root, path, _expected(tp), value)
-        if not args or (len(args) == 2 and args[1] is Ellipsis) or origin is list:
-            item_tp = args[0] if args else Any
-            items = [_convert(item_tp, v, root, f"{path}[{i}]") for i, v in enumerate(value)]
-        else:
-            if len(value) != len(args):
-                raise _wrong(root, path, f"a list of {len(args)} items", value)
-            items = [_convert(t, v, root, f"{path}[{i}]") for i, (t, v) in enumerate(zip(args, value))]
-        return list(items) if (origin is list or tp is list) else tuple(items)
-    if origin is dict or tp is dict:
-        if not isinstance(value, Mapping):
-            raise _wrong(root, path, _expected(tp), value)
-        value_tp = args[1] if args else Any
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise _wrong(root, path, "an object with string keys", value)
-            out[key] = _convert(value_tp, item, root, f"{path}.{key}")
-        return out
-    raise TypeError(f"serialization does not handle the annotation {tp!r} of {root}.{path}")
-
-
-def _expected(tp: Any) -> str:
-    """What a trainer-facing (well, developer-facing) message calls a type."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin is Union or origin is types.UnionType:
-        names = [_expected(a) for a in args if a is not type(None)]
-        text = " or ".join(names)
-        return f"{text} or null" if type(None) in args else text
-    if dataclasses.is_dataclass(tp):
-        return f"an object ({tp.__name__})"
-    return {
-        datetime: "an ISO 8601 date-time string",
-        bool: "true or false",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-    }.get(tp) or ("an object" if (origin is dict or tp is dict) else "a list")

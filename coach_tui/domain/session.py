@@ -21,6 +21,10 @@ from coach_tui.domain.validation import (
 )
 
 SESSION_STATUSES = ("recording", "complete", "recovered")
+#: The version of the per-rep metrics' definitions a set's figures were computed with. 1: a rep's
+#: peak was the envelope's highest sample (it read ~20 % above the MVC reference's scale); 2: the
+#: peak estimator shared with the MVC reference (``dsp.peak``) and the median frequency per rep.
+METRICS_VERSION = 2
 PERCEIVED_ACTIVATION_RANGE = (1, 10)
 
 
@@ -29,13 +33,19 @@ class RepMetrics(Record):
     """One rep of the set's target muscle (one side).
 
     ``index`` counts reps in the set from 0. Times are seconds from the start of the set's recording;
-    ``peak``, ``mean`` are in ``units`` ("%MVC" when calibrated, else the envelope's units, e.g. "µV").
+    ``peak``, ``mean`` are in ``units`` ("%MVC" when calibrated, else the envelope's units, e.g. "µV"):
+    the peak is the estimator the MVC reference is measured with (``dsp.peak``), ``time_to_peak_s``
+    runs from the rep's start to the middle of its peak window.
     ``asymmetry_pct`` is left/right asymmetry of this rep (None when inconclusive or one-sided) and
     ``weaker_side`` the side with the lower peak, ``cocontraction_pct`` Winter's index of the target
-    against the exercise's antagonist (None when not measured),
+    against the exercise's antagonist (None when not measured), ``electrode_pop`` True when an
+    electrode popped during the rep (its numbers are spoiled),
     ``target_share`` is target / (target + main synergist) in 0–1, ``onset_order`` lists
-    (muscle label, onset in ms from the rep start) in order of onset. ``lost_sensors`` names the
-    muscle sides whose sensor was lost during the rep (see ``incomplete``).
+    (muscle label, onset in ms from the rep start) in order of onset. ``median_frequency_hz`` is the
+    target's median frequency over the rep (None when the sensor's band cannot show it), and
+    ``window_frequencies_hz`` that of each consecutive 1 s window of a sustained contraction (a rep
+    of 10 s or more; empty otherwise) — the fatigue measures (``dsp.fatigue``). ``lost_sensors``
+    names the muscle sides whose sensor was lost during the rep (see ``incomplete``).
     """
 
     index: int
@@ -52,6 +62,9 @@ class RepMetrics(Record):
     onset_order: tuple[tuple[str, float], ...] = ()
     weaker_side: str | None = None
     cocontraction_pct: float | None = None
+    median_frequency_hz: float | None = None
+    window_frequencies_hz: tuple[float, ...] = ()
+    electrode_pop: bool = False
     lost_sensors: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -68,6 +81,9 @@ class RepMetrics(Record):
         require_number("RepMetrics", "target_share", self.target_share, low=0.0, high=1.0, optional=True)
         require_side("RepMetrics", "weaker_side", self.weaker_side)
         require_number("RepMetrics", "cocontraction_pct", self.cocontraction_pct, low=0.0, high=100.0, optional=True)
+        require_number("RepMetrics", "median_frequency_hz", self.median_frequency_hz, low=0.0, optional=True)
+        for value in as_tuple(self, "window_frequencies_hz"):
+            require_number("RepMetrics", "window_frequencies_hz[]", value, low=0.0)
         onsets = []
         for entry in as_tuple(self, "onset_order"):
             if not isinstance(entry, (tuple, list)) or len(entry) != 2:
@@ -119,7 +135,10 @@ class SetRecord(Record):
     trainer told the client; ``perceived_activation`` is the client's 1–10 score (None: not asked).
     ``recording`` is the raw-sample file's name relative to the session folder. ``settings`` is a
     JSON-safe snapshot of the dsp settings used (tuples become lists, so it compares equal after a
-    round trip); ``calibration_ids`` are the calibrations the %MVC numbers used.
+    round trip); ``calibration_ids`` are the calibrations the %MVC numbers used. ``metrics_version``
+    is the definition its per-rep metrics were computed with (:data:`METRICS_VERSION`; the store reads
+    a set saved before versioning as 1): older sets are re-analysed from their raw recording when the store
+    is opened, and one whose recording is missing keeps its figures, marked by the old version.
     """
 
     id: str
@@ -135,6 +154,7 @@ class SetRecord(Record):
     reps: tuple[RepMetrics, ...] = ()
     settings: dict[str, Any] = field(default_factory=dict)
     calibration_ids: tuple[str, ...] = ()
+    metrics_version: int = METRICS_VERSION
 
     def __post_init__(self) -> None:
         require_text("SetRecord", "id", self.id)
@@ -153,6 +173,7 @@ class SetRecord(Record):
                 raise ValueError(f"SetRecord.reps must hold RepMetrics, got {rep!r}")
         for calibration_id in as_tuple(self, "calibration_ids"):
             require_text("SetRecord", "calibration_ids[]", calibration_id)
+        require_int("SetRecord", "metrics_version", self.metrics_version, low=1)
         settings = self.settings
         if dataclasses.is_dataclass(settings) and not isinstance(settings, type):
             settings = dataclasses.asdict(settings)
@@ -162,6 +183,12 @@ class SetRecord(Record):
             object.__setattr__(self, "settings", to_json(settings, "SetRecord.settings"))
         except TypeError as exc:
             raise ValueError(str(exc)) from None
+
+    @property
+    def old_metrics(self) -> bool:
+        """True when its per-rep figures use an earlier definition (its raw recording could not be
+        re-analysed): shown marked, never mixed with current figures."""
+        return self.metrics_version < METRICS_VERSION
 
 
 @dataclass(frozen=True, slots=True)

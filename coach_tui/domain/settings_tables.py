@@ -4,13 +4,12 @@ settings a recording stores.
 Every settings object is a frozen dataclass whose defaults are the reference values; a table may
 give any of its fields. Unknown keys, wrongly typed values and negative numbers are refused with
 the source, the key, the value and what is allowed; the dataclass's own ``__post_init__`` checks
-ranges.
+ranges. Types are checked by msgspec, as the domain's records are (``serialization.py``).
 """
 
 from __future__ import annotations
 
-import types
-import typing
+import re
 from dataclasses import fields, replace
 
 
@@ -18,58 +17,48 @@ class SettingsError(ValueError):
     """Settings that cannot be used; the message names the source, the key and what is allowed."""
 
 
-def _coerce(source: str, key: str, value, annotation, default):
-    """Check one value against its field's type; return it in that type."""
-    where = f"{source}: {key} = {value!r}"
-    if isinstance(default, bool) or annotation is bool:
-        if isinstance(value, bool):
-            return value
-        raise SettingsError(f"{where}: must be true or false")
-    if isinstance(default, tuple):
-        if not (isinstance(value, list) and len(value) == len(default)):
-            raise SettingsError(f"{where}: must be a list of {len(default)} numbers")
-        return tuple(_coerce(source, key, v, type(d), d) for v, d in zip(value, default, strict=True))
-    if isinstance(default, str):
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise SettingsError(f"{where}: must be a string")
-        return str(value)
-    if isinstance(default, int) and not isinstance(default, bool):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise SettingsError(f"{where}: must be a whole number")
-        return value
-    if isinstance(default, float) or _is_optional_float(annotation):
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise SettingsError(f"{where}: must be a number")
-        return float(value)
-    raise SettingsError(f"{where}: unsupported value")
-
-
-def _is_optional_float(annotation) -> bool:
-    return isinstance(annotation, types.UnionType) and float in typing.get_args(annotation)
-
-
 def build(source: str, section: str, cls: type, table: dict):
-    """A ``cls`` from a table, refusing unknown keys and wrongly typed or negative values."""
+    """A ``cls`` from a table, refusing unknown keys and wrongly typed or negative values.
+
+    The typed conversion is msgspec's (strict: a number is never read from a string); a whole
+    number given where a string is expected (``mains = 50``) is taken as its text.
+    """
+    import msgspec
+
     if not isinstance(table, dict):
         raise SettingsError(f"{source}: {section} = {table!r}: must be a table ([{section}])")
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(table) - set(known))
+    defaults = {f.name: getattr(cls(), f.name) for f in fields(cls)}
+    unknown = sorted(set(table) - set(defaults))
     if unknown:
-        raise SettingsError(f"{source}: unknown key {section}.{unknown[0]}; allowed: {', '.join(sorted(known))}")
-    hints = typing.get_type_hints(cls)
-    defaults = cls()
-    values = {
-        name: _coerce(source, f"{section}.{name}", value, hints[name], getattr(defaults, name))
-        for name, value in table.items()
-    }
-    for name, value in values.items():
-        numbers = value if isinstance(value, tuple) else (value,)
+        raise SettingsError(f"{source}: unknown key {section}.{unknown[0]}; allowed: {', '.join(sorted(defaults))}")
+    for name, value in table.items():
+        numbers = value if isinstance(value, list) else [value]
         if any(isinstance(v, int | float) and not isinstance(v, bool) and v < 0 for v in numbers):
-            raise SettingsError(f"{source}: {section}.{name} = {table[name]!r}: must not be negative")
+            raise SettingsError(f"{source}: {section}.{name} = {value!r}: must not be negative")
+    table = {name: str(value) if isinstance(defaults[name], str) and type(value) is int else value
+             for name, value in table.items()}
     try:
-        return cls(**values)
-    except ValueError as error:  # the dataclass's own range checks
-        raise SettingsError(f"{source}: [{section}]: {error}") from None
+        return msgspec.convert(table, cls)
+    except msgspec.ValidationError as error:
+        raise SettingsError(_explain(source, section, str(error), table, defaults)) from None
+
+
+def _explain(source: str, section: str, text: str, table: dict, defaults: dict) -> str:
+    """msgspec's message as ours: the key, the value given and what is allowed."""
+    message, _, at = text.partition(" - at `$")
+    path = at.rstrip("`").lstrip(".")
+    expected = re.fullmatch(r"Expected `(.+?)`(?: of length \d+)?, got .*", message)
+    if not path or expected is None:  # the dataclass's own range checks
+        return f"{source}: [{section}]: {message}"
+    name, _, index = path.partition("[")
+    value = table[name][int(index.rstrip("]"))] if index and isinstance(table[name], list) else table[name]
+    default = defaults[name]
+    if isinstance(default, tuple) and not index:
+        wanted = f"a list of {len(default)} numbers"
+    else:
+        wanted = {"int": "a whole number", "bool": "true or false", "str": "a string"}.get(
+            expected.group(1).split(" | ")[0], "a number")
+    return f"{source}: {section}.{name} = {value!r}: must be {wanted}"
 
 
 def to_table(settings) -> dict:

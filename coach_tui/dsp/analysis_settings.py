@@ -10,6 +10,7 @@ from coach_tui.domain.hysteresis_alert import AlertRule
 from coach_tui.domain.settings_tables import SettingsError, build, refuse_broken, replace_in, to_table
 from coach_tui.dsp.fatigue import FatigueSettings
 from coach_tui.dsp.onsets import OnsetSettings
+from coach_tui.dsp.peak import PeakSettings
 from coach_tui.dsp.quality import QualitySettings
 from coach_tui.dsp.reps import RepSettings
 from coach_tui.dsp.settings import DspSettings, EnvelopeSettings, FilterSettings
@@ -41,6 +42,7 @@ class AnalysisSettings:
     dsp: DspSettings = field(default_factory=DspSettings)
     onsets: OnsetSettings = field(default_factory=OnsetSettings)
     reps: RepSettings = field(default_factory=RepSettings)
+    peak: PeakSettings = field(default_factory=PeakSettings)
     fatigue: FatigueSettings = field(default_factory=FatigueSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
     asymmetry_alert: AlertRule = field(default_factory=AlertRule)
@@ -55,6 +57,7 @@ ANALYSIS_TABLES: dict[str, tuple[tuple[str, ...], type]] = {
     "envelope": (("dsp", "envelope"), EnvelopeSettings),
     "onsets": (("onsets",), OnsetSettings),
     "reps": (("reps",), RepSettings),
+    "peak": (("peak",), PeakSettings),
     "fatigue": (("fatigue",), FatigueSettings),
     "quality": (("quality",), QualitySettings),
     "asymmetry_alert": (("asymmetry_alert",), AlertRule),
@@ -72,8 +75,9 @@ def analysis_rules(a: AnalysisSettings) -> list[tuple[str, object, bool, str]]:
         ("filters.mains", f.mains, f.mains in MAINS_CHOICES, ", ".join(MAINS_CHOICES)),
         ("filters.band_hz", list(f.band_hz), 0 < low < high, "[low, high] with 0 < low < high"),
         ("filters.order", f.order, 1 <= f.order <= 8, "1 to 8"),
+        ("filters.nyquist_margin", f.nyquist_margin, 0.5 <= f.nyquist_margin < 1, "0.5 or more, below 1"),
         ("filters.notch_q", f.notch_q, f.notch_q > 0, "a positive number"),
-        ("filters.mains_detect_s", f.mains_detect_s, f.mains_detect_s >= 0.5, "at least 0.5"),
+        ("filters.mains_detect_s", f.mains_detect_s, f.mains_detect_s >= 1.5, "at least 1.5"),
         ("envelope.window_ms", a.dsp.envelope.window_ms, a.dsp.envelope.window_ms > 0, "a positive number"),
         ("onsets.min_duration_ms", a.onsets.min_duration_ms, a.onsets.min_duration_ms > 0, "a positive number"),
         ("onsets.baseline_window_ms", a.onsets.baseline_window_ms, a.onsets.baseline_window_ms > 0, "a positive number"),
@@ -81,8 +85,18 @@ def analysis_rules(a: AnalysisSettings) -> list[tuple[str, object, bool, str]]:
         ("reps.end_fraction", a.reps.end_fraction, 0 < a.reps.end_fraction < 1, "between 0 and 1"),
         ("reps.off_ratio", a.reps.off_ratio, 0 < a.reps.off_ratio <= 1, "above 0, at most 1"),
         ("reps.min_gap_ms", a.reps.min_gap_ms, a.reps.min_gap_ms > 0, "a positive number"),
+        ("peak.windows_per_half_peak", a.peak.windows_per_half_peak, a.peak.windows_per_half_peak >= 1, "1 or more"),
+        ("peak.min_window_ms", a.peak.min_window_ms, a.peak.min_window_ms > 0, "a positive number"),
+        ("peak.max_window_ms", a.peak.max_window_ms, a.peak.max_window_ms >= a.peak.min_window_ms,
+         f"at least peak.min_window_ms ({a.peak.min_window_ms:g})"),
         ("fatigue.segment_ms", a.fatigue.segment_ms, a.fatigue.segment_ms > 0, "a positive number"),
         ("fatigue.overlap", a.fatigue.overlap, 0 <= a.fatigue.overlap < 1, "0 or more, below 1"),
+        ("fatigue.min_band_hz", a.fatigue.min_band_hz, a.fatigue.min_band_hz > 0, "a positive number"),
+        ("fatigue.window_s", a.fatigue.window_s, a.fatigue.window_s * 1000 >= a.fatigue.segment_ms,
+         f"at least one segment (fatigue.segment_ms = {a.fatigue.segment_ms:g} ms)"),
+        ("fatigue.sustained_s", a.fatigue.sustained_s, a.fatigue.sustained_s >= 3 * a.fatigue.window_s,
+         f"at least 3 windows (3 × fatigue.window_s = {3 * a.fatigue.window_s:g} s)"),
+        ("fatigue.confidence", a.fatigue.confidence, 0.5 <= a.fatigue.confidence < 1, "0.5 or more, below 1"),
         ("floors.window_s", a.floors.window_s, a.floors.window_s > 0, "a positive number"),
     ]
     for name in ("asymmetry_alert", "cocontraction_alert", "compensation_alert"):
@@ -110,13 +124,31 @@ def analysis_settings_to_dict(settings: AnalysisSettings) -> dict:
     return tables
 
 
+#: Keys earlier versions had, and why they went: a stored recipe drops them (the code that used
+#: them is gone), ``config.toml`` refuses them with the reason.
+RETIRED_KEYS: dict[tuple[str, str], str] = {
+    ("filters", "full_band_min_fs_hz"): "the band-pass now follows each sensor's Nyquist frequency "
+                                        "(filters.nyquist_margin); remove the key",
+}
+
+
+def refuse_retired(source: str, tables: dict) -> None:
+    """Refuse a config table holding a retired key, with the reason it went."""
+    for (table, key), why in RETIRED_KEYS.items():
+        if isinstance(tables.get(table), dict) and key in tables[table]:
+            raise SettingsError(f"{source}: {table}.{key} is no longer used: {why}")
+
+
 def analysis_settings_from_dict(tables: dict, source: str = "stored settings") -> AnalysisSettings:
-    """Rebuild the analysis settings ``analysis_settings_to_dict`` produced (validated like a config)."""
+    """Rebuild the analysis settings ``analysis_settings_to_dict`` produced (validated like a config);
+    keys of earlier versions (``RETIRED_KEYS``) are dropped."""
     settings = AnalysisSettings()
     for name, table in tables.items():
         if name not in ANALYSIS_TABLES:
             raise SettingsError(f"{source}: unknown settings section {name!r}")
         where, cls = ANALYSIS_TABLES[name]
+        if isinstance(table, dict):
+            table = {key: value for key, value in table.items() if (name, key) not in RETIRED_KEYS}
         settings = replace_in(settings, where, build(source, name, cls, table))
     refuse_broken(source, analysis_rules(settings))
     return settings

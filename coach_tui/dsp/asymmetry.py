@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Per-rep peaks are the best 500 ms mean of the envelope, the same measure as the MVC reference.
-PEAK_WINDOW_MS = 500.0
+from coach_tui.dsp.peak import PeakSettings
+
 FORMULA = "asymmetry = (max − min) / max × 100 of per-rep peak %MVC"
 
 
@@ -17,6 +17,17 @@ class Asymmetry:
 
     pct: float | None
     weaker_side: str | None
+
+
+def asymmetry_window(fs_hz: float, settings: PeakSettings | None = None) -> int:
+    """Samples over which each side's per-rep peak is taken: the longest window of the peak
+    estimator (``dsp.peak``), the MVC reference's 500 ms.
+
+    Left and right of one rep share its shape and its number of candidate windows, so the ramps'
+    dilution and the best window's overshoot — which the %MVC peak must match to the reference's —
+    cancel in their ratio; the longest window leaves the least noise.
+    """
+    return max(1, round((settings or PeakSettings()).max_window_ms * fs_hz / 1000))
 
 
 def asymmetry_pct(left: float, right: float) -> float:
@@ -29,9 +40,9 @@ def set_asymmetry(left_peaks: np.ndarray, right_peaks: np.ndarray) -> Asymmetry:
     """Asymmetry of a set from the per-rep (or per-window) peaks of each side.
 
     Pass only reps where at least one side is above the noise floor (e.g. 10 %MVC); with none
-    the result is inconclusive. One rep's peak scatters by about 6 % around its true value
-    (stochastic EMG amplitude over a 500 ms window), so a single rep's asymmetry is off by up to
-    ~10 points. The set combines reps through the mean log ratio ``m = mean(ln(L/R))`` and
+    the result is inconclusive. Each side's per-rep peak is its best mean over
+    ``asymmetry_window``; it scatters by about 6 % around its true value (stochastic EMG amplitude
+    over a 500 ms window), so a single rep's asymmetry is off by up to ~10 points. The set combines reps through the mean log ratio ``m = mean(ln(L/R))`` and
     removes the noise's upward bias (|noise| always adds asymmetry) with
     ``|m|² − se(m)²``: asymmetry = ``1 − exp(−sqrt(max(0, m² − se²)))``, which equals
     ``(max − min) / max`` for one rep. Over six reps it is within ~1 point on average and ~7 at

@@ -19,17 +19,25 @@ class FilterDesign:
     notch_hz: tuple[float, ...]
 
 
+def upper_corner_hz(fs_hz: float, settings: FilterSettings) -> float:
+    """The band-pass's upper corner at ``fs_hz``: the configured one, or ``nyquist_margin`` × Nyquist
+    when that is lower."""
+    return min(settings.band_hz[1], settings.nyquist_margin * fs_hz / 2)
+
+
 @lru_cache(maxsize=32)
 def design_bandpass(fs_hz: float, settings: FilterSettings) -> FilterDesign:
-    """Butterworth band-pass (or high-pass only when fs is below ``full_band_min_fs_hz``); cached."""
+    """Butterworth band-pass up to ``upper_corner_hz`` (high-pass only when no band is left below
+    it); "reduced bandwidth" when the upper corner is below the configured one; cached."""
     from scipy import signal
 
-    low, high = settings.band_hz
-    if fs_hz >= settings.full_band_min_fs_hz and high < fs_hz / 2:
+    low, high = settings.band_hz[0], upper_corner_hz(fs_hz, settings)
+    reduced = high < settings.band_hz[1]
+    if high > low:
         sos = signal.butter(settings.order, [low, high], btype="bandpass", fs=fs_hz, output="sos")
-        return FilterDesign(_read_only(sos), reduced_bandwidth=False, notch_hz=())
-    sos = signal.butter(settings.order, low, btype="highpass", fs=fs_hz, output="sos")
-    return FilterDesign(_read_only(sos), reduced_bandwidth=True, notch_hz=())
+    else:
+        sos = signal.butter(settings.order, min(low, 0.45 * fs_hz), btype="highpass", fs=fs_hz, output="sos")
+    return FilterDesign(_read_only(sos), reduced_bandwidth=reduced, notch_hz=())
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:

@@ -14,12 +14,17 @@ from coach_tui.dsp.pipeline import Pipeline
 from coach_tui.dsp.settings import DspSettings
 
 
+#: A bar shows the envelope's mean over this long: the peak window of a typical 1.5–2.5 s rep
+#: (``dsp.peak``), so the peak-hold mark — the highest such mean — lands within about ±5 % of the
+#: rep's stored peak (measured on the simulated kit's signal model, holds of 0.3–5 s).
+BAR_WINDOW_S = 0.2
 REST_MEMORY_S = 20.0
 REST_WINDOW_PIECES = 5  # 5 × 100 ms
 
 
 class LiveMeter:
-    """Current value (mean of the last ``window_s``), peak hold and rest level per channel.
+    """Current value (mean of the last ``window_s``), peak hold (the highest such value in the last
+    ``peak_hold_s``, on the same scale) and rest level per channel.
 
     ``envelope_sensors`` send their own envelope (see ``Pipeline``'s ``signal``)."""
 
@@ -29,7 +34,7 @@ class LiveMeter:
         sensors: dict[str, list[ChannelAssignment]],
         settings: DspSettings | None = None,
         mvc: dict[str, float] | None = None,
-        window_s: float = 0.1,
+        window_s: float = BAR_WINDOW_S,
         peak_hold_s: float = 2.0,
         envelope_sensors: frozenset[str] = frozenset(),
     ):
@@ -70,9 +75,12 @@ class LiveMeter:
 
     @property
     def mains_hz(self) -> float | None:
-        """The mains frequency the filters notch, once decided ("auto") and the same for every sensor."""
-        found = {p.mains_hz for p in self._pipelines.values() if p.signal == "raw"}
-        return found.pop() if len(found) == 1 else None
+        """The mains frequency the filters notch on some sensor (one room has one), or None."""
+        return next(iter(self.notched().values()), None)
+
+    def notched(self) -> dict[str, float]:
+        """Mains frequency by sensor id, for the sensors whose filters notch it."""
+        return {sid: p.mains_hz for sid, p in self._pipelines.items() if p.signal == "raw" and p.mains_hz is not None}
 
     def adopt(self, pipelines: dict[str, Pipeline]) -> None:
         """Continue with these pipelines (a set's, which processed the same stream meanwhile)."""
@@ -85,11 +93,15 @@ class LiveMeter:
         for k, column in enumerate(self._columns[sensor_id]):
             if gap_before:
                 self._track(column, np.zeros(gap_before), measured=False)
-            tail = np.concatenate([self._tail[column], values[:, k]])[-self._window :]
-            self._tail[column] = tail
-            self.values[column] = tail.mean() if tail.size else 0.0
+            seen = np.concatenate([self._tail[column], values[:, k]])
+            self._tail[column] = seen[-self._window :]
+            # The bar's value after each new sample: the mean of the last ``window`` samples.
+            sums = np.cumsum(np.concatenate([[0.0], seen]))
+            ends = np.arange(seen.size - n + 1, seen.size + 1)
+            means = (sums[ends] - sums[np.maximum(0, ends - self._window)]) / np.minimum(ends, self._window)
+            self.values[column] = means[-1] if n else self.values[column]
             self._track(column, values[:, k])
-            recent = float(values[:, k].max()) if n else 0.0
+            recent = float(means.max()) if n else 0.0
             self._peak_age[column] += n
             if recent >= self.peaks[column] or self._peak_age[column] > self._hold:
                 self.peaks[column] = max(recent, self.values[column])

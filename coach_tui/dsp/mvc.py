@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach_tui.dsp.windows import moving_mean
+from coach_tui.dsp.peak import PeakSettings, peak
 
 
 @dataclass(frozen=True, slots=True)
 class MvcSettings:
     """The guided protocol (rest baseline, then trials with rest between) and how trials become a
-    reference: best ``window_ms`` mean, trials within ``consistency_pct``."""
+    reference: each trial's peak (``dsp.peak``, whose longest window is ``window_ms``), trials within
+    ``consistency_pct``."""
 
     window_ms: float = 500.0
     consistency_pct: float = 10.0
@@ -35,17 +36,23 @@ class MvcResult:
     message: str
 
 
-def best_window_mean(envelope: np.ndarray, fs_hz: float, window_ms: float = 500.0) -> float:
-    """Highest mean of the envelope over any ``window_ms`` window (whole trial if shorter)."""
-    return float(np.max(moving_mean(np.asarray(envelope, dtype=float), round(window_ms * fs_hz / 1000))))
+def trial_peak(envelope: np.ndarray, fs_hz: float, settings: MvcSettings | None = None,
+               peak_settings: PeakSettings | None = None) -> float:
+    """One trial's peak: the estimator every rep is measured with (``dsp.peak``; by default with the
+    reference's ``window_ms`` as its longest window). A trial held 3 s or more above half its peak
+    gets exactly that window: its best ``window_ms`` mean."""
+    peak_settings = peak_settings or PeakSettings(max_window_ms=(settings or MvcSettings()).window_ms)
+    return peak(envelope, fs_hz, peak_settings).value
 
 
 def _spread_pct(values: list[float]) -> float:
     return (max(values) - min(values)) / max(values) * 100 if max(values) > 0 else 0.0
 
 
-def mvc_reference(trials: list[np.ndarray], fs_hz: float, settings: MvcSettings | None = None) -> MvcResult:
-    """MVC reference = the highest ``window_ms`` mean envelope across all trials.
+def mvc_reference(trials: list[np.ndarray], fs_hz: float, settings: MvcSettings | None = None,
+                  peak_settings: PeakSettings | None = None) -> MvcResult:
+    """MVC reference = the highest trial peak (``trial_peak``: for trials held ≥ 3 s, the highest
+    ``window_ms`` mean envelope) across all trials.
 
     Trials whose best windows differ by more than ``consistency_pct`` (of the best) are flagged
     "repeat a trial" — unless only the first trial is low and the rest agree, which is the
@@ -54,7 +61,7 @@ def mvc_reference(trials: list[np.ndarray], fs_hz: float, settings: MvcSettings 
     settings = settings or MvcSettings()
     if not trials:
         raise ValueError("no MVC trials recorded")
-    bests = [best_window_mean(t, fs_hz, settings.window_ms) for t in trials]
+    bests = [trial_peak(t, fs_hz, settings, peak_settings) for t in trials]
     best_trial = int(np.argmax(bests))
     spread = _spread_pct(bests)
     familiarisation = (

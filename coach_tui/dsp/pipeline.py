@@ -9,7 +9,7 @@ import numpy as np
 
 from coach_tui.dsp.envelope import MovingRms
 from coach_tui.dsp.filters import SosCascade, design_bandpass, design_notches, notch_frequencies
-from coach_tui.dsp.mains import detect_mains
+from coach_tui.dsp.mains import MainsDecision, MainsListener
 from coach_tui.dsp.settings import DspSettings
 
 ENVELOPE_METHOD = "moving RMS"
@@ -52,10 +52,11 @@ class Pipeline:
 
     Every call continues exactly where the previous one stopped, so processing a recording in
     chunks of any size gives bit-identical output to one call: what the live screen shows is
-    exactly what re-analysing the stored recording gives. With
-    ``mains="auto"`` the first ``mains_detect_s`` seconds (rounded up to a filter block) are
-    filtered without a notch; at that sample the hum frequency is decided from what was seen and
-    the notches start.
+    exactly what re-analysing the stored recording gives. With ``mains="auto"`` the pipeline
+    listens for hum in the quietest moments of the signal (``mains.MainsListener``) and adds the
+    notches at the checkpoint sample where it first finds it — at the start or an hour in, the
+    same sample however the samples were chunked. ``mains_decision`` replays a decision made
+    earlier (a set's stored recipe): notches from that sample, no listening.
 
     >>> pipeline = Pipeline(fs_hz=2000, n_channels=2)
     >>> frame = pipeline.process(samples)   # samples: (n, 2) in µV
@@ -72,6 +73,7 @@ class Pipeline:
         settings: DspSettings | None = None,
         mvc_reference: np.ndarray | list[float | None] | None = None,
         signal: str = "raw",
+        mains_decision: MainsDecision | None = None,
     ):
         if signal not in SIGNALS:
             raise ValueError(f"signal must be one of {', '.join(SIGNALS)}, got {signal!r}")
@@ -86,10 +88,12 @@ class Pipeline:
         filters = self.settings.filters
         self._mvc = self._mvc_scale(mvc_reference)
         self.samples_seen = 0
+        self._last_input: np.ndarray | None = None  # the last raw sample, which a gap holds
         self.mains_hz: float | None = None
         self.notch_hz: tuple[float, ...] = ()
-        self._detect_at: int | None = None
-        self._detect_buffer: list[np.ndarray] = []
+        self._listener: MainsListener | None = None
+        self._pending: MainsDecision | None = None
+        self.mains_decision: MainsDecision | None = None
         self.reduced_bandwidth = False
         self._rms = MovingRms(1, n_channels)
         self._settled_at = 0
@@ -100,12 +104,17 @@ class Pipeline:
         self._cascade = SosCascade(design.sos, n_channels)
         self._rms = MovingRms(max(1, round(self.settings.envelope.window_ms * self.fs_hz / 1000.0)), n_channels)
         self._settled_at = self._settling_samples(design.sos)
-        if filters.mains == "auto":
-            # Decide at the first filter block boundary after the listening time.
-            block = SosCascade.BLOCK
-            self._detect_at = -(-max(1, round(filters.mains_detect_s * self.fs_hz)) // block) * block
+        if mains_decision is not None:
+            if mains_decision.at % SosCascade.BLOCK:
+                raise ValueError(f"a notch can only start at a multiple of {SosCascade.BLOCK} samples, got {mains_decision.at}")
+            self._pending = mains_decision
+            if mains_decision.at == 0:
+                self._start_pending()
+        elif filters.mains == "auto":
+            self._listener = MainsListener(self.fs_hz, n_channels, filters.mains_detect_s)
         elif filters.mains != "off":
-            self._start_notches(float(filters.mains), at=0)
+            self._pending = MainsDecision(0, float(filters.mains))
+            self._start_pending()
 
     @property
     def settled_at(self) -> int:
@@ -154,27 +163,31 @@ class Pipeline:
         """Samples until the slowest pole of ``sos`` has decayed to 10 %, plus the envelope window."""
         return ringing_samples(sos.tobytes()) + self._rms.window
 
-    def _start_notches(self, mains_hz: float, at: int) -> None:
-        self.mains_hz = mains_hz
-        self.notch_hz = notch_frequencies(self.fs_hz, mains_hz, self.settings.filters)
+    @property
+    def listening(self) -> bool:
+        """True while ``auto`` is still listening for hum (no notch yet)."""
+        return self._listener is not None
+
+    def _start_pending(self) -> None:
+        decision, self._pending = self._pending, None
+        self.mains_decision = decision
+        self.mains_hz = decision.mains_hz
+        self.notch_hz = notch_frequencies(self.fs_hz, decision.mains_hz, self.settings.filters)
         notches = design_notches(self.fs_hz, self.notch_hz, self.settings.filters.notch_q)
         self._cascade.append(notches)
-        self._settled_at = max(self._settled_at, at + self._settling_samples(notches))
+        self._settled_at = max(self._settled_at, decision.at + self._settling_samples(notches))
 
     def _filter(self, x: np.ndarray) -> np.ndarray:
-        """Filter channels-first ``x``, deciding the mains frequency when its sample is reached."""
-        if self._detect_at is None:
+        """Filter channels-first ``x``, adding the notches at the sample mains was decided."""
+        if self._listener is not None:
+            found = self._listener.listen(x)
+            if found is not None:
+                self._pending, self._listener = found, None
+        if self._pending is None or self._pending.at > self.samples_seen + x.shape[1]:
             return self._cascade.process(x)
-        before = min(x.shape[1], self._detect_at - self.samples_seen)
-        self._detect_buffer.append(x[:, :before])
+        before = self._pending.at - self.samples_seen
         head = self._cascade.process(x[:, :before])
-        if self.samples_seen + before < self._detect_at:
-            return head
-        seen = np.concatenate(self._detect_buffer, axis=1)
-        at, self._detect_at, self._detect_buffer = self._detect_at, None, []
-        mains = detect_mains(seen, self.fs_hz)
-        if mains is not None:
-            self._start_notches(mains, at)
+        self._start_pending()
         return np.concatenate([head, self._cascade.process(x[:, before:])], axis=1)
 
     def process(self, samples: np.ndarray) -> Frame:
@@ -190,15 +203,23 @@ class Pipeline:
                 self._cascade.settle(x[:, 0])
             filtered = self._filter(x)
             envelope = self._rms.process(filtered)
+            if x.shape[1]:
+                self._last_input = x[:, -1].copy()
         first = self.samples_seen
         self.samples_seen += x.shape[1]
         percent = None if self._mvc is None else (envelope * self._mvc).T
         return Frame(first, filtered.T, envelope.T, percent)
 
     def process_gap(self, n_lost: int) -> Frame:
-        """Account for ``n_lost`` samples a sensor never delivered: they enter the chain as zeros.
+        """Account for ``n_lost`` samples a sensor never delivered.
 
-        This keeps sample indices aligned with the device counter; the envelope decays over the
-        gap instead of bridging it, and stored recordings replay the same way.
+        Raw signals: they enter the chain as the last sample held, so the band-pass output, and
+        with it the envelope, decays over the gap instead of bridging it, and a DC-coupled sensor's
+        offset (an OpenBCI Ganglion's reads thousands of µV) makes no step — zeros would, an
+        impulse of the offset's size that the envelope shows as a burst (a Ganglion firmware 3
+        board leaves one such gap every second). Envelopes: zeros. This keeps sample indices
+        aligned with the device counter, and stored recordings replay the same way.
         """
-        return self.process(np.zeros((n_lost, self.n_channels)))
+        if self.signal == "envelope" or self._last_input is None:
+            return self.process(np.zeros((n_lost, self.n_channels)))
+        return self.process(np.repeat(self._last_input[None, :], n_lost, axis=0))

@@ -58,8 +58,54 @@ def saturation_fraction(raw: np.ndarray, clip_level: float | None = None) -> flo
     return stuck / raw.size
 
 
-def _grade(value: float, limits: tuple[float, float]) -> str:
+def grade(value: float, limits: tuple[float, float]) -> str:
+    """"bad" at or above the second limit, "warn" at or above the first, else "ok"."""
     return BAD if value >= limits[1] else WARN if value >= limits[0] else OK
+
+
+def flat_reason(name: str) -> str:
+    """What to do about a channel with no signal."""
+    return f"{name}: no signal — check the sensor is on and the electrode touches skin"
+
+
+def clipping_reason(name: str, fraction: float) -> str:
+    """What to do about clipped samples."""
+    return f"{name}: clipping {fraction:.1%} of samples — lower the gain or re-seat the electrode"
+
+
+def hum_reason(name: str, fraction: float, mains_hz: float) -> str:
+    """What to do about mains hum (``fraction`` of the power at rest)."""
+    return f"re-seat the {name} electrode: mains hum {fraction * 100:.0f} % ({mains_hz:.0f} Hz)"
+
+
+def noise_reason(name: str, rest_rms: float) -> str:
+    """What to do about a channel never quieter than ``rest_rms`` µV."""
+    return f"{name}: never quieter than {rest_rms:.1f} µV — if the client was resting, clean the skin and re-seat the electrode"
+
+
+def link_findings(
+    name: str,
+    settings: QualitySettings,
+    *,
+    nominal_rate_hz: float | None = None,
+    measured_rate_hz: float | None = None,
+    loss_fraction: float = 0.0,
+    battery_pct: float | None = None,
+) -> list[tuple[str, str]]:
+    """(grade, reason) for a sensor's link: sample rate, lost samples, battery (only what is not ok)."""
+    findings: list[tuple[str, str]] = []
+    if nominal_rate_hz and measured_rate_hz is not None:
+        error = abs(measured_rate_hz - nominal_rate_hz) / nominal_rate_hz * 100
+        level = grade(error, settings.rate_error_pct)
+        if level != OK:
+            findings.append((level, f"{name}: sends {measured_rate_hz:.0f} Hz, expected {nominal_rate_hz:.0f} Hz — check the sensor's settings or the Bluetooth link"))
+    level = grade(loss_fraction, settings.loss_fraction)
+    if level != OK:
+        findings.append((level, f"{name}: {loss_fraction:.1%} of samples lost — move the receiver closer or reduce other Bluetooth traffic"))
+    if battery_pct is not None and battery_pct <= settings.battery_pct[0]:
+        level = BAD if battery_pct <= settings.battery_pct[1] else WARN
+        findings.append((level, f"{name}: battery {battery_pct:.0f} % — charge the sensor before the session"))
+    return findings
 
 
 def assess_channel(
@@ -91,36 +137,28 @@ def assess_channel(
     mains = 0.0
     saturation = 0.0
     if flat:
-        findings.append((BAD, f"{name}: no signal — check the sensor is on and the electrode touches skin"))
+        findings.append((BAD, flat_reason(name)))
     else:
         saturation = saturation_fraction(raw, clip_level)
-        grade = _grade(saturation, settings.saturation_fraction)
-        if grade != OK:
-            findings.append((grade, f"{name}: clipping {saturation:.1%} of samples — lower the gain or re-seat the electrode"))
+        level = grade(saturation, settings.saturation_fraction)
+        if level != OK:
+            findings.append((level, clipping_reason(name, saturation)))
         if mains_hz is not None and raw.shape[0] >= fs_hz / 2:
             mains = mains_fraction(raw, fs_hz, mains_hz)
-            grade = _grade(mains, settings.mains_fraction)
-            if grade != OK:
-                findings.append((grade, f"re-seat the {name} electrode: mains hum {mains:.0%} ({mains_hz:.0f} Hz)"))
-        grade = _grade(rest_noise_rms, settings.noise_uv)
-        if grade != OK:
-            findings.append((grade, f"{name}: never quieter than {rest_noise_rms:.1f} µV — if the client was resting, clean the skin and re-seat the electrode"))
+            level = grade(mains, settings.mains_fraction)
+            if level != OK:
+                findings.append((level, hum_reason(name, mains, mains_hz)))
+        level = grade(rest_noise_rms, settings.noise_uv)
+        if level != OK:
+            findings.append((level, noise_reason(name, rest_noise_rms)))
         if contraction_ratio is not None and contraction_ratio < settings.min_contraction_ratio:
             findings.append((WARN, f"{name}: contraction barely above rest (×{contraction_ratio:.1f}) — check the placement over the muscle belly"))
-    if nominal_rate_hz and measured_rate_hz is not None:
-        error = abs(measured_rate_hz - nominal_rate_hz) / nominal_rate_hz * 100
-        grade = _grade(error, settings.rate_error_pct)
-        if grade != OK:
-            findings.append((grade, f"{name}: sends {measured_rate_hz:.0f} Hz, expected {nominal_rate_hz:.0f} Hz — check the sensor's settings or the Bluetooth link"))
-    grade = _grade(loss_fraction, settings.loss_fraction)
-    if grade != OK:
-        findings.append((grade, f"{name}: {loss_fraction:.1%} of samples lost — move the receiver closer or reduce other Bluetooth traffic"))
-    if battery_pct is not None and battery_pct <= settings.battery_pct[0]:
-        grade = BAD if battery_pct <= settings.battery_pct[1] else WARN
-        findings.append((grade, f"{name}: battery {battery_pct:.0f} % — charge the sensor before the session"))
+    findings += link_findings(name, settings, nominal_rate_hz=nominal_rate_hz, measured_rate_hz=measured_rate_hz,
+                              loss_fraction=loss_fraction, battery_pct=battery_pct)
     if reduced_bandwidth:
-        findings.append((WARN, f"{name}: reduced bandwidth (sampled at {fs_hz:.0f} Hz, high-pass only)"))
-    status = max((grade for grade, _ in findings), key=_RANK.__getitem__, default=OK)
+        findings.append((WARN, f"{name}: reduced bandwidth (sampled at {fs_hz:.0f} Hz, nothing above {fs_hz / 2:.0f} Hz "
+                               "is recorded)"))
+    status = max((level for level, _ in findings), key=_RANK.__getitem__, default=OK)
     return ChannelQuality(
         status,
         [reason for _, reason in findings],

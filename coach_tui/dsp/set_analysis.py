@@ -7,16 +7,26 @@ so what the trainer saw during the set is exactly what the stored metrics say.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.session import RepMetrics
-from coach_tui.dsp.asymmetry import PEAK_WINDOW_MS, asymmetry_pct
+from coach_tui.dsp.asymmetry import asymmetry_pct, asymmetry_window
 from coach_tui.dsp.cocontraction import cocontraction_index
-from coach_tui.dsp.mvc import best_window_mean
+from coach_tui.dsp.electrode_pop import PopDetector
+from coach_tui.dsp.fatigue import (
+    fatigue_unavailable_reason,
+    held_part,
+    is_sustained,
+    median_frequency,
+    window_frequencies,
+)
+from coach_tui.dsp.live_meter import BAR_WINDOW_S
+from coach_tui.dsp.mains import MainsDecision
 from coach_tui.dsp.onsets import RestBaseline, detect_onsets, onset_order_ms, rest_baseline
+from coach_tui.dsp.peak import peak
 from coach_tui.dsp.pipeline import Pipeline
 from coach_tui.dsp.analysis_settings import AnalysisSettings
 from coach_tui.dsp.reps import Rep, RepDetector
@@ -68,7 +78,7 @@ class SetAnalyzer:
     """Streaming analysis of one set from per-sensor blocks.
 
     All sensors share ``fs_hz`` and start together; samples are aligned by their index since the
-    set started (lost samples enter as zeros, see ``Pipeline.process_gap``). A sensor that lost at
+    set started (lost samples enter as ``Pipeline.process_gap`` fills them). A sensor that lost at
     least an envelope window of samples in a row was lost: from its first lost sample until its
     filters have recovered (``Pipeline.recovery_samples``) its channels measure nothing, and a rep
     overlapping that stretch on the exercise's muscles is incomplete (``RepMetrics.lost_sensors``;
@@ -76,6 +86,10 @@ class SetAnalyzer:
     for channels with an MVC reference, else in input units (µV). The rest level of each channel
     comes from its calibration, or else from the first ``baseline_window_ms`` after the filters
     settle (the client holds still for a moment at the start of the set).
+
+    ``notches`` holds mains decisions already made, by sensor id: notch from a sample (a recipe
+    replayed, or a hum the live filters found before the set), or None for "listened to the
+    whole set, no hum". Other raw sensors listen as their settings say (``mains_decisions``).
     """
 
     def __init__(
@@ -85,6 +99,7 @@ class SetAnalyzer:
         settings: AnalysisSettings | None = None,
         mvc: dict[str, float] | None = None,
         rest: dict[str, RestBaseline] | None = None,
+        notches: dict[str, MainsDecision | None] | None = None,
     ):
         self.fs_hz = float(fs_hz)
         self.layout = layout
@@ -94,18 +109,30 @@ class SetAnalyzer:
         self._pipelines: dict[str, Pipeline] = {}
         self._columns: dict[str, list[int]] = {}
         self.channels = layout.channels
+        notches = notches or {}
+        no_notch = replace(self.settings.dsp, filters=replace(self.settings.dsp.filters, mains="off"))
         for sid, assigned in layout.sensors.items():
             refs = [self.mvc.get(a.key) for a in assigned]
+            known = sid in notches and notches[sid] is None
             self._pipelines[sid] = Pipeline(
-                fs_hz, len(assigned), self.settings.dsp, refs if any(r is not None for r in refs) else None,
-                layout.signal(sid),
+                fs_hz, len(assigned), no_notch if known else self.settings.dsp,
+                refs if any(r is not None for r in refs) else None, layout.signal(sid), notches.get(sid),
             )
             self._columns[sid] = [i for i, (s, _, _) in enumerate(self.channels) if s == sid]
+        self._pop_detectors = {sid: PopDetector(fs_hz, len(a)) for sid, a in layout.sensors.items() if layout.signal(sid) == "raw"}
+        #: Electrode pops so far: (first sample, end sample) of each, on any channel.
+        self.pops: list[tuple[int, int]] = []
         self.units = ["%MVC" if a.key in self.mvc else "µV" for _, _, a in self.channels]
         self._envelopes = [_Growing() for _ in self.channels]
         self._target = [i for i, (_, _, a) in enumerate(self.channels) if a.muscle == layout.target]
         self._synergists = [i for i, (_, _, a) in enumerate(self.channels) if a.muscle in layout.synergists]
         self._antagonists = [i for i, (_, _, a) in enumerate(self.channels) if a.muscle in layout.antagonists]
+        # The target's filtered raw signal, for its median frequency (not for sensors sending an
+        # envelope, nor when the band is too narrow for it, see ``dsp.fatigue``).
+        self.fatigue_unavailable = fatigue_unavailable_reason(fs_hz, self.settings.dsp.filters, self.settings.fatigue)
+        self._spectral = [] if self.fatigue_unavailable else [
+            i for i in self._target if layout.signal(self.channels[i][0]) == "raw"]
+        self._filtered = {i: _Growing() for i in self._spectral}
         self.settled_at = max(p.settled_at for p in self._pipelines.values())
         self._baseline_samples = max(1, round(self.settings.onsets.baseline_window_ms * self.fs_hz / 1000))
         self._rest: list[RestBaseline] | None = None
@@ -128,8 +155,12 @@ class SetAnalyzer:
         if samples.shape[0] or not frames:
             frames.append(pipeline.process(samples))
         values = np.concatenate([f.activation for f in frames]) if len(frames) > 1 else frames[0].activation
+        self._find_pops(sensor_id, samples, gap_before)
         for k, column in enumerate(self._columns[sensor_id]):
             self._envelopes[column].extend(values[:, k])
+            if column in self._filtered:
+                for frame in frames:
+                    self._filtered[column].extend(frame.filtered[:, k])
         self.latest_values = values
         return self._advance()
 
@@ -153,17 +184,40 @@ class SetAnalyzer:
         return {column for sid, columns in self._columns.items()
                 if any(a < end and b > start for a, b in self.lost_stretches(sid)) for column in columns}
 
+    def _find_pops(self, sensor_id: str, samples: np.ndarray, gap_before: int) -> None:
+        detector = self._pop_detectors.get(sensor_id)
+        if detector is None:
+            return
+        gap = detector.process_gap(gap_before) if gap_before else None
+        flags = detector.process(samples)
+        if gap is not None:
+            flags = np.concatenate([gap, flags])
+        popped = np.concatenate([[False], flags.any(axis=1), [False]]).astype(np.int8)
+        if not popped.any():
+            return
+        first = self._envelopes[self._columns[sensor_id][0]].size
+        edges = np.diff(popped)
+        for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+            self.pops.append((first + int(start), first + int(end)))
+
     @property
     def pipelines(self) -> dict[str, Pipeline]:
         """The per-sensor pipelines (the live meter continues with them after the set)."""
         return dict(self._pipelines)
+
+    def mains_decisions(self, final: bool = False) -> dict[str, MainsDecision | None]:
+        """The mains decisions of the raw sensors, by id, as a recipe stores them (see ``notches``);
+        sensors still listening are left out, unless ``final`` (the set is over: they found none)."""
+        return {
+            sid: p.mains_decision for sid, p in self._pipelines.items() if p.signal == "raw" and (final or not p.listening)
+        }
 
     @property
     def samples_aligned(self) -> int:
         """Samples available on every channel."""
         return min(e.size for e in self._envelopes)
 
-    def latest(self, window_s: float = 0.1) -> list[float]:
+    def latest(self, window_s: float = BAR_WINDOW_S) -> list[float]:
         """Mean envelope of each channel over the last ``window_s`` (what a bar shows)."""
         n = max(1, round(window_s * self.fs_hz))
         return [float(e.view(max(0, e.size - n)).mean()) if e.size else 0.0 for e in self._envelopes]
@@ -213,17 +267,21 @@ class SetAnalyzer:
         previous_end = round(self.reps[-1].end_s * fs) if self.reps else self.settled_at
         lead = max(previous_end, start - round(fs), self.settled_at)
         lost = self._lost_columns(lead, end)
-        measured = set(self._target + self._synergists + self._antagonists)
-        if lost & measured:
-            return self._incomplete(rep, index, start, end, sorted(lost))
 
         def window(column: int) -> np.ndarray:
             return self._envelopes[column].view(start, end)
 
+        # The rep's peak is measured on the curve the reps are detected on (the target's sides
+        # averaged), see ``dsp.peak``; each side's for the asymmetry with the reference's window.
+        target_curve = np.mean([window(i) for i in self._target], axis=0)
+        top = peak(target_curve, fs, self.settings.peak)
+        if lost & set(self._target + self._synergists + self._antagonists):
+            return self._incomplete(rep, index, start, end, top, sorted(lost))
         sides = {self.channels[i][2].side: i for i in self._target}
         asymmetry = weaker = None
         if "L" in sides and "R" in sides:
-            peaks = [best_window_mean(window(sides[s]), fs, PEAK_WINDOW_MS) for s in ("L", "R")]
+            side_window = asymmetry_window(fs, self.settings.peak)
+            peaks = [peak(window(sides[s]), fs, window=side_window).value for s in ("L", "R")]
             floor = self.settings.floors.asymmetry_pct_mvc if self.units[sides["L"]] == "%MVC" else (
                 self.settings.floors.uncalibrated_pair_factor * min(self._rest[sides["L"]].mean, self._rest[sides["R"]].mean)
             )
@@ -248,14 +306,18 @@ class SetAnalyzer:
             periods = detect_onsets(self._envelopes[i].view(lead, end), fs, self._rest[i], self.settings.onsets)
             around = [on for on, off in periods if off is None or lead + off > start]
             onsets[assignment.label] = (lead + around[0]) / fs if around else None
+        frequency, windows = self._median_frequencies(start, end, target_curve)
         target = self.channels[self._target[0]][2]
+        # A pop inside the rep (or in the envelope window before it) distorts every measure of it.
+        reach = start - self._pipelines[self.channels[self._target[0]][0]].envelope_window
+        popped = any(a < end and b > reach for a, b in self.pops)
         return RepMetrics(
             index=index,
             start_s=start / fs,
             end_s=end / fs,
-            peak=rep.peak,
+            peak=top.value,
             mean=rep.mean,
-            time_to_peak_s=rep.time_to_peak_s,
+            time_to_peak_s=top.at / fs,
             units=self.units[self._target[0]],
             muscle=target.muscle,
             side=None if len(sides) > 1 else target.side,
@@ -264,9 +326,12 @@ class SetAnalyzer:
             onset_order=tuple(onset_order_ms(onsets)),
             weaker_side=weaker,
             cocontraction_pct=cocontraction,
+            median_frequency_hz=frequency,
+            window_frequencies_hz=windows,
+            electrode_pop=popped,
         )
 
-    def _incomplete(self, rep: Rep, index: int, start: int, end: int, lost: list[int]) -> RepMetrics:
+    def _incomplete(self, rep: Rep, index: int, start: int, end: int, top, lost: list[int]) -> RepMetrics:
         """A rep during which a sensor of the exercise's muscles was lost: its place and the target's
         envelope as seen, and which sensors were lost instead of the measures that needed them."""
         sides = {self.channels[i][2].side for i in self._target}
@@ -275,11 +340,28 @@ class SetAnalyzer:
             index=index,
             start_s=start / self.fs_hz,
             end_s=end / self.fs_hz,
-            peak=rep.peak,
+            peak=top.value,
             mean=rep.mean,
-            time_to_peak_s=rep.time_to_peak_s,
+            time_to_peak_s=top.at / self.fs_hz,
             units=self.units[self._target[0]],
             muscle=target.muscle,
             side=None if len(sides) > 1 else target.side,
             lost_sensors=tuple(self.channels[i][2].label for i in lost),
         )
+
+    def _median_frequencies(self, start: int, end: int, curve: np.ndarray) -> tuple[float | None, tuple[float, ...]]:
+        """The target's median frequency over the rep (its sides averaged) and, for a sustained
+        contraction, over each consecutive window of its held part (``dsp.fatigue``; ``curve`` is the
+        target's envelope over the rep)."""
+        fatigue, fs = self.settings.fatigue, self.fs_hz
+        if not self._spectral or end - start < round(fatigue.segment_ms * fs / 1000):
+            return None, ()
+        signals = [self._filtered[i].view() for i in self._spectral]
+        frequency = float(np.mean([median_frequency(x[start:end], fs, fatigue) for x in signals]))
+        if not is_sustained(start, end, fs, fatigue):
+            return frequency, ()
+        first, last = held_part(curve)
+        per_side = [window_frequencies(x, fs, start + first, start + last, fatigue)[1] for x in signals]
+        if not per_side[0]:
+            return frequency, ()
+        return frequency, tuple(float(v) for v in np.mean(per_side, axis=0))

@@ -2,28 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.dsp.analysis_settings import AnalysisSettings, analysis_settings_from_dict, analysis_settings_to_dict
+from coach_tui.dsp.mains import MainsDecision
 from coach_tui.dsp.onsets import RestBaseline
 from coach_tui.dsp.set_analysis import SetAnalyzer, SetLayout
 
 
 @dataclass(frozen=True, slots=True)
 class SetPlan:
-    """Everything needed to analyse a set, stored in the recording's header so it can be redone."""
+    """Everything needed to analyse a set, stored in the recording's header so it can be redone.
+
+    ``notches`` are the mains decisions by sensor id (see ``SetAnalyzer``): those known when the
+    set starts, and those the set's own listening makes (the recorder stores them as they come
+    and, at the end, "none" for sensors that never found hum), so a re-analysis notches at the
+    same samples without listening again.
+    """
 
     fs_hz: float
     layout: SetLayout
     settings: AnalysisSettings
     mvc: dict[str, float]
     rest: dict[str, RestBaseline]
+    notches: dict[str, MainsDecision | None] = field(default_factory=dict)
 
     def analyzer(self) -> SetAnalyzer:
         """A fresh analyzer for this plan."""
-        return SetAnalyzer(self.fs_hz, self.layout, self.settings, self.mvc, self.rest)
+        return SetAnalyzer(self.fs_hz, self.layout, self.settings, self.mvc, self.rest, self.notches)
 
     def to_meta(self) -> dict:
         """JSON-safe form for the recording header."""
@@ -37,6 +45,7 @@ class SetPlan:
             "settings": analysis_settings_to_dict(self.settings),
             "mvc": self.mvc,
             "rest": {key: [b.mean, b.sd] for key, b in self.rest.items()},
+            "notches": {sid: None if d is None else [d.at, d.mains_hz] for sid, d in self.notches.items()},
         }
 
     @classmethod
@@ -47,11 +56,12 @@ class SetPlan:
         settings: AnalysisSettings,
         calibrations: dict[str, Calibration],
         rest_otherwise: dict[str, RestBaseline] | None = None,
+        notches: dict[str, MainsDecision | None] | None = None,
     ) -> SetPlan:
         """References and rest levels from the calibrations; uncalibrated channels take their rest
         level from ``rest_otherwise`` (e.g. the quietest moment before the set) when given."""
         rest = {**(rest_otherwise or {}), **{k: RestBaseline(c.rest_mean, c.rest_sd) for k, c in calibrations.items()}}
-        return cls(fs_hz, layout, settings, {k: c.reference for k, c in calibrations.items()}, rest)
+        return cls(fs_hz, layout, settings, {k: c.reference for k, c in calibrations.items()}, rest, dict(notches or {}))
 
     @classmethod
     def from_meta(cls, meta: dict, source: str) -> SetPlan:
@@ -69,4 +79,5 @@ class SetPlan:
             analysis_settings_from_dict(meta["settings"], source),
             {k: float(v) for k, v in meta["mvc"].items()},
             {k: RestBaseline(float(m), float(sd)) for k, (m, sd) in meta["rest"].items()},
+            {sid: None if d is None else MainsDecision(int(d[0]), float(d[1])) for sid, d in meta.get("notches", {}).items()},
         )

@@ -9,17 +9,22 @@ from dataclasses import dataclass, field
 class FilterSettings:
     """Band-pass and mains notch.
 
-    Below ``full_band_min_fs_hz`` the 450 Hz corner is at or above Nyquist, so only the
-    high-pass is applied and the channel is flagged "reduced bandwidth". Mains notches cover the
+    The upper corner is ``band_hz[1]``, or ``nyquist_margin`` × Nyquist (fs / 2) when that is lower
+    (a Butterworth corner at Nyquist is no corner at all): 450 Hz from 948 Hz sampling up, 427 Hz at
+    900 Hz, 95 Hz at 200 Hz. A channel whose upper corner is lowered is flagged "reduced bandwidth".
+    Below ``band_hz[0]`` / ``nyquist_margin`` × 2 no band is left and only the high-pass is
+    applied. Mains notches cover the
     fundamental and its harmonics up to ``notch_max_hz`` (default: the band-pass's upper corner;
-    beyond it the band-pass already attenuates) and below Nyquist.
+    beyond it the band-pass already attenuates) and below Nyquist. With ``mains="auto"`` the hum is
+    looked for every quarter second in the quietest second of the last ``mains_detect_s`` seconds
+    (see ``coach_tui.dsp.mains``).
     """
 
     band_hz: tuple[float, float] = (20.0, 450.0)
     order: int = 4
-    full_band_min_fs_hz: float = 1000.0
+    nyquist_margin: float = 0.95
     mains: str = "auto"  # "auto" | "50" | "60" | "off"
-    mains_detect_s: float = 2.0
+    mains_detect_s: float = 4.0
     notch_q: float = 30.0
     notch_max_hz: float = 450.0
 

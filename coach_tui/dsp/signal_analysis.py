@@ -6,6 +6,7 @@ the live screen uses (optionally in the same chunks); the measures are then take
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -13,11 +14,18 @@ import numpy as np
 from coach_tui.domain.hysteresis_alert import HysteresisAlert
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.dsp.analysis_settings import AnalysisSettings
-from coach_tui.dsp.asymmetry import PEAK_WINDOW_MS, asymmetry_pct, set_asymmetry
-from coach_tui.dsp.fatigue import median_frequency_trend
+from coach_tui.dsp.asymmetry import asymmetry_pct, asymmetry_window, set_asymmetry
+from coach_tui.dsp.fatigue import (
+    fatigue_unavailable_reason,
+    frequency_trend,
+    is_sustained,
+    median_frequency_trend,
+    sustained_trend,
+    window_frequencies,
+)
 from coach_tui.dsp.mains import detect_mains
-from coach_tui.dsp.mvc import best_window_mean
 from coach_tui.dsp.onsets import RestBaseline, detect_onsets, quietest_baseline
+from coach_tui.dsp.peak import PeakSettings, peak
 from coach_tui.dsp.pipeline import ENVELOPE_METHOD, Pipeline
 from coach_tui.dsp.quality import assess_channel
 from coach_tui.dsp.reps import Rep, detect_reps
@@ -39,10 +47,21 @@ class SignalAnalysis:
     columns: list[int]
 
 
-def _run_pipeline(pipeline: Pipeline, samples: np.ndarray, chunk: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Filtered signal and envelope, the latter in %MVC for channels with a reference."""
-    step = chunk or max(1, samples.shape[0])
-    frames = [pipeline.process(samples[i : i + step]) for i in range(0, samples.shape[0], step)]
+#: Samples per call when progress is reported and no chunk size is given (chunking changes no bit).
+PROGRESS_STEP = 1 << 16
+
+
+def _run_pipeline(pipeline: Pipeline, samples: np.ndarray, chunk: int | None,
+                  progress: Callable[[float], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Filtered signal and envelope, the latter in %MVC for channels with a reference; ``progress``
+    is told the fraction done after each call."""
+    n = samples.shape[0]
+    step = chunk or (PROGRESS_STEP if progress else max(1, n))
+    frames = []
+    for i in range(0, n, step):
+        frames.append(pipeline.process(samples[i : i + step]))
+        if progress is not None:
+            progress(min(1.0, (i + step) / n))
     return np.concatenate([f.filtered for f in frames]), np.concatenate([f.activation for f in frames])
 
 
@@ -51,8 +70,37 @@ def _windows(n: int, fs_hz: float, window_s: float) -> list[tuple[int, int]]:
     return [(start, start + size) for start in range(0, n - size + 1, size)]
 
 
-def _rep_json(rep: Rep, offset: int, fs_hz: float) -> dict:
-    return {"start_s": (offset + rep.start) / fs_hz, "end_s": (offset + rep.end) / fs_hz, "peak": rep.peak, "mean": rep.mean}
+def _rep_json(rep: Rep, envelope: np.ndarray, offset: int, fs_hz: float, settings: PeakSettings) -> dict:
+    """A rep's times (from the recording's start), its peak (``dsp.peak``) and mean."""
+    top = peak(envelope[rep.start : rep.end], fs_hz, settings)
+    return {"start_s": (offset + rep.start) / fs_hz, "end_s": (offset + rep.end) / fs_hz, "peak": top.value,
+            "mean": rep.mean}
+
+
+def _fatigue(filtered: np.ndarray, env: np.ndarray, reps: list[Rep], floor: float, fs_hz: float,
+             settings: AnalysisSettings, offset: int):
+    """The median-frequency trend of one channel (``dsp.fatigue``) and each sustained contraction's own.
+
+    The trend runs over the reps shorter than a sustained contraction (at least 3); without them,
+    over the 1 s windows of activity above the rep floor (a recording of one long hold, or of
+    movement without clear reps). Times of the contractions count from sample ``-offset``."""
+    fatigue, filters = settings.fatigue, settings.dsp.filters
+    short = [(r.start, r.end) for r in reps if not is_sustained(r.start, r.end, fs_hz, fatigue)]
+    if len(short) >= 3:
+        trend = median_frequency_trend(filtered, fs_hz, short, fatigue, filters)
+    elif fatigue_unavailable_reason(fs_hz, filters, fatigue):
+        trend = None
+    else:
+        active = [(a, b) for a, b in _windows(env.shape[0], fs_hz, fatigue.window_s) if env[a:b].mean() > floor]
+        points = [window_frequencies(filtered, fs_hz, a, b, fatigue) for a, b in active]
+        trend = frequency_trend([t for ts, _ in points for t in ts], [v for _, vs in points for v in vs], "windows", fatigue)
+    sustained = []
+    for rep in reps:
+        if is_sustained(rep.start, rep.end, fs_hz, fatigue):
+            within = sustained_trend(filtered, env, fs_hz, rep.start, rep.end, fatigue, filters)
+            sustained.append({"start_s": (offset + rep.start) / fs_hz, "end_s": (offset + rep.end) / fs_hz,
+                              "median_frequency_hz": None if within is None else within.to_json()})
+    return trend, sustained
 
 
 def analyze_signal(
@@ -67,12 +115,13 @@ def analyze_signal(
     chunk_samples: int | None = None,
     clip_level: float | None = None,
     settings: AnalysisSettings | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> SignalAnalysis:
     """Analyse the columns of ``samples`` that ``channels`` assigns (None = skip).
 
-    ``mains`` is "50", "60", "off" or "auto" (decided from the whole recording before the causal
-    pass). ``mvc`` maps ``"muscle:side"`` to a reference in input units; channels with one are
-    reported in %MVC.
+    ``mains`` is "50", "60", "off" or "auto" (hum looked for at the quiet moments of the whole
+    recording, as the live filters listen, before the causal pass; notched from the first sample). ``mvc`` maps ``"muscle:side"`` to a reference in input units; channels with one are
+    reported in %MVC. ``progress`` is told the fraction of the causal pass done as it goes.
     """
     settings = settings or AnalysisSettings()
     columns = [i for i, c in enumerate(channels) if c is not None]
@@ -80,13 +129,13 @@ def analyze_signal(
         raise ValueError("no channel to analyse: every column is 'skip'")
     assigned = [channels[i] for i in columns]
     raw = np.asarray(samples, dtype=float)[:, columns]
-    mains_hz = detect_mains(raw.T, fs_hz) if mains == "auto" else None if mains == "off" else float(mains)
+    mains_hz = detect_mains(raw.T, fs_hz, settings.dsp.filters.mains_detect_s) if mains == "auto" else None if mains == "off" else float(mains)
     filters = settings.dsp.filters
     dsp = replace(settings.dsp, filters=replace(filters, mains=f"{mains_hz:g}" if mains_hz else "off"))
     mvc = mvc or {}
     references = [mvc.get(c.key) for c in assigned]
     pipeline = Pipeline(fs_hz, len(columns), dsp, references if any(r is not None for r in references) else None)
-    filtered, envelope = _run_pipeline(pipeline, raw, chunk_samples)
+    filtered, envelope = _run_pipeline(pipeline, raw, chunk_samples, progress)
     # Measures start once the filters have settled; times stay relative to the recording's start.
     settled = pipeline.settled_at
     if raw.shape[0] - settled < fs_hz * settings.floors.window_s:
@@ -110,10 +159,12 @@ def analyze_signal(
             floor = max(floor, settings.floors.rep_pct_mvc)
         reps = detect_reps(env, fs_hz, floor, settings.reps)
         onsets = detect_onsets(env, fs_hz, baseline, settings.onsets)
-        segments = [(r.start, r.end) for r in reps] or [
-            (a, b) for a, b in _windows(env.shape[0], fs_hz, settings.floors.window_s) if env[a:b].mean() > floor
-        ]
-        trend = median_frequency_trend(filtered[:, k], fs_hz, segments, settings.fatigue)
+        trend, sustained = _fatigue(filtered[:, k], env, reps, floor, fs_hz, settings, settled)
+        rep_reports = [_rep_json(r, env, settled, fs_hz, settings.peak) for r in reps]
+        # The channel's peak: its highest rep peak; without reps, the peak of the whole envelope.
+        channel_peak = max((r["peak"] for r in rep_reports), default=None)
+        if channel_peak is None:
+            channel_peak = peak(env, fs_hz, settings.peak).value
         to_uv = MICROVOLTS_PER_UNIT.get(units, 1.0)
         quality = assess_channel(
             assignment.label,
@@ -138,15 +189,15 @@ def analyze_signal(
                     "saturation_fraction": quality.saturation_fraction,
                     "reduced_bandwidth": quality.reduced_bandwidth,
                 },
-                "envelope_peak": float(env.max()),
+                "envelope_peak": channel_peak,
                 "envelope_mean": float(env.mean()),
                 "units": "%MVC" if calibrated else units,
                 "onsets_s": [(settled + on) / fs_hz for on, _ in onsets],
                 "offsets_s": [(settled + off) / fs_hz for _, off in onsets if off is not None],
-                "reps": [_rep_json(r, settled, fs_hz) for r in reps],
-                "median_frequency_hz": None
-                if trend is None
-                else {"start": trend.start_hz, "end": trend.end_hz, "slope_hz_per_min": trend.slope_hz_per_min},
+                "reps": rep_reports,
+                "median_frequency_hz": None if trend is None else trend.to_json(),
+                "sustained_contractions": sustained,
+                "fatigue_unavailable": fatigue_unavailable_reason(fs_hz, filters, settings.fatigue),
             }
         )
 
@@ -193,8 +244,9 @@ def _pairs(
         units = [(r.start, r.end) for r in detect_reps(both, fs_hz, max(rep_floor, floor), settings.reps)]
         if len(units) < settings.asymmetry_alert.consecutive:
             units = _windows(envelope.shape[0], fs_hz, settings.floors.window_s)
-        left_peaks = np.array([best_window_mean(envelope[a:b, left], fs_hz, PEAK_WINDOW_MS) for a, b in units])
-        right_peaks = np.array([best_window_mean(envelope[a:b, right], fs_hz, PEAK_WINDOW_MS) for a, b in units])
+        side_window = asymmetry_window(fs_hz, settings.peak)
+        left_peaks = np.array([peak(envelope[a:b, left], fs_hz, window=side_window).value for a, b in units])
+        right_peaks = np.array([peak(envelope[a:b, right], fs_hz, window=side_window).value for a, b in units])
         conclusive = (left_peaks > floor) | (right_peaks > floor)
         alert = HysteresisAlert(settings.asymmetry_alert)
         for lp, rp, counts in zip(left_peaks, right_peaks, conclusive, strict=True):

@@ -21,7 +21,9 @@ from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import exercise_library
 from coach_tui.domain.names import file_slug
 from coach_tui.domain.progress import ABSummary, ActivationSeries, ClientProgress, client_progress
-from coach_tui.dsp import asymmetry, target_share
+from coach_tui.dsp import asymmetry, fatigue, peak, target_share
+from coach_tui.dsp.fatigue import FatigueSettings
+from coach_tui.reports.set_fatigue import fatigue_rows
 from coach_tui.statistics.ab_statistics import (
     ACTIVATION_CAVEAT,
     ABReport,
@@ -29,9 +31,9 @@ from coach_tui.statistics.ab_statistics import (
     analyze_named,
     estimate_text,
     level_text,
-    pairwise_confidence,
 )
-from coach_tui.store.private_files import atomic_write, private_dir
+from coach_tui.statistics.intervals import pairwise_confidence
+from coach_tui.store.private_files import atomic_write, private_dirs
 
 FORMATS = ("md", "html")
 REPORTS_FOLDER = "reports"
@@ -43,9 +45,9 @@ NOT_FORCE = "Activation is how strongly the muscle's electrical activity shows, 
 
 FORMULAS = {
     "mvc": "%MVC = envelope ÷ MVC reference × 100; the MVC reference is the highest 500 ms mean envelope "
-           "over the maximal trials of the calibration",
-    "peak": "session peak %MVC = mean over the session's reps of each rep's peak %MVC (the highest value of the "
-            "target's envelope in the rep, left and right averaged when both are measured)",
+           "over the maximal trials of the calibration (the peak below, for trials held 3 s or more)",
+    "peak": "session peak %MVC = mean over the session's reps of each rep's peak %MVC, measured like the MVC "
+            f"reference: {peak.FORMULA}, on the target's envelope (left and right averaged when both are measured)",
     "mean": "session mean %MVC = mean over the session's reps of each rep's mean %MVC",
     "asymmetry": asymmetry.FORMULA + ", per rep; the session value is the mean over its reps",
     "target_share": target_share.FORMULA + ", per rep; the session value is the mean over its reps",
@@ -87,7 +89,7 @@ def set_rows(progress: ClientProgress) -> tuple[tuple[str, ...], ...]:
     """One row per set, oldest first: date, time, exercise, load, reps (and incomplete ones), the
     target's peak %MVC, the client's score, the cue."""
     rows = []
-    for line in progress.sets:
+    for line in progress.set_lines:
         reps = str(line.reps) + (f" (+{line.incomplete} incomplete)" if line.incomplete else "")
         rows.append((day(line.started), clock_time(line.started), line.exercise_name, number(line.load_kg, "kg", 1),
                      reps, number(line.peak_pct), "—" if line.perceived is None else str(line.perceived), line.cue))
@@ -198,10 +200,13 @@ def ab_heading(summary: ABSummary) -> str:
 
 
 def ab_outcome(summary: ABSummary, report: ABReport) -> str:
-    """The verdict, or that an unfinished test has none yet (its numbers so far are interim)."""
-    if summary.finished:
-        return report.verdict
-    return f"no verdict yet — interim numbers, {len(summary.test.order) - summary.sets_done} sets to go"
+    """The verdict, or that an unfinished test has none yet (its numbers so far are interim); marked
+    when some of its reps keep figures of the previous peak definition."""
+    outcome = (report.verdict if summary.finished else
+               f"no verdict yet — interim numbers, {len(summary.test.order) - summary.sets_done} sets to go")
+    if summary.old_metrics:
+        outcome += " (some reps measured with the previous peak definition: their raw recording is missing)"
+    return outcome
 
 
 def ab_reports(progress: ClientProgress, settings: ABSettings) -> list[tuple[ABSummary, ABReport]]:
@@ -261,13 +266,31 @@ def _calibrations(progress: ClientProgress) -> _Section:
     return _Section("Calibrations (MVC reference)", text, tuple(rows))
 
 
+#: The report lists the fatigue verdicts of at most this many of the latest sets.
+FATIGUE_SETS = 12
+
+
+def _fatigue(progress: ClientProgress, settings: FatigueSettings) -> _Section:
+    rows = fatigue_rows(progress, settings)
+    if not rows:
+        return _Section("Fatigue within sets", ("No set yet with enough reps (3) or a long enough hold (10 s) for a "
+                                                "median-frequency trend.",))
+    shown = sum(bool(r.fatigue.fatigue) for r in rows)
+    text = (f"{quantity(len(rows), 'set')} with a median-frequency trend; fatigue shown in {shown}. "
+            f"The latest {min(len(rows), FATIGUE_SETS)}:",)
+    bullets = tuple(f"{day(r.started)} {r.exercise_name}, set {r.index}: {'; '.join(r.fatigue.lines())}"
+                    for r in rows[-FATIGUE_SETS:])
+    return _Section("Fatigue within sets", text, bullets=bullets)
+
+
 def _formulas(progress: ClientProgress) -> _Section:
     rolling = f"rolling agreement = ρ over the last {progress.window} rated sets"
-    return _Section("How the numbers are made", bullets=(*FORMULAS.values(), rolling, progress.settings.formula))
+    return _Section("How the numbers are made",
+                    bullets=(*FORMULAS.values(), fatigue.FORMULA, rolling, progress.settings.formula))
 
 
-def _document(progress: ClientProgress, generated: datetime,
-              ab_settings: ABSettings) -> tuple[str, tuple[str, ...], tuple[_Section, ...]]:
+def _document(progress: ClientProgress, generated: datetime, ab_settings: ABSettings,
+              fatigue_settings: FatigueSettings) -> tuple[str, tuple[str, ...], tuple[_Section, ...]]:
     client = progress.client
     sessions = progress.sessions
     reps = sum(p.summary.reps for s in progress.series for p in s.points)
@@ -280,7 +303,7 @@ def _document(progress: ClientProgress, generated: datetime,
         *([progress.left_out] if progress.left_out else []),
     )
     sections = (_activation(progress), _progression(progress), _ab_tests(progress, ab_settings), _perceived(progress),
-                _sets(progress), _calibrations(progress), _formulas(progress))
+                _fatigue(progress, fatigue_settings), _sets(progress), _calibrations(progress), _formulas(progress))
     return f"Activation report — {client.name}", intro, sections
 
 
@@ -401,12 +424,14 @@ def _html(title: str, intro: Sequence[str], sections: Sequence[_Section]) -> str
 # -- output -------------------------------------------------------------------------------------
 
 
-def report_text(progress: ClientProgress, fmt: str, generated: datetime, ab_settings: ABSettings | None = None) -> str:
+def report_text(progress: ClientProgress, fmt: str, generated: datetime, ab_settings: ABSettings | None = None,
+                fatigue_settings: FatigueSettings | None = None) -> str:
     """The report of ``progress`` in ``fmt`` ("md" or "html"), dated ``generated``; A/B tests analysed
-    with ``ab_settings`` (default: :class:`ABSettings`' defaults, as the config's ``[ab_statistics]``)."""
+    with ``ab_settings`` and fatigue judged with ``fatigue_settings`` (defaults: as the config's
+    ``[ab_statistics]`` and ``[fatigue]``)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r}; allowed: {', '.join(FORMATS)}")
-    document = _document(progress, generated, ab_settings or ABSettings())
+    document = _document(progress, generated, ab_settings or ABSettings(), fatigue_settings or FatigueSettings())
     return _markdown(*document) if fmt == "md" else _html(*document)
 
 
@@ -420,7 +445,7 @@ def format_for(path: Path | None, explicit: str | None = None) -> str:
 def report_path(sessions_dir: Path, client: Client, fmt: str, when: datetime) -> Path:
     """``sessions/reports/<client>-<date>.<fmt>``; the reports folder is created owner-only."""
     slug = file_slug(client.name, client.id)
-    return private_dir(sessions_dir / REPORTS_FOLDER) / f"{slug}-{when.astimezone():%Y-%m-%d}.{fmt}"
+    return private_dirs(sessions_dir / REPORTS_FOLDER) / f"{slug}-{when.astimezone():%Y-%m-%d}.{fmt}"
 
 
 def write_report(path: Path, text: str) -> Path:

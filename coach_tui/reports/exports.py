@@ -23,13 +23,13 @@ from coach_tui import __version__
 from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.session import Session, SetRecord
 from coach_tui.store.reanalysis import reanalyze
-from coach_tui.store.private_files import atomic_write, private_dir
+from coach_tui.store.private_files import atomic_write, private_dirs
 from coach_tui.store.recordings import read_recording
 
 FORMATS = ("csv", "edf", "json")
 REP_COLUMNS = [
     "set", "exercise", "rep", "muscle", "side", "units", "start_s", "end_s", "peak", "mean",
-    "time_to_peak_s", "asymmetry_pct", "target_share", "onset_order",
+    "time_to_peak_s", "asymmetry_pct", "target_share", "onset_order", "median_frequency_hz", "metrics_version",
 ]
 
 
@@ -73,6 +73,7 @@ def export_csv(bundle: SessionBundle, out: Path) -> list[Path]:
                 f"{rep.start_s:.4f}", f"{rep.end_s:.4f}", f"{rep.peak:.6g}", f"{rep.mean:.6g}",
                 f"{rep.time_to_peak_s:.4f}", "" if rep.asymmetry_pct is None else f"{rep.asymmetry_pct:.3f}",
                 "" if rep.target_share is None else f"{rep.target_share:.4f}", order,
+                "" if rep.median_frequency_hz is None else f"{rep.median_frequency_hz:.2f}", record.metrics_version,
             ])
     written.append(_write(out / f"{bundle.session.id}-reps.csv", reps.getvalue().encode()))
     for record in bundle.sets:
@@ -179,9 +180,14 @@ def export_json(bundle: SessionBundle, out: Path) -> list[Path]:
 
 
 def export_session(bundle: SessionBundle, fmt: str, out: Path) -> list[Path]:
-    """Write ``fmt`` ("csv", "edf" or "json") into ``out`` (created owner-only); return the files."""
+    """Write ``fmt`` ("csv", "edf" or "json") into ``out`` (missing folders created owner-only, an
+    existing one used as it is; the files owner-only); return the files. Every set's recording is
+    checked first (:class:`~coach_tui.store.recordings.RecordingError` names a damaged one), so a
+    damaged set leaves no half-written export."""
+    for record in bundle.sets:
+        read_recording(_prefix(bundle, record))
     try:
-        private_dir(out)
+        private_dirs(out)
     except OSError as error:
         raise ExportError(f"{out}: cannot create the folder ({error.strerror})") from None
     return {"csv": export_csv, "edf": export_edf, "json": export_json}[fmt](bundle, out)

@@ -62,8 +62,18 @@ class SensorStatus:
     malformed: int = 0
     #: The device's Bluetooth address (a UUID on macOS), once known.
     address: str | None = None
-    #: The device profile key (``coach_tui.sources.ble.profiles.PROFILES``), for Bluetooth sensors.
+    #: The device profile key (``coach_tui.sources.ble.profiles.PROFILES``), for Bluetooth sensors:
+    #: the one that reads the device (a Ganglion's board can override the configured firmware).
     profile: str | None = None
+    #: What happened to the link that the trainer should know, in their words, each once, oldest
+    #: first ("found Ganglion 1.3 (a1b2) by name", "closed a stale connection", "board reports
+    #: firmware 2.0.1: using it …", "battery: unknown …").
+    events: list[str] = field(default_factory=list)
+
+    def tell(self, event: str) -> None:
+        """Record ``event`` unless it was already told."""
+        if event not in self.events:
+            self.events.append(event)
 
     @property
     def loss_fraction(self) -> float:

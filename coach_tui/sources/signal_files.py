@@ -3,13 +3,21 @@ two UCI data sets in ``../shared/data`` (recognised by their folder layout).
 
 Rules every reader follows (one-line :class:`SignalFileError` otherwise):
 
+- Only regular files of bounded size, decompressed size and sample values are read, text without
+  NUL bytes, a UTF-8 byte-order mark dropped (:mod:`~coach_tui.sources.signal_file_limits`).
+
 - Text: non-numeric lines at the top are a header (the last one gives column names when it has one
   name per column); the delimiter (tab, semicolon, comma, whitespace) is taken from the first data
   row; ``;`` with ``,`` inside numbers means decimal commas. CRLF, latin-1, a trailing delimiter on
   every row and trailing rows holding only delimiters are tolerated. Anything else is strict: a row
-  with another column count or a non-numeric cell is an error naming its line.
+  with another column count or a non-numeric cell is an error naming its line, and so is a header
+  row of column names that names another number of columns than the data rows have (decimal
+  commas in a comma-separated file).
 - A first column named like ``time``/``t``/``timestamp`` (seconds) or ``time_ms`` (milliseconds)
-  is moved to ``aux["time"]`` and gives the sample rate when none is passed.
+  is moved to ``aux["time"]`` and gives the sample rate when none is passed. It must step evenly:
+  a step more than 1.5 × the median step is a gap (samples missing), refused with where it is —
+  spreading the samples over the gap would silently lower the rate (a 1 s gap in 10 s at 1 kHz
+  reads 900 Hz). With an explicit rate the column is only kept aside.
 - Missing values (empty cells, NaN, ±inf) in the samples are always an error naming the column and
   the time of the first missing run: the loader never invents samples.
 - UCI physical action (``subNN/{Normal,Aggressive}/<Action>.txt[.gz]``): 1000 Hz, ≈µV, clips at
@@ -25,14 +33,23 @@ An explicit ``fs_hz`` always wins over what the file or layout says.
 
 from __future__ import annotations
 
-import gzip
 import io
 import math
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from coach_tui.sources.signal_file_limits import (
+    SignalFileError,
+    check_magnitudes,
+    check_regular_file,
+    check_unpacked_size,
+    is_rate,
+    read_text_bytes,
+)
 
 #: Lines searched for the first numeric row before giving up.
 MAX_HEADER_LINES = 1000
@@ -66,10 +83,6 @@ _UNIT_IN_NAME = re.compile(r"(?<![A-Za-z])(µV|μV|uV|mV)(?![A-Za-z])")
 _NUMBER_WITH_UNIT = re.compile(rb"(?<=\d)[A-Za-z]+(?=[ \t\r\n]|$)", re.MULTILINE)
 _PHYSICAL_ACTION_NAME = re.compile(r"[A-Za-z]+\.txt(\.gz)?")
 _LOWER_LIMB_NAME = re.compile(r"\d+([NA])[a-z]+\.txt(\.gz)?", re.IGNORECASE)
-
-
-class SignalFileError(ValueError):
-    """A recording file that cannot be read; the message is one line naming the file."""
 
 
 @dataclass(frozen=True)
@@ -124,12 +137,9 @@ def load_signal_file(path: str | Path, fs_hz: float | None = None) -> SignalFile
     ``fs_hz`` sets or overrides the sample rate. Raises :class:`SignalFileError`.
     """
     path = Path(path)
-    if fs_hz is not None and not _is_rate(fs_hz):
-        raise SignalFileError(f"{path}: sample rate must be a positive number of Hz, got {fs_hz!r}")
-    if not path.exists():
-        raise SignalFileError(f"{path}: file not found")
-    if path.is_dir():
-        raise SignalFileError(f"{path}: is a folder, not a recording file")
+    if fs_hz is not None and not is_rate(fs_hz):
+        raise SignalFileError(f"{path}: sample rate must be a positive number of Hz up to 1000000, got {fs_hz!r}")
+    check_regular_file(path)
     suffix = path.suffix.lower()
     if suffix in (".npy", ".npz"):
         return _load_numpy(path, fs_hz)
@@ -146,7 +156,7 @@ def load_signal_file(path: str | Path, fs_hz: float | None = None) -> SignalFile
 
 
 def _load_text(path: Path, fs_hz: float | None) -> SignalFile:
-    data = _read_bytes(path)
+    data = read_text_bytes(path)
     header, offset, first_line, delim = _find_data_start(data, path)
     values, names = _parse_table(data[offset:], delim, first_line, header, path)
     aux: dict[str, np.ndarray] = {}
@@ -156,7 +166,7 @@ def _load_text(path: Path, fs_hz: float | None) -> SignalFile:
         values, names = values[:, 1:], names[1:]
         aux["time"] = time
         if fs_hz is None:
-            fs_hz = _rate_from_time(time, path)
+            fs_hz = _rate_from_time(time, path, first_line)
     if fs_hz is None:
         raise SignalFileError(f"{path}: sample rate unknown: pass --fs HZ")
     units = {_unit_in(name) for name in names} if names else {None}
@@ -167,8 +177,10 @@ def _load_text(path: Path, fs_hz: float | None) -> SignalFile:
 def _load_numpy(path: Path, fs_hz: float | None) -> SignalFile:
     try:
         loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise SignalFileError(f"{path}: not a readable NumPy file ({exc})") from exc
+    if not isinstance(loaded, np.ndarray):
+        check_unpacked_size(loaded, path)
     units, names = "unknown", None
     if isinstance(loaded, np.ndarray):
         array = loaded
@@ -186,7 +198,7 @@ def _load_numpy(path: Path, fs_hz: float | None) -> SignalFile:
             rate_key = next((k for k in ("fs_hz", "fs") if k in keys), None)
             if fs_hz is None and rate_key is not None:
                 fs_hz = loaded[rate_key][()]
-                if not _is_rate(fs_hz):
+                if not is_rate(fs_hz):
                     raise SignalFileError(f"{path}: '{rate_key}' must be a positive rate in Hz, "
                                          f"got {fs_hz!r}")
             if "units" in keys:
@@ -210,7 +222,7 @@ def _load_numpy(path: Path, fs_hz: float | None) -> SignalFile:
 
 
 def _load_physical_action(path: Path, fs_hz: float | None) -> SignalFile:
-    data = _read_bytes(path)
+    data = read_text_bytes(path)
     header, offset, first_line, delim = _find_data_start(data, path)
     values, _ = _parse_table(data[offset:], delim, first_line, header, path)
     if values.shape[1] != len(PHYSICAL_ACTION_HINTS):
@@ -222,7 +234,7 @@ def _load_physical_action(path: Path, fs_hz: float | None) -> SignalFile:
 
 
 def _load_lower_limb(path: Path, fs_hz: float | None) -> SignalFile:
-    data = _read_bytes(path)
+    data = read_text_bytes(path)
     header, offset, first_line, _ = _find_data_start(data, path)
     lines = data[offset:].split(b"\n")
     while lines and not any(cell.strip() for cell in lines[-1].split(b"\t")[:4]):
@@ -243,24 +255,6 @@ def _load_lower_limb(path: Path, fs_hz: float | None) -> SignalFile:
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        data = path.read_bytes()
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise SignalFileError(f"{path}: cannot read ({exc})") from exc
-    return data
-
-
-def _is_rate(value: object) -> bool:
-    try:
-        rate = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-    return math.isfinite(rate) and rate > 0
 
 
 def _numeric_delimiter(line: str) -> str | None | bool:
@@ -344,8 +338,16 @@ def _parse_table(body: bytes, delim: str | None, first_line: int, header: list[s
         values = _parse_slowly(body, delim, trailing_delim, ncols, first_line, path)
     names = None
     if header:
-        cells = [c.strip("\"'") for c in _cells(header[-1], delim)]
-        if len(cells) == ncols and all(c and not _is_number(c) for c in cells):
+        last = header[-1]
+        if trailing_delim and last.endswith(delim):
+            last = last[: -len(delim)]
+        cells = [c.strip("\"'") for c in _cells(last, delim)]
+        if len(cells) > 1 and all(c and not _is_number(c) for c in cells):
+            if len(cells) != ncols:
+                hint = " (decimal commas in a comma-separated file? use ; between columns or . for decimals)" \
+                    if delim == "," and ncols > len(cells) else ""
+                raise SignalFileError(f"{path}: the header names {len(cells)} columns but the data rows have "
+                                      f"{ncols}{hint}")
             names = cells
     return values, names
 
@@ -375,11 +377,28 @@ def _parse_slowly(body: bytes, delim: str | None, trailing_delim: bool, ncols: i
     return np.array(rows, dtype=np.float64).reshape(-1, ncols)
 
 
-def _rate_from_time(time: np.ndarray, path: Path) -> float:
+def _rate_from_time(time: np.ndarray, path: Path, first_line: int) -> float:
+    """The sample rate of an evenly stepping time column; a gap or a step back is refused."""
     span = float(time[-1] - time[0]) if len(time) > 1 else 0.0
     if not (np.all(np.isfinite(time)) and span > 0 and np.all(np.diff(time) > 0)):
         raise SignalFileError(f"{path}: the time column does not increase steadily: pass --fs HZ")
+    _refuse_gaps(time, path, first_line)
     return (len(time) - 1) / span
+
+
+def _refuse_gaps(time: np.ndarray, path: Path, first_line: int) -> None:
+    """Refuse an increasing time column with a step over 1.5 × its median step, naming where."""
+    steps = np.diff(time)
+    typical = float(np.median(steps))
+    gaps = np.flatnonzero(steps > 1.5 * typical)
+    if gaps.size:
+        i = int(gaps[0])
+        missing = round(steps[i] / typical) - 1
+        raise SignalFileError(
+            f"{path}: the time column jumps from {time[i]:.4g} s to {time[i + 1]:.4g} s at line {first_line + i + 1} "
+            f"(its steps are {typical * 1000:.3g} ms elsewhere): about {missing} samples are missing there"
+            f"{f' and at {gaps.size - 1} more places' if gaps.size > 1 else ''}. Split the file at the gap, or "
+            "remove the time column and pass --fs HZ to treat the samples as continuous")
 
 
 def _unit_in(name: str) -> str | None:
@@ -395,6 +414,9 @@ def _finish(values: np.ndarray, fs_hz: float, units: str, path: Path,
     """Check for missing samples and build the SignalFile."""
     if values.shape[0] == 0:
         raise SignalFileError(f"{path}: no samples")
+    if not is_rate(fs_hz):
+        raise SignalFileError(f"{path}: the sample rate {fs_hz!r} Hz is not one coach can use (above 0, at most "
+                              "1000000): pass --fs HZ")
     bad = ~np.isfinite(values)
     if bad.any():
         col = int(np.argmax(bad.any(axis=0)))
@@ -405,6 +427,7 @@ def _finish(values: np.ndarray, fs_hz: float, units: str, path: Path,
         raise SignalFileError(f"{path}: column {label} has {run} missing value(s) from "
                              f"{start / fs_hz:.3f} s (sample {start}); gaps are not filled, "
                              "fix or trim the file")
+    check_magnitudes(values, path, names, fs_hz)
     return SignalFile(samples=values, fs_hz=float(fs_hz), units=units, source=str(path),
                      column_names=names, channel_hints=hints, clip_level=clip_level,
                      aux=aux or {})

@@ -1,21 +1,15 @@
-"""The client database: ``<sessions>/coach.json``, TinyDB over an atomic, owner-only JSON file.
-
-Layout on disk (TinyDB's, with document ids that are the documents' own ``"id"`` strings)::
-
-    {
-     "_meta": {"schema": {"id": "schema", "schema_version": 1}},
-     "clients": {"c-7f3a": {"id": "c-7f3a", "name": "…"}},
-     …
-    }
+"""The client database: named tables of JSON documents in ``<sessions>/coach.json`` (TinyDB over
+the atomic, owner-only, checked file of :mod:`~coach_tui.store.database_file`).
 
 Rules
 -----
 * Every mutating call is exactly one atomic write (temporary file, flush, fsync, rename,
-  directory fsync — :func:`~coach_tui.store.private_files.atomic_write`), files 0600, the
-  sessions directory 0700. No write cache: when a call returns, its change is on disk.
-* A file that does not parse or does not have the shape above is **never overwritten**:
-  :class:`DatabaseCorrupt` says what is wrong and how to recover (fix by hand, or restore the
-  backup with :meth:`Database.restore_backup`).
+  directory fsync — :func:`~coach_tui.store.private_files.atomic_write`), files 0600, a sessions
+  directory it creates 0700. No write cache: when a call returns, its change is on disk.
+* A file that does not parse, does not have the expected shape or holds a record the domain
+  refuses is **never overwritten** and never backed up: :class:`DatabaseCorrupt` names what is
+  wrong (the table and record) and how to recover (fix by hand, or restore the backup with
+  :meth:`Database.restore_backup`).
 * ``coach.json.bak`` is a copy of the last file that loaded cleanly, refreshed by writers
   whenever they load a good file (so at the latest before a process's first write).
 * A missing ``coach.json`` next to an existing backup (or one that vanished while open) raises
@@ -41,16 +35,30 @@ from pathlib import Path
 from typing import Any, Self
 
 from tinydb import Query, TinyDB
-from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
-from coach_tui.store.private_files import atomic_write, private_dir
-
-SCHEMA_VERSION = 1
-DB_NAME = "coach.json"
-BACKUP_SUFFIX = ".bak"
-META_TABLE = "_meta"
-META_ID = "schema"
+from coach_tui.store.database_errors import (
+    BACKUP_SUFFIX,
+    DB_NAME,
+    DatabaseCorrupt,
+    DatabaseError,
+    DatabaseMissing,
+    DocumentNotFound,
+    DuplicateId,
+    InvalidDocument,
+    ReadOnlyDatabase,
+    SchemaTooNew,
+    backup_info,
+    backup_path,
+)
+from coach_tui.store.database_file import (
+    SCHEMA_VERSION,
+    AtomicJSONStorage,
+    RecordCheck,
+    parse,
+    remove_stale_temporaries,
+)
+from coach_tui.store.private_files import atomic_write, private_dirs
 
 __all__ = [
     "BACKUP_SUFFIX",
@@ -68,203 +76,6 @@ __all__ = [
     "SchemaTooNew",
     "backup_info",
 ]
-
-
-# -- errors ---------------------------------------------------------------------------------
-class DatabaseError(Exception):
-    """Anything the database refuses to do; the message is meant for the trainer."""
-
-
-class SchemaTooNew(DatabaseError):
-    """The file was written by a newer coach-tui; it is left alone."""
-
-
-class ReadOnlyDatabase(DatabaseError):
-    """A mutation on a read-only instance."""
-
-
-class DuplicateId(DatabaseError):
-    """``insert`` of an id that the table already has."""
-
-
-class DocumentNotFound(DatabaseError, LookupError):
-    """``update``/``remove`` of an id that the table does not have."""
-
-
-class InvalidDocument(DatabaseError, ValueError):
-    """A document without a usable ``"id"``, or with values JSON cannot hold."""
-
-
-class DatabaseCorrupt(DatabaseError):
-    """``coach.json`` does not parse or does not have the expected shape; it was not touched.
-
-    ``path``: the damaged file; ``problem``: what is wrong; ``backup``: ``(path, saved)`` of the
-    last good backup or ``None``. Recovery: fix by hand, or :meth:`Database.restore_backup`.
-    """
-
-    def __init__(self, path: Path, problem: str):
-        self.path = Path(path)
-        self.problem = problem
-        self.backup = backup_info(self.path.parent)
-        super().__init__(self._message())
-
-    def _message(self) -> str:
-        if self.backup is not None:
-            bak, saved = self.backup
-            restore = (
-                f", or restore the last good backup {bak} (saved {saved:%Y-%m-%d %H:%M}); the "
-                f"damaged file is then kept as {DB_NAME}.corrupt-<date>"
-            )
-        else:
-            restore = " (there is no backup to restore yet)"
-        return (
-            f"{self.path} is damaged and was left untouched: {self.problem}. "
-            f"To recover, fix the file by hand{restore}."
-        )
-
-
-class DatabaseMissing(DatabaseCorrupt):
-    """``coach.json`` is gone but there is a backup (or it vanished while in use).
-
-    Nothing is written, so an empty database never silently replaces the trainer's data; the
-    same recovery applies (:meth:`Database.restore_backup`).
-    """
-
-    def __init__(self, path: Path):
-        super().__init__(path, "it is missing")
-
-    def _message(self) -> str:
-        if self.backup is None:
-            return (
-                f"{self.path} disappeared while coach-tui was using it, and there is no backup; "
-                f"nothing was written. Put the file back to continue."
-            )
-        bak, saved = self.backup
-        return (
-            f"{self.path} is missing, but the backup {bak} (saved {saved:%Y-%m-%d %H:%M}) "
-            f"exists: restore the backup, or move it out of {self.path.parent} to start with an "
-            f"empty database."
-        )
-
-
-# -- helpers --------------------------------------------------------------------------------
-def _backup_path(sessions_dir: Path) -> Path:
-    return Path(sessions_dir) / (DB_NAME + BACKUP_SUFFIX)
-
-
-def backup_info(sessions_dir: Path) -> tuple[Path, datetime] | None:
-    """``(path, modified)`` of ``coach.json.bak`` in ``sessions_dir``, or ``None``."""
-    bak = _backup_path(sessions_dir)
-    try:
-        st = os.stat(bak)
-    except OSError:
-        return None
-    return bak, datetime.fromtimestamp(st.st_mtime)
-
-
-def _serialise(data: Any) -> bytes:
-    return (
-        json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False)
-        + "\n"
-    ).encode("utf-8")
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
-    out: dict = {}
-    for key, value in pairs:
-        if key in out:
-            raise _Duplicate(key)
-        out[key] = value
-    return out
-
-
-class _Duplicate(ValueError):
-    def __init__(self, key: str):
-        super().__init__(key)
-        self.key = key
-
-
-def _parse(raw: bytes, path: Path) -> dict:
-    """Parse and check a ``coach.json`` image; raise :class:`DatabaseCorrupt` / :class:`SchemaTooNew`."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DatabaseCorrupt(
-            path,
-            f"it is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-        ) from None
-    if not text.strip():
-        raise DatabaseCorrupt(path, "it is empty")
-    try:
-        data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
-    except _Duplicate as exc:
-        raise DatabaseCorrupt(
-            path, f"the key {exc.key!r} appears twice in one object"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise DatabaseCorrupt(
-            path, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
-    except (ValueError, RecursionError) as exc:
-        raise DatabaseCorrupt(path, f"invalid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise DatabaseCorrupt(
-            path, f"the top level is a JSON {_kind(data)}, not an object of tables"
-        )
-    for name, table in data.items():
-        if not isinstance(table, dict):
-            raise DatabaseCorrupt(
-                path,
-                f"table {name!r} is a JSON {_kind(table)}, not an object of documents",
-            )
-        for key, doc in table.items():
-            where = f"table {name!r}, document {key!r}"
-            if not isinstance(doc, dict):
-                raise DatabaseCorrupt(
-                    path, f"{where} is a JSON {_kind(doc)}, not an object"
-                )
-            if "id" not in doc:
-                raise DatabaseCorrupt(path, f'{where} has no "id" field')
-            if doc["id"] != key:
-                raise DatabaseCorrupt(
-                    path,
-                    f'{where} has "id": {json.dumps(doc["id"])}, which does not match its key',
-                )
-    _check_schema(data, path)
-    return data
-
-
-def _check_schema(data: dict, path: Path) -> None:
-    meta = data.get(META_TABLE)
-    if meta is None:
-        return  # hand-made or pre-versioning file: version 1, written on the next write
-    doc = meta.get(META_ID)
-    version = None if doc is None else doc.get("schema_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise DatabaseCorrupt(
-            path,
-            f"table {META_TABLE!r} has no valid schema_version "
-            f"(expected a document {META_ID!r} with a positive integer)",
-        )
-    if version > SCHEMA_VERSION:
-        raise SchemaTooNew(
-            f"{path} was made by a newer coach-tui (schema {version}; this one understands "
-            f"up to {SCHEMA_VERSION}): upgrade coach-tui to use it. The file was not changed."
-        )
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if value is None:
-        return "null"
-    return type(value).__name__
 
 
 _PATH_LOCKS: dict[str, threading.RLock] = {}
@@ -288,116 +99,6 @@ def _locked(method):
     return wrapper
 
 
-def _stat_key(st: os.stat_result) -> tuple:
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-def _remove_stale_temporaries(sessions_dir: Path) -> None:
-    """Delete ``.coach.json*.<pid>.tmp`` left by writers that were killed mid-write."""
-    try:
-        names = os.listdir(sessions_dir)
-    except OSError:
-        return
-    for name in names:
-        if not (name.startswith("." + DB_NAME) and name.endswith(".tmp")):
-            continue
-        try:
-            pid = int(name[: -len(".tmp")].rsplit(".", 1)[1])
-        except (IndexError, ValueError):
-            continue
-        if pid != os.getpid() and _pid_alive(pid):
-            continue
-        try:
-            os.unlink(Path(sessions_dir) / name)
-        except OSError:
-            pass
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
-# -- TinyDB storage -------------------------------------------------------------------------
-class AtomicJSONStorage(Storage):
-    """TinyDB storage: parse-and-check on read, atomic owner-only replace on write.
-
-    Reads re-parse the file only when it changed on disk (device, inode, size, mtime, ctime),
-    so other processes' writes are seen and our own need no re-parse. A writer (not
-    ``read_only``) copies every good file it loads to ``coach.json.bak``.
-    """
-
-    def __init__(self, path: Path, *, read_only: bool = False):
-        super().__init__()
-        self.path = Path(path)
-        self.read_only = read_only
-        self._data: dict | None = None
-        self._key: tuple | None = None
-        self._seen_file = False
-
-    def invalidate(self) -> None:
-        """Forget the parsed image; the next read goes to disk."""
-        self._data = None
-        self._key = None
-
-    def read(self) -> dict | None:
-        try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        except FileNotFoundError:
-            self.invalidate()
-            if self._seen_file or _backup_path(self.path.parent).exists():
-                raise DatabaseMissing(self.path) from None
-            return None
-        with os.fdopen(fd, "rb") as handle:
-            key = _stat_key(os.fstat(handle.fileno()))
-            if self._data is not None and key == self._key:
-                return self._data
-            raw = handle.read()
-        self.invalidate()
-        data = _parse(raw, self.path)
-        self._seen_file = True
-        if not self.read_only:
-            self._backup(raw)
-        self._data, self._key = data, key
-        return data
-
-    def write(self, data: dict) -> None:
-        if self.read_only:
-            raise ReadOnlyDatabase(f"{self.path} is open read-only")
-        self.invalidate()  # whatever happens below, the next read goes to disk
-        data[META_TABLE] = {META_ID: {"id": META_ID, "schema_version": SCHEMA_VERSION}}
-        try:
-            blob = _serialise(data)
-        except (TypeError, ValueError) as exc:
-            raise InvalidDocument(
-                f"cannot store that in {self.path.name}: {exc}"
-            ) from None
-        private_dir(self.path.parent)
-        atomic_write(self.path, blob)
-        self._seen_file = True
-        try:
-            self._key = _stat_key(os.stat(self.path))
-            self._data = data
-        except OSError:
-            self.invalidate()
-
-    def _backup(self, raw: bytes) -> None:
-        bak = _backup_path(self.path.parent)
-        try:
-            if bak.read_bytes() == raw:
-                return
-        except OSError:
-            pass
-        atomic_write(bak, raw)
-
-
 class _IdTable(Table):
     """A table keyed by the documents' own string ids; never invents ids."""
 
@@ -411,19 +112,21 @@ class _TinyDB(TinyDB):
     table_class = _IdTable
 
 
-# -- public API -----------------------------------------------------------------------------
 class Database:
     """Named tables of JSON documents keyed by their ``"id"`` string, in ``<sessions>/coach.json``.
 
     Raises :class:`DatabaseCorrupt` (file left untouched) or :class:`SchemaTooNew` on open.
-    Documents go in and come out as plain ``dict`` copies; ``all``/``find`` return them in
+    ``check`` is run on every image read from disk, before it may become the backup (the app's:
+    :func:`~coach_tui.store.record_check.check_records`, through
+    :func:`~coach_tui.store.repository.open_database`). Documents go in and come out as plain ``dict`` copies; ``all``/``find`` return them in
     id order. Table names starting with ``_`` are reserved.
     """
 
-    def __init__(self, sessions_dir: Path, *, read_only: bool = False):
+    def __init__(self, sessions_dir: Path, *, read_only: bool = False, check: RecordCheck | None = None):
         self.sessions_dir = Path(sessions_dir)
+        self.check = check
         self.path = self.sessions_dir / DB_NAME
-        self.backup_path = _backup_path(self.sessions_dir)
+        self.backup_path = backup_path(self.sessions_dir)
         self.read_only = read_only
         self._closed = False
         self._lock = _path_lock(self.path)
@@ -433,11 +136,11 @@ class Database:
     def _open(self) -> None:
         read_only = self.read_only
         if not read_only:
-            _remove_stale_temporaries(self.sessions_dir)
+            remove_stale_temporaries(self.sessions_dir)
         self._storage_holder: list[AtomicJSONStorage] = []
 
         def make_storage(*_args, **_kwargs) -> AtomicJSONStorage:
-            storage = AtomicJSONStorage(self.path, read_only=read_only)
+            storage = AtomicJSONStorage(self.path, read_only=read_only, check=self.check)
             self._storage_holder.append(storage)
             return storage
 
@@ -539,23 +242,24 @@ class Database:
         return backup_info(sessions_dir)
 
     @staticmethod
-    def restore_backup(sessions_dir: Path) -> Path | None:
+    def restore_backup(sessions_dir: Path, check: RecordCheck | None = None) -> Path | None:
         """Put ``coach.json.bak`` back as ``coach.json``.
 
         The current ``coach.json`` (if any) is first copied to ``coach.json.corrupt-<date>``
         (0600), then replaced atomically, so a crash at any point leaves either the old file or
         the restored one. Returns where the old file was kept (``None`` if there was none).
-        Refuses (:class:`DatabaseError`) when there is no backup or it does not parse. The
+        Refuses (:class:`DatabaseError`) when there is no backup or it does not parse or pass
+        ``check``. The
         caller should hold the :class:`~coach_tui.store.writer_lock.WriterLock`.
         """
         sessions_dir = Path(sessions_dir)
         path = sessions_dir / DB_NAME
         with _path_lock(path):
-            return Database._restore_backup(sessions_dir, path)
+            return Database._restore_backup(sessions_dir, path, check)
 
     @staticmethod
-    def _restore_backup(sessions_dir: Path, path: Path) -> Path | None:
-        bak = _backup_path(sessions_dir)
+    def _restore_backup(sessions_dir: Path, path: Path, check: RecordCheck | None) -> Path | None:
+        bak = backup_path(sessions_dir)
         try:
             good = bak.read_bytes()
         except FileNotFoundError:
@@ -563,7 +267,7 @@ class Database:
                 f"there is no backup to restore ({bak} does not exist)"
             ) from None
         try:
-            _parse(good, bak)
+            parse(good, bak, check)
         except DatabaseCorrupt as exc:
             raise DatabaseError(
                 f"the backup cannot be restored: {exc.problem} ({bak})"
@@ -581,7 +285,7 @@ class Database:
                 n += 1
                 aside = sessions_dir / f"{DB_NAME}.corrupt-{stamp}-{n}"
             atomic_write(aside, damaged)
-        private_dir(sessions_dir)
+        private_dirs(sessions_dir)
         atomic_write(path, good)
         return aside
 

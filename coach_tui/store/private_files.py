@@ -1,6 +1,8 @@
 """Owner-only files and directories, and writes that a crash cannot leave half-done.
 
-Everything coach-tui stores is health data: directories are created 0700 and files 0600.
+Everything coach-tui stores is health data: every folder it creates is 0700 and every file it
+writes 0600, whatever the umask. A folder that already exists is never changed (it may be
+``/tmp``, or a folder its owner made read-only on purpose).
 """
 
 from __future__ import annotations
@@ -12,10 +14,21 @@ DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
-def private_dir(path: Path) -> Path:
-    """Create ``path`` (and missing parents) readable by the owner only; return it."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    os.chmod(path, DIR_MODE)
+def private_dirs(path: Path) -> Path:
+    """Create the missing folders of ``path`` (itself and parents) owner-only (0700); leave the
+    ones that exist as they are. Returns ``path``."""
+    path = Path(path)
+    missing = []
+    folder = path
+    while not os.path.lexists(folder) and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, DIR_MODE)
+        except FileExistsError:
+            continue  # made by someone else in between: theirs, left alone
+        os.chmod(folder, DIR_MODE)  # mkdir's mode is cut by the umask
     return path
 
 
@@ -28,6 +41,12 @@ def open_private(path: Path, mode: str = "xb"):
         "r+b": os.O_RDWR,
     }[mode]
     fd = os.open(path, flags, FILE_MODE)
+    if flags & os.O_CREAT:
+        try:
+            os.fchmod(fd, FILE_MODE)  # os.open's mode is cut by the umask
+        except OSError:
+            os.close(fd)
+            raise
     return os.fdopen(fd, mode.replace("x", "w") if mode == "xb" else mode)
 
 

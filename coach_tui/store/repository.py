@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 
 from coach_tui.domain.abtest import ABTest
 from coach_tui.domain.calibration import Calibration
@@ -12,9 +13,16 @@ from coach_tui.domain.placement import Placement
 from coach_tui.domain.session import Session, SetRecord
 from coach_tui.domain.set_choices import SetChoices
 from coach_tui.store.database import Database
+from coach_tui.store.record_check import check_records
 
 CLIENTS, CALIBRATIONS, SESSIONS, SETS, PLACEMENTS = "clients", "calibrations", "sessions", "sets", "placements"
 ABTESTS, SET_CHOICES = "abtests", "set_choices"
+
+
+def open_database(sessions_dir: Path, *, read_only: bool = False) -> Database:
+    """The client database of ``sessions_dir``, every record checked before the file is trusted
+    (or backed up)."""
+    return Database(sessions_dir, read_only=read_only, check=check_records)
 
 
 class UnknownRecord(LookupError):
@@ -148,8 +156,9 @@ class Repository:
         return Session.from_dict(doc)
 
     def sets(self, session_id: str) -> list[SetRecord]:
-        """The sets of a session, in order."""
-        return sorted((SetRecord.from_dict(d) for d in self.db.find(SETS, session_id=session_id)), key=lambda s: s.index)
+        """The sets of a session, in order (a set saved before its metrics were versioned reads version 1)."""
+        found = (SetRecord.from_dict({"metrics_version": 1, **d}) for d in self.db.find(SETS, session_id=session_id))
+        return sorted(found, key=lambda s: s.index)
 
     # A/B tests
     def save_abtest(self, test: ABTest) -> None:

@@ -36,7 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Self
 
-from coach_tui.store.private_files import FILE_MODE, fsync_dir, private_dir
+from coach_tui.store.private_files import FILE_MODE, fsync_dir, private_dirs
 
 try:  # POSIX; on platforms without fcntl the pid check is used
     import fcntl
@@ -151,7 +151,7 @@ class WriterLock:
         """Take the lock or raise :class:`LockHeld`. Creates ``sessions_dir`` (0700) if needed."""
         if self._fd is not None:
             raise RuntimeError(f"{self.path} is already held by this WriterLock")
-        private_dir(self.sessions_dir)
+        private_dirs(self.sessions_dir)
         self.took_over = None
         for _ in range(50):  # retries only when a holder releases between our steps
             if self._try_acquire():

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -10,26 +15,23 @@ from textual.screen import ModalScreen
 from textual.widgets import Label
 
 from coach_tui.config import Config
-from coach_tui.domain.abtest import ABTest
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
 from coach_tui.domain.ids import new_id, now_utc
-from coach_tui.domain.placement import Placement
 from coach_tui.domain.names import cut
-from coach_tui.sources.clock import Clock
+from coach_tui.domain.placement import Placement
 from coach_tui.store.repository import Repository
-from coach_tui.workflows.calibration_protocol import CalibrationProtocol
-from coach_tui.workflows.live_monitor import LiveMonitor
-from coach_tui.workflows.sensor_kit import DEFAULT_EXERCISE, SensorKit
-from coach_tui.ui.dialogs.abtest_plan_dialog import ABTestPlanDialog, PlannedTest
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
-from coach_tui.ui.screens.abtest_screen import ABTestScreen, abtest_label
-from coach_tui.ui.screens.calibration_screen import CalibrationScreen
 from coach_tui.ui.screens.clients_screen import ClientsScreen
-from coach_tui.ui.screens.help_screen import HelpScreen
-from coach_tui.ui.screens.history import HistoryScreen
-from coach_tui.ui.screens.live_screen import LiveScreen
-from coach_tui.ui.screens.placement_screen import PlacementScreen
+from coach_tui.workflows.sensor_kit import DEFAULT_EXERCISE, SensorKit
+
+if TYPE_CHECKING:
+    from coach_tui.sources.clock import Clock
+    from coach_tui.ui.screens.live_screen import LiveScreen
+    from coach_tui.workflows.calibration_protocol import CalibrationProtocol
+    from coach_tui.workflows.live_monitor import LiveMonitor
+
+# The working screens are imported when first opened: the clients screen paints sooner.
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 DEMO_CLIENT = "Demo client"
@@ -91,8 +93,9 @@ class CoachApp(App):
     ]
 
     def __init__(self, config: Config, repo: Repository, *, simulated: bool = True, clock: Clock | None = None,
-                 scanner_backend=None, client_backend=None):
+                 scanner_backend=None, client_backend=None, log_path: Path | None = None):
         super().__init__()
+        self.log_path = log_path
         self.config = config
         self.repo = repo
         self.kit = SensorKit(config, repo, simulated=simulated, clock=clock, scanner_backend=scanner_backend,
@@ -105,6 +108,15 @@ class CoachApp(App):
     def simulated(self) -> bool:
         """True while the console reads the simulated kit."""
         return self.kit.simulated
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An unexpected exception: logged with its traceback, and the shell is left one line
+        naming it and the log file (instead of Textual's traceback)."""
+        logging.getLogger(__name__).error("the console stopped on an unexpected error", exc_info=error)
+        super()._handle_exception(error)
+        where = f"details are in {self.log_path}" if self.log_path else "no log file could be written"
+        self._exit_renderables[:] = [Text(f"coach: unexpected error ({type(error).__name__}: {error}); {where} — "
+                                          "please attach it to a bug report")]
 
     async def on_mount(self) -> None:
         if self.config.keymap:
@@ -128,12 +140,13 @@ class CoachApp(App):
         except BluetoothUnavailable as error:
             self.kit.use_simulated()
             self._label_source()
+            reason = str(error)
 
             def chosen(choice: str | None) -> None:
                 if choice != "simulate":
-                    self.exit(message=str(error))
+                    self.exit(message=reason)
 
-            self.push_screen(ChoiceDialog(f"Bluetooth: {error}",
+            self.push_screen(ChoiceDialog(f"Bluetooth: {reason}",
                                           [("simulate", "use the SIMULATED sensor kit instead"), ("quit", "quit")]), chosen)
 
     def _label_source(self) -> None:
@@ -164,12 +177,14 @@ class CoachApp(App):
                 self._too_small = None
 
     def action_help(self) -> None:
+        from coach_tui.ui.screens.help_screen import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
     def recording_live(self) -> LiveScreen | None:
         """The live screen whose set is recording, if any."""
-        return next((s for s in self.screen_stack if isinstance(s, LiveScreen) and s.console is not None
+        return next((s for s in self.screen_stack if hasattr(s, "stop_and_keep") and s.console is not None
                      and s.console.recording), None)
 
     async def action_quit(self) -> None:
@@ -192,15 +207,21 @@ class CoachApp(App):
 
     def open_live(self, client: Client) -> None:
         """The live screen for ``client``, on the exercise last chosen for them (else the default)."""
+        from coach_tui.ui.screens.live_screen import LiveScreen
+
         chosen = self.repo.set_choices(client.id).exercise
         self.push_screen(LiveScreen(client, chosen if chosen in self.exercises else DEFAULT_EXERCISE))
 
     def open_placement(self, client: Client) -> None:
         """Placement and check for ``client``."""
+        from coach_tui.ui.screens.placement_screen import PlacementScreen
+
         self.push_screen(PlacementScreen(client))
 
     def open_calibration(self, client: Client) -> None:
         """Ask which placed muscle to calibrate, then run the protocol."""
+        from coach_tui.ui.screens.calibration_screen import CalibrationScreen
+
         muscles = sorted({p.muscle for p in self.placements_for(client)})
         options = [(m, m.replace("_", " ")) for m in muscles]
 
@@ -212,11 +233,15 @@ class CoachApp(App):
 
     def open_history(self, client: Client) -> None:
         """History and progress of ``client``, A/B tests included."""
+        from coach_tui.ui.screens.history import HistoryScreen
+
         self.push_screen(HistoryScreen(client, self.repo, self.config))
 
     def open_abtest(self, client: Client, target: str | None = None) -> None:
         """Continue one of ``client``'s A/B tests (newest first) or plan a new one (``target`` is the
         muscle proposed; default: the default exercise's target when placed)."""
+        from coach_tui.ui.screens.abtest_screen import ABTestScreen, abtest_label
+
         tests = self.repo.abtests(client.id)[::-1]
 
         def chosen(key: str | None) -> None:
@@ -232,6 +257,10 @@ class CoachApp(App):
         self.push_screen(ChoiceDialog(f"A/B tests of {cut(client.name, 30)}: continue one or plan a new one", options), chosen)
 
     def _plan_abtest(self, client: Client, target: str | None) -> None:
+        from coach_tui.domain.abtest import ABTest
+        from coach_tui.ui.dialogs.abtest_plan_dialog import ABTestPlanDialog, PlannedTest
+        from coach_tui.ui.screens.abtest_screen import ABTestScreen
+
         muscles = sorted({p.muscle for p in self.placements_for(client)})
         default = next((m for m in (target, self.exercises[DEFAULT_EXERCISE].target) if m in muscles), muscles[0])
 
@@ -275,11 +304,10 @@ class CoachApp(App):
         return self.kit.stale_calibrations(client)
 
 
-def make_app(config: Config, repo: Repository, *, simulated: bool = True, clock: Clock | None = None,
-             **backends) -> CoachApp:
+def make_app(config: Config, repo: Repository, *, simulated: bool = True, **options) -> CoachApp:
     """The app as ``coach`` runs it (``simulated`` unless ``config.toml`` lists sensors and
-    ``--simulate`` is not given); tests build it the same way (``clock``: a ``SteppedClock``)."""
-    return CoachApp(config, repo, simulated=simulated, clock=clock, **backends)
+    ``--simulate`` is not given); tests build it the same way (e.g. ``clock=SteppedClock()``)."""
+    return CoachApp(config, repo, simulated=simulated, **options)
 
 
 def console_bindings() -> dict[type, list[Binding]]:
@@ -303,8 +331,9 @@ def binding_ids() -> set[str]:
     return {b.id for bindings in console_bindings().values() for b in bindings if isinstance(b, Binding) and b.id}
 
 
-def run_console(config: Config, simulate: bool = False) -> int:
-    """Open the store as the writer and run the console until the trainer quits."""
+def run_console(config: Config, simulate: bool = False, log_path: Path | None = None) -> int:
+    """Open the store as the writer and run the console until the trainer quits; the exit status
+    is 1 when it stopped on an unexpected error (logged to ``log_path``)."""
     from coach_tui.config import ConfigError
     from coach_tui.workflows.store_access import open_store
 
@@ -312,5 +341,6 @@ def run_console(config: Config, simulate: bool = False) -> int:
     if unknown:
         raise ConfigError(f"{config.path}: keymap.{unknown[0]}: no such binding; allowed: {', '.join(sorted(binding_ids()))}")
     with open_store(config, "console", write=True) as repo:
-        make_app(config, repo, simulated=simulate or not config.sensors).run()
-    return 0
+        app = make_app(config, repo, simulated=simulate or not config.sensors, log_path=log_path)
+        app.run()
+    return app.return_code or 0

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from coach_tui.domain.calibration import Calibration
+from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.ids import new_id, now_utc
 from coach_tui.domain.placement import Placement
-from coach_tui.dsp.mvc import MvcResult, MvcSettings, mvc_reference
+from coach_tui.dsp.mvc import MvcResult, MvcSettings, mvc_reference, trial_peak
 from coach_tui.dsp.onsets import RestBaseline, rest_baseline
+from coach_tui.dsp.peak import PeakSettings
 from coach_tui.dsp.pipeline import Pipeline
 from coach_tui.dsp.settings import DspSettings
 
@@ -48,7 +50,7 @@ def protocol_phases(settings: MvcSettings, fs_hz: float) -> list[Phase]:
 class SideResult:
     """One side's reference, its trials, and its rest level."""
 
-    side: str
+    side: str | None
     mvc: MvcResult
     rest: RestBaseline
 
@@ -57,14 +59,18 @@ class CalibrationProtocol:
     """Feeds each side's sensor through the pipeline and splits the envelope into the phases."""
 
     def __init__(self, fs_hz: float, muscle: str, sides: dict[str, str], dsp: DspSettings, settings: MvcSettings,
-                 envelope_sensors: frozenset[str] = frozenset(), columns: dict[str, int] | None = None):
+                 envelope_sensors: frozenset[str] = frozenset(), columns: dict[str, int] | None = None,
+                 peak: PeakSettings | None = None):
         """``sides`` maps "L"/"R" to the sensor id, ``columns`` to the channel of that sensor's blocks
-        (default the first); ``envelope_sensors`` send their own envelope."""
+        (default the first); ``envelope_sensors`` send their own envelope; ``peak`` is the peak
+        estimator the sets are measured with (default: with ``settings.window_ms`` as its longest
+        window)."""
         self.fs_hz = float(fs_hz)
         self.muscle = muscle
         self.sides = dict(sides)
         self.columns = {side: (columns or {}).get(side, 0) for side in self.sides}
         self.settings = settings
+        self.peak = peak or PeakSettings(max_window_ms=settings.window_ms)
         self.phases = protocol_phases(settings, fs_hz)
         self._pipelines = {side: Pipeline(fs_hz, 1, dsp, signal="envelope" if sid in envelope_sensors else "raw")
                            for side, sid in self.sides.items()}
@@ -154,11 +160,9 @@ class CalibrationProtocol:
         return out
 
     def trial_bests(self, side: str) -> list[float]:
-        """Best window of each finished trial so far (shown as trials complete)."""
-        from coach_tui.dsp.mvc import best_window_mean
-
+        """The peak of each finished trial so far (shown as trials complete)."""
         return [
-            best_window_mean(env, self.fs_hz, self.settings.window_ms)
+            trial_peak(env, self.fs_hz, self.settings, self.peak)
             for phase, env in self._segments(side)
             if phase.is_trial and env.shape[0] == phase.samples
         ]
@@ -170,7 +174,7 @@ class CalibrationProtocol:
             segments = self._segments(side)
             trials = [env for phase, env in segments if phase.is_trial]
             rest = rest_baseline(segments[0][1][segments[0][0].samples // 3 :])  # skip the filters' start
-            results.append(SideResult(side, mvc_reference(trials, self.fs_hz, self.settings), rest))
+            results.append(SideResult(side, mvc_reference(trials, self.fs_hz, self.settings, self.peak), rest))
         return results
 
     def calibrations(self, client_id: str, placements: dict[str, Placement], units: str = "µV") -> list[Calibration]:
@@ -183,3 +187,30 @@ class CalibrationProtocol:
             )
             for r in self.results()
         ]
+
+
+def calibrate_from_samples(samples: np.ndarray, fs_hz: float, channels: list[ChannelAssignment | None],
+                           dsp: DspSettings, settings: MvcSettings, peak: PeakSettings | None = None) -> dict[str, SideResult]:
+    """The protocol run over a recording of it (the rest baseline, then the trials with rest between,
+    timed from the first sample as the console times them): each assigned column's reference and rest
+    level, by ``muscle:side``. Samples after the protocol's end are ignored; a recording shorter than
+    the protocol is refused, saying how long the protocol is."""
+    samples = np.asarray(samples, dtype=float)
+    phases = protocol_phases(settings, fs_hz)
+    needed = sum(p.samples for p in phases)
+    if samples.shape[0] < needed:
+        trials = f"{settings.trials} × {settings.trial_seconds:g} s trials with {settings.rest_seconds:g} s rest between"
+        raise ValueError(f"the MVC recording lasts {samples.shape[0] / fs_hz:.1f} s; the protocol "
+                         f"({settings.baseline_seconds:g} s at rest, then {trials}) needs {needed / fs_hz:.1f} s")
+    by_muscle: dict[str, dict[str | None, int]] = {}
+    for column, assignment in enumerate(channels):
+        if assignment is not None:
+            by_muscle.setdefault(assignment.muscle, {})[assignment.side] = column
+    results = {}
+    for muscle, columns in by_muscle.items():
+        protocol = CalibrationProtocol(fs_hz, muscle, dict.fromkeys(columns, "recording"), dsp, settings,
+                                       columns=columns, peak=peak)
+        protocol.add("recording", samples[:needed])
+        for result in protocol.results():
+            results[ChannelAssignment(muscle, result.side).key] = result
+    return results

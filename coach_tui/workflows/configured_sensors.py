@@ -35,10 +35,13 @@ def bluetooth_source(config: Config, placements: list[Placement], *, scanner_bac
 
 
 def envelope_sensors(config: Config) -> frozenset[str]:
-    """Sensors whose profile sends an envelope rather than raw EMG."""
+    """Sensors whose placed channels carry an envelope the sensor computed rather than raw EMG (a
+    MyoWare UART shield's first channel is its envelope, its second the raw signal)."""
     from coach_tui.sources.ble.profiles import PROFILES
 
-    return frozenset(e.id for e in config.sensors if PROFILES[e.profile].kind == "envelope")
+    return frozenset(e.id for e in config.sensors
+                     if all(PROFILES[e.profile].channel_kind(c) == "envelope"
+                            for c, a in enumerate(e.channels) if a is not None))
 
 
 def device_units(config: Config) -> dict[str, str]:

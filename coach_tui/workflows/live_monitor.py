@@ -8,50 +8,52 @@ knows Textual. Sets go into the client's visit (``Visits``); a lost sensor never
 
 from __future__ import annotations
 
-import asyncio
 import math
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
-from coach_tui.domain.hysteresis_alert import GradeAlert, HysteresisAlert, LinkAlert
+from coach_tui.domain.hysteresis_alert import GradeAlerts, HysteresisAlert, LinkAlert
 from coach_tui.domain.session import RepMetrics, SetRecord, complete_reps
 from coach_tui.dsp.asymmetry import asymmetry_pct
+from coach_tui.dsp.fatigue import set_fatigue
 from coach_tui.dsp.live_meter import LiveMeter
+from coach_tui.dsp.mains import MainsDecision
+from coach_tui.dsp.quality import link_findings, worst
+from coach_tui.dsp.quality_watch import QualityWatch
 from coach_tui.dsp.analysis_settings import AnalysisSettings
 from coach_tui.dsp.set_analysis import SetLayout
-from coach_tui.workflows.sensor_check import RecentSamples, grade_sensors
 from coach_tui.dsp.set_plan import SetPlan
 from coach_tui.workflows.set_recording import SetRecorder, begin_set
 from coach_tui.workflows.visits import Visits
 from coach_tui.sources.block_coalescer import BlockCoalescer
-from coach_tui.sources.clock import Clock, WallClock
 from coach_tui.sources.source_task import SourceTask
+from coach_tui.store.recording_format import describe
 from coach_tui.store.recordings import RecordingError
 from coach_tui.store.repository import Repository
 
-#: Seconds of raw signal graded for the live signal-quality alert …
-QUALITY_SECONDS = 2.0
-#: … every this many seconds (a loose electrode or hum is named within a few seconds).
-QUALITY_EVERY_S = 4.0
+#: Seconds between gradings of each sensor's link (sample rate, lost samples, battery).
+LINK_GRADE_EVERY_S = 4.0
 #: Seconds a lost sensor must stream again before its alert clears (a flapping link stays flagged).
-LINK_SETTLE_S = 2.0
+LINK_SETTLE_S = 1.5
 #: Longest a sensor's samples wait to be processed when no screen asks for a view (seconds).
 BATCH_SECONDS = 0.1
 
 
 @dataclass(frozen=True, slots=True)
 class ChannelView:
-    """One bar: a muscle side's current value, recent peak, units, and whether its sensor streams
-    (False: lost, reconnecting)."""
+    """One bar: a muscle side's current value, recent peak, units, whether its sensor streams (False:
+    lost, reconnecting), and whether its electrode just popped."""
 
     assignment: ChannelAssignment
     value: float
     peak: float
     units: str
     streaming: bool
+    pop: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +77,17 @@ class LiveView:
     set_seconds: float
     reps: list[RepMetrics] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
+    #: After a set: its fatigue verdicts in words (``dsp.fatigue.set_fatigue``).
+    fatigue: list[str] = field(default_factory=list)
 
 
 class LiveMonitor:
     """Streams a source into the live meter, and into a set recorder between start and stop.
 
-    ``visits`` says which session a set goes into (default: one visit of this monitor's own);
-    ``clock`` times the link alerts (default: the wall clock; a test's ``SteppedClock``)."""
+    ``visits`` says which session a set goes into (default: one visit of this monitor's own).
+    ``sample_clock`` times the lost-sensor alerts by the samples streamed instead of the wall clock
+    (for tests and replays that stream faster than real time, or on a stepped clock).
+    """
 
     def __init__(
         self,
@@ -97,9 +103,8 @@ class LiveMonitor:
         source_label: str,
         envelope_sensors: frozenset[str] = frozenset(),
         device_units: dict[str, str] | None = None,
-        *,
+        sample_clock: bool = False,
         visits: Visits | None = None,
-        clock: Clock | None = None,
     ):
         self.source = source
         self.fs_hz = fs_hz
@@ -117,29 +122,30 @@ class LiveMonitor:
         self.device_units = device_units
         self.meter = LiveMeter(fs_hz, sensors, settings.dsp, self.mvc, envelope_sensors=envelope_sensors)
         self.visits = visits or Visits(repo, 60.0)
-        self.clock = clock or WallClock()
         self._set: SetRecord | None = None
+        self._fatigue: list[str] = []
         self._recorder: SetRecorder | None = None
         self._alerts = {m: HysteresisAlert(settings.asymmetry_alert) for m in self._paired_muscles()}
         self._compensation = HysteresisAlert(settings.compensation_alert)
         self._cocontraction = HysteresisAlert(settings.cocontraction_alert)
-        self._recent = RecentSamples(QUALITY_SECONDS, fs_hz)
-        self._quality: list[str] = []
-        self._quality_alerts: dict[tuple[str, int], GradeAlert] = {}
-        self._quality_reasons: dict[tuple[str, int], list[str]] = {}
+        self._watches = {sid: QualityWatch(fs_hz, [a.label for a in assigned], settings.quality)
+                         for sid, assigned in sensors.items() if sid not in envelope_sensors}
+        self._link_quality = GradeAlerts()
         self._link_alerts = {sid: LinkAlert(LINK_SETTLE_S) for sid in sensors}
+        self._sample_clock = sample_clock
+        self._since_link_grade = 0
+        self._streamed = dict.fromkeys(sensors, 0)  # samples per sensor, lost ones included
+        self._arrived: dict[str, tuple[int, float]] = {}  # per sensor: end index and host time of its last block
+        self._link_since: dict[str, tuple[int, int, int, float] | None] = {}  # counts at the last link grading
+        self._interrupted: set[str] = set()  # sensors whose lost-sensor alert was up since then
         self._lost: frozenset[str] = frozenset()  # sensors whose link is down, as last looked up
         self._since_links = 0
-        # (received, lost) of each link that was lost, as they stood when it last came back
-        self._link_counts: dict[str, tuple[int, int]] = {}
-        self._grading: asyncio.Future | None = None
-        self._since_quality = 0
         self._pair_state: dict[str, tuple[float | None, str | None]] = {m: (None, None) for m in self._alerts}
         self._window = 0
         self._problems: list[str] = []
         # Blocks are processed in batches: on each view (the screen's refresh) or every BATCH_SECONDS.
         self._batches = BlockCoalescer(max(1, round(BATCH_SECONDS * fs_hz)))
-        self._stream = SourceTask(source, self._on_block)
+        self._stream = SourceTask(source, self.feed)
 
     def _paired_muscles(self) -> list[str]:
         sides: dict[str, set] = {}
@@ -164,7 +170,8 @@ class LiveMonitor:
         """True once the source has ended (a simulated kit of fixed length, a closed source)."""
         return self._stream.done
 
-    def _on_block(self, block) -> None:
+    def feed(self, block) -> None:
+        """Take one block from the source (the stream task calls this; tests drive the monitor by samples with it)."""
         for batch in self._batches.add(block):
             self._process(batch)
 
@@ -185,11 +192,15 @@ class LiveMonitor:
                     self.meter.show(sensor_id, values, lost)
             except RecordingError as error:
                 self.stop_set(problem=str(error))
-        self._recent.add(block)
-        self._since_quality += block.n_samples
-        if self._since_quality >= QUALITY_EVERY_S * self.fs_hz * len(self.sensors):
-            self._since_quality = 0
-            self._grade_signals()
+        self._streamed[block.sensor_id] = self._streamed.get(block.sensor_id, 0) + block.gap_before + block.n_samples
+        self._arrived[block.sensor_id] = (block.end_index, block.t_host + block.n_samples / self.fs_hz)
+        watch = self._watches.get(block.sensor_id)
+        if watch is not None:
+            watch.add(block.samples, block.gap_before)
+        self._since_link_grade += block.n_samples
+        if self._since_link_grade >= LINK_GRADE_EVERY_S * self.fs_hz * len(self.sensors):
+            self._since_link_grade = 0
+            self._grade_links()
         self._window += block.n_samples
         if self._window >= self.fs_hz * len(self.sensors):
             self._window = 0
@@ -203,59 +214,32 @@ class LiveMonitor:
             self._lost = frozenset(s.sensor_id for s in self.source.status() if not s.connected)
         return self._lost
 
-    def _grade_signals(self) -> None:
-        """Every few seconds: which channels a trainer should fix now (bad quality), in words.
+    @property
+    def stream_seconds(self) -> float:
+        """Seconds of signal streamed so far (the furthest sensor, lost samples included)."""
+        return max(self._streamed.values(), default=0) / self.fs_hz
 
-        Grading takes tens of milliseconds, so it runs in a worker thread on a copy of the last
-        samples; the alert changes when it is done. A grading still running is not doubled."""
-        if self._grading is not None and not self._grading.done():
-            return
+    def _grade_links(self) -> None:
+        """Every few seconds: each sensor's link since the last grading — its sample rate (device
+        samples per host second), the share of samples lost, its battery. An interval in which
+        the sensor was lost is not graded: the lost-sensor alert speaks for it."""
         names = {sid: assigned[0].label for sid, assigned in self.sensors.items()}
-        self._links()  # a link lost or just back is graded from when it came back
-        received, statuses = self._recent.received(), self._current_links(self.source.status())
-        settings = self.settings
-        mains = self.meter.mains_hz
-        if mains is not None:  # the live filters have decided; no need to listen for it again
-            filters = replace(settings.dsp.filters, mains=f"{mains:g}")
-            settings = replace(settings, dsp=replace(settings.dsp, filters=filters))
-
-        def grade() -> list[tuple[tuple[str, int], str, list[str]]]:
-            report = grade_sensors(received, statuses, names, settings, QUALITY_SECONDS, simulated=True,
-                                   envelope_sensors=self.envelope_sensors)
-            return [((s.status.sensor_id, k), c.status, c.reasons) for s in report.sensors for k, c in enumerate(s.channels)]
-
-        self._grading = asyncio.get_running_loop().run_in_executor(None, grade)
-        self._grading.add_done_callback(self._graded)
-
-    def _graded(self, grading: asyncio.Future) -> None:
-        """Raise a channel's alert when it grades bad, keep it through warn, clear it at ok."""
-        if grading.cancelled() or grading.exception() is not None:
-            return
-        for key, status, reasons in grading.result():
-            if self._quality_alerts.setdefault(key, GradeAlert()).update(status):
-                self._quality_reasons[key] = reasons or self._quality_reasons.get(key, [])
-            else:
-                self._quality_reasons.pop(key, None)
-        self._quality = [f"signal: {r}" for reasons in self._quality_reasons.values() for r in reasons]
-
-    def link_statuses(self) -> list:
-        """Each sensor's status with its loss figures counted since its link last came back (see
-        ``_current_links``)."""
-        return self._current_links(self.source.status())
-
-    def _current_links(self, statuses):
-        """Loss figures of the link as it is now: counted since it last came back (or settled), so a
-        sensor lost for a while is not graded on its time away (the lost-sensor alert says that)."""
-        current = []
-        for status in statuses:
-            if status.sensor_id not in self._link_counts:
-                current.append(status)
+        for status in self.source.status():
+            sid = status.sensor_id
+            arrived = self._arrived.get(sid)
+            now = None if arrived is None else (status.samples_received, status.samples_lost, *arrived)
+            since, self._link_since[sid] = self._link_since.get(sid), now
+            if sid in self._interrupted or not status.connected or since is None or now is None:
+                self._interrupted.discard(sid)
                 continue
-            received, lost = self._link_counts[status.sensor_id]
-            # its rate over the whole run counts the time away: not graded here (coach check does)
-            current.append(replace(status, samples_received=status.samples_received - received,
-                                   samples_lost=status.samples_lost - lost, measured_rate_hz=None))
-        return current
+            received, lost = now[0] - since[0], now[1] - since[1]
+            seconds = now[3] - since[3]
+            rate = (now[2] - since[2]) / seconds if seconds > 0 else None
+            findings = link_findings(names.get(sid, sid), self.settings.quality, nominal_rate_hz=status.nominal_rate_hz,
+                                     measured_rate_hz=rate, loss_fraction=lost / max(1, received + lost),
+                                     battery_pct=status.battery_pct)
+            grade = worst([level for level, _ in findings])
+            self._link_quality.update(sid, grade, [reason for _, reason in findings])
 
     def _on_rep(self, rep: RepMetrics) -> None:
         if rep.incomplete:  # a sensor was lost during the rep: nothing it measured raises an alert
@@ -269,8 +253,9 @@ class LiveMonitor:
                     alert.update(rep.asymmetry_pct)
 
     def _window_asymmetry(self) -> None:
-        """Each pair's asymmetry over the last window (1 s mean of each side), only where a side is
-        above the noise floor and both sensors stream; during a set, the target's comes from its reps."""
+        """Each pair's asymmetry over the last window (1 s mean of each side, the same stretch of time),
+        only where a side is above the noise floor and both sensors stream; during a set, the
+        target's comes from its reps."""
         column = {(a.muscle, a.side): k for k, (_, a) in enumerate(self.meter.channels)}
         sensor = {(a.muscle, a.side): sid for sid, a in self.meter.channels}
         rest = self.meter.rest()
@@ -279,8 +264,7 @@ class LiveMonitor:
         for muscle, alert in self._alerts.items():
             if self._recorder is not None and muscle == self.exercise.target:
                 continue
-            left, right = self.meter.window_means([column[(muscle, "L")], column[(muscle, "R")]],
-                                                  self.settings.floors.window_s)
+            left, right = self.meter.window_means([column[(muscle, "L")], column[(muscle, "R")]], floors.window_s)
             if f"{muscle}:L" in self.mvc and f"{muscle}:R" in self.mvc:
                 floor = floors.asymmetry_pct_mvc
             elif f"{muscle}:L" not in self.mvc and f"{muscle}:R" not in self.mvc and {f"{muscle}:L", f"{muscle}:R"} <= set(rest):
@@ -300,21 +284,37 @@ class LiveMonitor:
         """True while a set is being recorded."""
         return self._recorder is not None
 
-    def start_set(self, load_kg: float | None = None, cue: str = "", seconds: float | None = None) -> SetRecord:
+    def _cannot_store(self, what: str, error: OSError) -> None:
+        """A write the store refused (a full disk): one alert line; the console goes on."""
+        problem = f"{what}: {error if isinstance(error, RecordingError) else describe(error)}"
+        if problem not in self._problems:
+            self._problems.append(problem)
+
+    def start_set(self, load_kg: float | None = None, cue: str = "", seconds: float | None = None) -> SetRecord | None:
         """Begin recording a set into the client's visit (of ``seconds`` exactly when given: samples
-        after that are not recorded)."""
+        after that are not recorded); None when it cannot be stored (a full disk: said in the alerts)."""
+        try:
+            return self._start_set(load_kg, cue, seconds)
+        except OSError as error:
+            self._cannot_store("the set could not start", error)
+            return None
+
+    def _start_set(self, load_kg: float | None, cue: str, seconds: float | None) -> SetRecord:
         self._catch_up()
         session = self.visits.session(self.client.id)
         index = self.visits.next_set_number(session)
         layout = SetLayout(self.sensors, self.exercise.target, self.exercise.synergists, self.exercise.antagonists,
                            self.envelope_sensors)
-        # Rest levels: the calibration's where there is one, else the quietest moment before the set.
-        plan = SetPlan.from_calibrations(self.fs_hz, layout, self.settings, self.calibrations, self.meter.rest())
+        # Rest levels: the calibration's where there is one, else the quietest moment before the set;
+        # hum the live filters already notch is notched from the set's first sample.
+        notches = {sid: MainsDecision(0, hz) for sid, hz in self.meter.notched().items()}
+        plan = SetPlan.from_calibrations(self.fs_hz, layout, self.settings, self.calibrations, self.meter.rest(), notches)
         record, self._recorder = begin_set(self.repo, self.sessions_dir, session, index, self.exercise.key, plan,
                                            self.calibration_ids, self.source_label, load_kg=load_kg, cue=cue,
                                            device_units=self.device_units,
                                            max_samples=None if seconds is None else round(seconds * self.fs_hz))
         self._set = record
+        self._fatigue = []
         for alert in (*self._alerts.values(), self._compensation, self._cocontraction):
             alert.update(None)
         return record
@@ -330,15 +330,22 @@ class LiveMonitor:
             return self._set
         recorder, record = self._recorder, self._set
         self._recorder = None
-        self.meter.adopt(recorder.analyzer.pipelines)
+        analyzer = recorder.analyzer
+        self.meter.adopt(analyzer.pipelines)
         finished = recorder.finish(problem)
         if finished.problem is not None:
             self._problems.append(f"recording stopped: {finished.problem} — the set stopped after "
                                   f"{finished.seconds:.1f} s; what was written is kept")
         record = replace(record, duration_s=finished.seconds, reps=tuple(finished.reps),
                          perceived_activation=perceived_activation)
-        self.repo.save_set(record)
         self._set = record
+        try:
+            self.repo.save_set(record)
+        except OSError as error:  # the session stays open: the next start recovers the set from its file
+            self._cannot_store("the set's reps could not be saved (recovered when coach next starts)", error)
+        self._fatigue = ([analyzer.fatigue_unavailable] if analyzer.fatigue_unavailable else
+                         set_fatigue(complete_reps(record.reps), self.settings.fatigue).lines()
+                         or ["fatigue: no trend (fewer than 3 reps with a median frequency)"])
         return record
 
     def unmeasured(self) -> list[str]:
@@ -376,7 +383,10 @@ class LiveMonitor:
         """Store the client's perceived activation (1–10) for the last set."""
         if self._set is not None:
             self._set = replace(self._set, perceived_activation=perceived_activation)
-            self.repo.save_set(self._set)
+            try:
+                self.repo.save_set(self._set)
+            except OSError as error:
+                self._cannot_store("the rating could not be saved", error)
 
     # -- the simulated kit ------------------------------------------------------------------
 
@@ -411,27 +421,19 @@ class LiveMonitor:
 
     # -- the view ---------------------------------------------------------------------------
 
-    def _links(self) -> tuple[dict[str, bool], set[str]]:
-        """Which sensors stream now, and whose link alert is on (lost, or back only for a moment)."""
-        statuses = self.source.status()
-        streaming = {s.sensor_id: s.connected for s in statuses}
-        now = self.clock.now()
-        flagged = set()
-        for status in statuses:
-            alert = self._link_alerts.get(status.sensor_id)
-            if alert is not None and alert.update(status.connected, now):
-                flagged.add(status.sensor_id)
-                self._link_counts[status.sensor_id] = (status.samples_received, status.samples_lost)
-        return streaming, flagged
-
     def view(self) -> LiveView:
         """A snapshot for the screen (after processing every block received so far)."""
-        streaming, flagged = self._links()
         self._catch_up()
-        channels = [
-            ChannelView(a, float(v), float(p), u, streaming.get(sid, True))
-            for (sid, a), v, p, u in zip(self.meter.channels, self.meter.values, self.meter.peaks, self.meter.units)
-        ]
+        streaming = {s.sensor_id: s.connected for s in self.source.status()}
+        now = self.stream_seconds if self._sample_clock else time.monotonic()
+        lost = {sid for sid, alert in self._link_alerts.items() if alert.update(streaming.get(sid, True), now)}
+        self._interrupted |= lost
+        popping = {sid: watch.popping for sid, watch in self._watches.items()}
+        channels, position = [], {}
+        for (sid, a), v, p, u in zip(self.meter.channels, self.meter.values, self.meter.peaks, self.meter.units):
+            k = position[sid] = position.get(sid, -1) + 1
+            pop = bool(popping[sid][k]) if sid in popping else False
+            channels.append(ChannelView(a, float(v), float(p), u, streaming.get(sid, True), pop))
         recorder = self._recorder
         reps = list(recorder.analyzer.reps) if recorder else list(self._set.reps) if self._set else []
         measured = complete_reps(reps)
@@ -458,10 +460,12 @@ class LiveMonitor:
         if self._cocontraction.active and last is not None and last.cocontraction_pct is not None:
             antagonist = self.exercise.antagonists[0].replace("_", " ")
             alerts.append(f"co-contraction with the {antagonist}: {last.cocontraction_pct:.0f} % (Winter index)")
-        alerts += self._quality
+        quality = [r for watch in self._watches.values() for r in watch.reasons] + self._link_quality.reasons
+        alerts += [f"signal: {reason}" for reason in quality]
         for (sid, assignment), channel in zip(self.meter.channels, channels):
-            if sid in flagged:
+            if sid in lost:
                 state = "sensor lost — reconnecting" if not channel.streaming else "sensor back — watching the link"
                 alerts.append(f"{assignment.label}: {state}")
         seconds = recorder.seconds if recorder else 0.0
-        return LiveView(channels, pairs, recorder is not None, seconds, reps, alerts)
+        return LiveView(channels, pairs, recorder is not None, seconds, reps, alerts,
+                        [] if recorder else list(self._fatigue))

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+from coach_tui.domain.session import METRICS_VERSION
 from coach_tui.store.reanalysis import reanalyze
 from coach_tui.store.recordings import RecordingError, paths, recover
 from coach_tui.store.repository import Repository
@@ -36,7 +37,7 @@ def recover_unfinished(repo: Repository, sessions_dir: Path) -> list[str]:
                 continue
             duration = again.analyzer.samples_aligned / again.plan.fs_hz
             kept_s += duration
-            repo.save_set(replace(record, duration_s=duration, reps=tuple(again.reps)))
+            repo.save_set(replace(record, duration_s=duration, reps=tuple(again.reps), metrics_version=METRICS_VERSION))
         ended = session.started + timedelta(seconds=kept_s)
         repo.save_session(replace(session, status="recovered", ended=ended))
         client = repo.client_by_id(session.client_id)

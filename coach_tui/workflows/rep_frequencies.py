@@ -23,12 +23,13 @@ def rep_median_frequencies(prefix: Path, reps: Sequence[RepMetrics]) -> list[flo
     target channel is band-passed and notched by that causal chain from the set's first sample (lost
     samples as zeros, as live), its median frequency (Welch, ``dsp.fatigue``) taken over the rep, and
     the values of the target's channels (left and right) averaged. None for every rep below
-    ``fatigue.MIN_FS_HZ`` and for a rep shorter than one Welch segment.
+    when the sensor's band cannot show it (``fatigue.fatigue_unavailable_reason``) and for a rep
+    shorter than one Welch segment.
     """
     recording = read_recording(prefix)
     plan = SetPlan.from_meta(recording.meta["plan"], str(prefix))
     fs = plan.fs_hz
-    if fatigue_unavailable_reason(fs):
+    if fatigue_unavailable_reason(fs, plan.settings.dsp.filters, plan.settings.fatigue):
         return [None] * len(reps)
     filtered: list[np.ndarray] = []
     for sensor_id, assigned in plan.layout.sensors.items():

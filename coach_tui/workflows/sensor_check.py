@@ -21,16 +21,21 @@ from coach_tui.sources.source import Source
 EXIT_CODES = {"ok": 0, "warn": 1, "bad": 2}
 
 
-def _gap_zeros(gap: int, channels: int, window_samples: float) -> np.ndarray:
-    """Zeros standing for ``gap`` lost samples in a window ``window_samples`` long: at most the
-    window's length, since a longer gap cannot fit in it (it comes from a corrupt counter) and its
-    zeros would only take memory — a wild 32-bit gap is gigabytes."""
-    return np.zeros((min(gap, math.ceil(window_samples)), channels), dtype=np.float32)
+def _gap_fill(gap: int, before: np.ndarray | None, channels: int, window_samples: float) -> np.ndarray:
+    """What stands for ``gap`` lost samples in a window ``window_samples`` long: the last sample
+    before the gap held (zeros when there is none), as ``Pipeline.process_gap`` does, so a
+    DC-coupled sensor's offset makes no step that grades as noise; at most the window's length,
+    since a longer gap cannot fit in it (it comes from a corrupt counter) and its samples would
+    only take memory — a wild 32-bit gap is gigabytes."""
+    rows = min(gap, math.ceil(window_samples))
+    if before is None or not len(before):
+        return np.zeros((rows, channels), dtype=np.float32)
+    return np.repeat(np.asarray(before[-1:], dtype=np.float32), rows, axis=0)
 
 
 class RecentSamples:
-    """The last ``seconds`` of each sensor's raw samples (lost samples as zeros, at most a window
-    of them), for grading."""
+    """The last ``seconds`` of each sensor's raw samples (lost samples as the last one held, at most
+    a window of them), for grading."""
 
     def __init__(self, seconds: float, fs_hz: float):
         self.limit = seconds * fs_hz
@@ -42,9 +47,9 @@ class RecentSamples:
         blocks = self._blocks.setdefault(block.sensor_id, deque())
         length = self._lengths.get(block.sensor_id, 0)
         if block.gap_before:
-            zeros = _gap_zeros(block.gap_before, block.samples.shape[1], self.limit)
-            blocks.append(zeros)
-            length += len(zeros)
+            fill = _gap_fill(block.gap_before, blocks[-1] if blocks else None, block.samples.shape[1], self.limit)
+            blocks.append(fill)
+            length += len(fill)
         blocks.append(block.samples)
         length += block.n_samples
         while length - len(blocks[0]) >= self.limit:
@@ -95,7 +100,7 @@ async def collect(source: Source, seconds: float) -> dict[str, list[np.ndarray]]
     has delivered (Bluetooth sensors connect one after another), or from ``START_TIMEOUT_S`` when
     some never do.
 
-    Lost samples are filled with zeros so every sensor's array keeps its device timing — at most
+    Lost samples are filled with the last one held so every sensor's array keeps its device timing — at most
     as many as ``seconds`` hold at the sensor's rate (nominal, else measured; none while neither
     is known), the most a gap inside the listening window can be.
     """
@@ -117,7 +122,7 @@ async def collect(source: Source, seconds: float) -> dict[str, list[np.ndarray]]
             if block.gap_before and pieces:
                 status = next(s for s in source.status() if s.sensor_id == block.sensor_id)
                 rate = status.nominal_rate_hz or status.measured_rate_hz or 0.0
-                pieces.append(_gap_zeros(block.gap_before, block.samples.shape[1], seconds * rate))
+                pieces.append(_gap_fill(block.gap_before, pieces[-1], block.samples.shape[1], seconds * rate))
             pieces.append(block.samples)
             if now >= deadline:
                 return
@@ -158,7 +163,8 @@ def grade_sensors(
         if by_rate:
             rate, group = max(by_rate.items(), key=lambda item: len(item[1]))
             length = min(a.shape[0] for a in group)
-            mains_hz = detect_mains(np.concatenate([a[:length] for a in group], axis=1).T, rate)
+            mains_hz = detect_mains(np.concatenate([a[:length] for a in group], axis=1).T, rate,
+                                     settings.dsp.filters.mains_detect_s)
     # Noise is measured after the notch: hum is reported as hum, not as noise.
     filters = replace(settings.dsp.filters, mains=f"{mains_hz:g}" if mains_hz else "off")
     dsp = replace(settings.dsp, filters=filters)

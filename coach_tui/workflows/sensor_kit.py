@@ -7,19 +7,23 @@ placements, paced by the wall clock or by an injected ``Clock``), or the Bluetoo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from coach_tui.config import Config
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise, exercise_library
 from coach_tui.domain.ids import now_utc
 from coach_tui.domain.placement import Placement
-from coach_tui.sources.clock import Clock
-from coach_tui.sources.source_hub import SourceHub
 from coach_tui.store.repository import Repository
-from coach_tui.workflows.calibration_protocol import CalibrationProtocol
 from coach_tui.workflows.configured_sensors import configured_placements, placed_columns
-from coach_tui.workflows.live_monitor import LiveMonitor
 from coach_tui.workflows.visits import Visits
+
+if TYPE_CHECKING:  # the signal side is loaded when first used: the console's first screen paints sooner
+    from coach_tui.sources.clock import Clock
+    from coach_tui.sources.source_hub import SourceHub
+    from coach_tui.workflows.calibration_protocol import CalibrationProtocol
+    from coach_tui.workflows.live_monitor import LiveMonitor
 
 #: The exercise whose muscles the simulated kit is placed on until the trainer places it.
 DEFAULT_EXERCISE = "hip_thrust"
@@ -70,6 +74,7 @@ class SensorKit:
         if self.simulated:
             return
         from coach_tui.sources.ble.bluetooth_errors import check_bluetooth
+        from coach_tui.sources.source_hub import SourceHub
         from coach_tui.workflows.configured_sensors import bluetooth_source
 
         await check_bluetooth(self._backends["scanner_backend"])
@@ -162,6 +167,8 @@ class SensorKit:
 
     def calibration_run(self, client: Client, muscle: str) -> tuple[object, CalibrationProtocol]:
         """A source with the client doing MVC trials, and the protocol reading ``muscle``'s sensors."""
+        from coach_tui.workflows.calibration_protocol import CalibrationProtocol
+
         placements = self.placements_for(client)
         rate = self.sensor_rate()
         sides = {p.side: p.sensor_id for p in placements if p.muscle == muscle and p.side}
@@ -169,7 +176,7 @@ class SensorKit:
         columns = {side: assigned[sid].index(ChannelAssignment(muscle, side)) for side, sid in sides.items()}
         source = self.source(placements, self.exercises[DEFAULT_EXERCISE], "mvc")
         return source, CalibrationProtocol(rate, muscle, sides, self.config.analysis.dsp, self.config.mvc,
-                                           self.envelope_sensors(), columns)
+                                           self.envelope_sensors(), columns, self.config.analysis.peak)
 
     def live_monitor(self, client: Client, exercise: str | Exercise, scenario: str = "reps",
                      duration_s: float | None = None, placements: list[Placement] | None = None) -> LiveMonitor:
@@ -177,6 +184,7 @@ class SensorKit:
         ``exercise`` (a library key, or an exercise of its own: an A/B test's variation); the simulated
         kit does ``scenario`` for ``duration_s`` (None: endlessly). Its sets go into the client's visit."""
         from coach_tui.workflows.configured_sensors import device_units
+        from coach_tui.workflows.live_monitor import LiveMonitor
 
         exercise = self.exercises[exercise] if isinstance(exercise, str) else exercise
         placements = placements if placements is not None else self.placements_for(client)
@@ -188,7 +196,7 @@ class SensorKit:
         units = None if self.simulated else device_units(self.config)
         return LiveMonitor(source, rate, self.assignments(placements), client, exercise, self.config.analysis,
                            calibrations, self.config.sessions_dir, self.repo, label, self.envelope_sensors(), units,
-                           visits=self.visits, clock=self.clock)
+                           sample_clock=self.clock is not None, visits=self.visits)
 
     def stale_calibrations(self, client: Client) -> dict[str, list[str]]:
         """Muscles whose calibration should be redone, with why (placement moved, too old)."""

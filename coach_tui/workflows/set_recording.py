@@ -7,7 +7,7 @@ others, so the set's clock, the other muscles and their reps go on while it is a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +71,11 @@ def _cut(block: Block, end: int) -> Block | None:
 
 
 class SetRecorder:
-    """Stores blocks and analyses the stored values as they arrive, the sensors kept in step."""
+    """Stores blocks and analyses the stored values as they arrive, the sensors kept in step.
+
+    A mains decision the set's filters make mid-set (hum that started late) goes into the stored
+    recipe at once, so a re-analysis adds the notch at the same sample.
+    """
 
     def __init__(self, prefix: Path, plan: SetPlan, formats: list[SensorFormat], meta: dict,
                  max_samples: int | None = None):
@@ -81,6 +85,7 @@ class SetRecorder:
         self.max_samples = max_samples
         self.plan = plan
         self.analyzer = plan.analyzer()
+        self._meta = meta
         self.writer = RecordingWriter(prefix, formats, {**meta, "plan": plan.to_meta()})
         channels = {sid: len(assigned) for sid, assigned in plan.layout.sensors.items()}
         self.aligner = SensorAligner(channels, round(MAX_LAG_S * plan.fs_hz))
@@ -102,7 +107,14 @@ class SetRecorder:
             done += self.analyzer.add(aligned.sensor_id, stored, aligned.gap_before)
             self.latest.append((aligned.sensor_id, self.analyzer.latest_values[aligned.gap_before:],
                                 aligned.gap_before))
+        self._store_notches(final=False)
         return done
+
+    def _store_notches(self, final: bool) -> None:
+        notches = {**self.plan.notches, **self.analyzer.mains_decisions(final)}
+        if notches != self.plan.notches:
+            self.plan = replace(self.plan, notches=notches)
+            self.writer.update_meta({**self._meta, "plan": self.plan.to_meta()})
 
     @property
     def seconds(self) -> float:
@@ -110,8 +122,11 @@ class SetRecorder:
         return self.analyzer.samples_aligned / self.plan.fs_hz
 
     def close(self) -> None:
-        """Flush and mark the recording complete."""
-        self.writer.close()
+        """Store the final mains decisions, flush and mark the recording complete."""
+        try:
+            self._store_notches(final=True)
+        finally:
+            self.writer.close()
 
     def finish(self, problem: str | None = None) -> FinishedSet:
         """Close the recording and return the set. After a write error (``problem``, or one raised

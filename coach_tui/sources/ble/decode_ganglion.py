@@ -6,9 +6,12 @@ Byte 0 is the packet id. Firmware 2: ``0`` raw (4 × int24 big-endian, then padd
 values. Both: ``201–205`` impedance reports. In 18-bit packets byte 19 carries an accelerometer
 axis, which EMG ignores.
 
-Sample indices come from the packet id sequence: each packet's place in the cycle gives the
-offset of its first sample, so a jump in ids counts the lost samples modulo the cycle (201
-samples in firmware 2, 200 in firmware 3: about a second). Whole lost cycles are counted from the
+Sample indices count the board's ADC samples. They come from the packet id sequence: each
+packet's place in the cycle gives the offset of its first sample, so a jump in ids counts the lost
+samples modulo the cycle of 201 samples (about a second). Firmware 2 sends all 201. Firmware 3
+(OpenBCI_Ganglion_Library v3.0.x ``processData``) resets its ring buffer after sample 200, so
+sample 200 of every cycle is never sent: each cycle's first packet comes with ``gap_before`` = 1
+(``unsent`` = 1: no loss on the link), and the samples arrive at 200 × 200/201 ≈ 199 Hz. Whole lost cycles are counted from the
 silence since the previous sample packet (the ``elapsed_s`` of every notification since, at the
 profile's sample rate): when it lasted half a cycle or more longer than the id jump accounts for,
 the nearest whole number of cycles is added (without ``elapsed_s``, ids alone count).
@@ -180,16 +183,50 @@ class GanglionFw3Decoder(_GanglionDecoder):
 
     Each 18- or 19-bit field is a two's-complement number shifted left by 24 − bits (6 or 5) to
     give the 24-bit count. A lost packet costs only its two samples: ``gap_before`` is exact and
-    nothing is muted.
+    nothing is muted; sample 200 of each cycle is never sent (module docstring).
+
+    The first sample packet after start is dropped. Firmware ≥ 3.0.1 (``startRunning``) sets the
+    ring position to 255 before the first sample, so the first packet's id is 255 + 100 = 99
+    (modulo 256) in 19-bit mode — read as 18-bit it would be nonsense near full scale — and 255 in
+    18-bit mode; the rest of that first cycle then carries ids one position behind its samples
+    (samples 2–199 under the positions 0–98), which the decoder allows for until the ids wrap.
     """
 
     _label = "ganglion fw3"
     _last_sample_id = 199
-    #: ids 0…99 (or 100…199) with two samples each
-    _CYCLE_SAMPLES = 2 * 100
+    #: ids 0…99 (or 100…199) with two samples each, then the sample that is never sent
+    _CYCLE_SAMPLES = 2 * 100 + 1
+    #: The first packet after ``b``: its id is one ring position early (module docstring of
+    #: :class:`GanglionFw3Decoder`): 99 in 19-bit mode, 255 in 18-bit mode.
+    _EARLY_FIRST_IDS = (99, 255)
+
+    def __init__(self, uv_per_count: float, rate_hz: float) -> None:
+        super().__init__(uv_per_count, rate_hz)
+        self._started = False  # the first packet after start was dropped
+        self._shift = 0  # samples by which the first cycle's ids lag their samples
+        self._last_position: int | None = None
+
+    def decode(
+        self, packet: bytes, characteristic: str | None = None, *, elapsed_s: float | None = None
+    ) -> DecodedPacket | None:
+        """Decode one notification; the first sample packet after start is dropped."""
+        if self._started or not packet or packet[0] in _IMPEDANCE_IDS:
+            return super().decode(packet, characteristic, elapsed_s=elapsed_s)
+        self.stats.packets += 1
+        self._counter.silence.heard(elapsed_s)
+        self._started = True
+        self._shift = 2 if packet[0] in self._EARLY_FIRST_IDS else 0
+        return None
 
     def _decode_samples(self, packet_id: int, packet: bytes) -> DecodedPacket:
         bits = 18 if packet_id < 100 else 19
-        first, lost = self._counter.place(2 * (packet_id % 100), 2)
+        position = packet_id % 100
+        if self._last_position is not None and position <= self._last_position:
+            self._shift = 0  # the ids wrapped: the ring buffer was reset, the first cycle is over
+        self._last_position = position
+        first, lost = self._counter.place(2 * position + self._shift, 2)
         counts = unpack_fields(packet[1:], bits) << (24 - bits)
-        return DecodedPacket(self._microvolts(counts), first, lost)
+        # indices run with the cycle position (the counter's first packet is placed at its own), so
+        # the never-sent samples are those ≡ 200 modulo the cycle
+        unsent = first // self._CYCLE_SAMPLES - (first - lost) // self._CYCLE_SAMPLES
+        return DecodedPacket(self._microvolts(counts), first, lost, unsent=unsent)

@@ -2,7 +2,8 @@
 
 "BLE Peripheral": each notification is the ASCII decimal of one value (the envelope in ADC
 counts), e.g. ``b"1843.00"``. "BLE UART": Nordic UART lines ``"<envelope>,<raw>\\n"`` that may be
-split across notifications or packed several to one. Neither carries a counter: loss can only
+split across notifications or packed several to one; the raw value is the EMG with the reference
+offset removed (it swings around zero), not a second envelope. Neither carries a counter: loss can only
 be seen in arrival times, so ``first_index`` is None.
 """
 
@@ -55,7 +56,7 @@ class MyoWareBleDecoder:
 
 
 class MyoWareUartDecoder:
-    """Rows of (envelope, raw) in ADC counts from Nordic UART text lines.
+    """Rows of (envelope, raw EMG) in ADC counts from Nordic UART text lines.
 
     Bytes are buffered until a newline. A line that is not two numbers separated by a comma is
     counted (one ``malformed`` per line) and skipped; blank lines are ignored. A partial line that

@@ -23,15 +23,17 @@ class DecodedPacket:
     ``samples`` is float32 with shape ``(n, channels)`` in the profile's units (µV for raw EMG with
     a known scale). ``first_index`` is the unrolled device sample index of row 0 when the protocol
     carries a counter or packet id, else None. ``gap_before`` counts samples known to be lost just
-    before this packet (exact where the protocol allows, else 0). ``resync`` is True when the
-    stream state was reset before this packet, so the gap is a discontinuity (a Ganglion raw packet
-    after a loss).
+    before this packet (exact where the protocol allows, else 0); ``unsent`` of them the device
+    never sends by design (a Ganglion firmware 3 cycle's sample 200), which is no loss on the link.
+    ``resync`` is True when the stream state was reset before this packet, so the gap is a
+    discontinuity (a Ganglion raw packet after a loss).
     """
 
     samples: np.ndarray
     first_index: int | None
     gap_before: int = 0
     resync: bool = False
+    unsent: int = 0
 
 
 @dataclass(slots=True)

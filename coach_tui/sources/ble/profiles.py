@@ -38,13 +38,13 @@ class Profile:
     UUIDs are full 128-bit and lowercase. ``data_uuids`` are all subscribed before
     ``start_commands`` are written, in order, to ``control_uuid``. ``channels``,
     ``nominal_rate_hz`` and ``scale`` are None when the info characteristic says (coach v1, whose
-    info also overrides ``kind``). ``scale`` is ``units`` per count as the decoder applies it (µV
+    info also overrides ``kind``; ``channel_kinds`` where the channels differ). ``scale`` is ``units`` per count as the decoder applies it (µV
     per ADC count for the Ganglion; 1.0 where the counts are the units: Myo's unitless int8,
     MyoWare's ADC counts). ``loss_detection`` is "sample_counter", "packet_id" or "arrival_time".
     ``use_start_notify`` is bleak's BlueZ option (SENSORS.md "bleak notes").
     ``revision_uuid`` is a Software Revision String (0x2A28) read on connect where the packets
-    depend on the firmware: its major version must be one of ``firmware_majors``
-    (:func:`firmware_note`).
+    depend on the firmware: its major version picks the profile whose ``firmware_majors`` hold it
+    (:func:`read_firmware`).
     """
 
     key: str
@@ -69,6 +69,12 @@ class Profile:
     use_start_notify: bool = True
     revision_uuid: str | None = None
     firmware_majors: tuple[int, ...] = ()
+    channel_kinds: tuple[str, ...] | None = None
+
+    def channel_kind(self, channel: int) -> str:
+        """What ``channel`` (0-based) carries: "raw" EMG (filtered here) or an "envelope" the device
+        computed — ``channel_kinds`` where channels differ, else ``kind``."""
+        return self.channel_kinds[channel] if self.channel_kinds else self.kind
 
     def new_decoder(self, info: bytes | None = None) -> Decoder:
         """A fresh decoder for one connection; ``info`` is the info characteristic's bytes where
@@ -181,8 +187,8 @@ _ALL = (
         kind="raw",
         loss_detection="arrival_time",
     ),
-    # Advertising cannot tell the two Ganglion firmwares apart (the Software Revision string,
-    # 0x2A28, read on connect, can); a scan offers firmware 3, the current one. Firmware 1
+    # Advertising cannot tell the two Ganglion firmwares apart: the Software Revision string
+    # (0x2A28), read on connect, picks the decoder, and a scan connects to read it. Firmware 1
     # (OpenBCI_Ganglion_Library 1.x) sends the packets of firmware 2.
     Profile(key="ganglion_fw3", title="OpenBCI Ganglion (firmware 3)", firmware_majors=(3,), **_GANGLION),
     Profile(key="ganglion_fw2", title="OpenBCI Ganglion (firmware 2)", firmware_majors=(1, 2), **_GANGLION),
@@ -207,6 +213,9 @@ _ALL = (
         scale=1.0,
         kind="envelope",
         loss_detection="arrival_time",
+        # "<envelope>,<raw>": the raw value is the signal with the reference offset removed (it
+        # swings around zero), EMG to filter like any other
+        channel_kinds=("envelope", "raw"),
     ),
 )
 
@@ -240,22 +249,36 @@ def matching_profile(name: str | None, service_uuids: list[str]) -> Profile | No
 _MAJOR_VERSION = re.compile(r"\s*v?(\d+)")
 
 
-def firmware_note(profile_: Profile, revision: str) -> str:
-    """What the Software Revision string ``revision`` means for reading the board with
-    ``profile_``: a note for its status when the profile reads that firmware, or when the version
-    is one no profile names (read as configured, with a warning). ValueError saying which profile
-    to configure when another profile reads that firmware."""
+@dataclass(frozen=True, slots=True)
+class FirmwareChoice:
+    """How to read a board whose Software Revision string is ``revision``: with ``profile``;
+    ``note`` for its status; ``event`` for the trainer when the board is not read as configured,
+    or runs a firmware coach-tui does not know (else None)."""
+
+    profile: Profile
+    note: str
+    event: str | None
+
+
+def read_firmware(configured: Profile, revision: str) -> FirmwareChoice:
+    """The profile that reads a board of ``configured``'s kind running firmware ``revision``, as
+    BrainFlow's ``fw:auto`` does: the configured one when it reads that firmware, else the one of
+    the same service that does (a warning, not a refusal), else the configured one with a warning
+    that the firmware is unknown."""
     match = _MAJOR_VERSION.match(revision)
     major = int(match.group(1)) if match else None
-    if major in profile_.firmware_majors:
-        return f"firmware {revision}"
+    note = f"firmware {revision}"
+    if major in configured.firmware_majors:
+        return FirmwareChoice(configured, note, None)
     for other in PROFILES.values():
-        if other.service_uuid == profile_.service_uuid and major in other.firmware_majors:
-            raise ValueError(
-                f"the board runs firmware {revision}, which {profile_.key} cannot read — set "
-                f'profile = "{other.key}" for this sensor in config.toml'
+        if other.service_uuid == configured.service_uuid and major in other.firmware_majors:
+            event = (
+                f"board reports firmware {revision}: using it (config.toml says {configured.key}; "
+                f'set profile = "{other.key}" to match)'
             )
-    return (
-        f"firmware {revision!r} is not one coach-tui knows: read as {profile_.title} — if the "
-        "signal looks wrong, check the board's firmware against the profile in config.toml"
+            return FirmwareChoice(other, note, event)
+    event = (
+        f"board reports firmware {revision!r}, which coach-tui does not know: read as {configured.title} — "
+        "if the signal looks wrong, check the board's firmware against the profile in config.toml"
     )
+    return FirmwareChoice(configured, note, event)

@@ -17,6 +17,9 @@ from coach_tui.domain.client import Client
 from coach_tui.domain.ids import now_utc
 from coach_tui.domain.progress import ActivationSeries, ClientProgress
 from coach_tui.domain.names import cut
+from coach_tui.dsp import fatigue
+from coach_tui.dsp.fatigue import FatigueSettings
+from coach_tui.dsp.peak import PEAK_NAME
 from coach_tui.statistics.ab_statistics import ACTIVATION_CAVEAT, ABSettings, estimate_text, level_text
 from coach_tui.reports.client_report import (
     FORMULAS,
@@ -33,6 +36,7 @@ from coach_tui.reports.client_report import (
     set_rows,
     write_report,
 )
+from coach_tui.reports.set_fatigue import fatigue_rows
 from coach_tui.ui.dialogs.abtest_plan_dialog import LETTERS
 from coach_tui.ui.widgets.plotext_chart import ChartData, ChartSeries, PlotextChart
 
@@ -99,6 +103,7 @@ def _series_item(series: ActivationSeries, progress: ClientProgress, axis: _Time
     changed = [f"{p.started.astimezone():%d %b}" for p in points if p.reference_changed]
     if changed:
         lines.append(f"new MVC reference from {', '.join(changed)}: a jump there may be the reference, not the client")
+    lines.append(f"peak: {PEAK_NAME}")
     columns = ("date", "sets", "reps", "peak %MVC", "mean %MVC", "asym %", "weaker", "share %", "MVC ref")
     return HistoryItem(series.label, charts, columns, rows, "\n".join(lines))
 
@@ -183,10 +188,26 @@ def _ab_item(progress: ClientProgress, settings: ABSettings) -> HistoryItem:
     return HistoryItem("A/B tests", (), columns, tuple(rows), note)
 
 
-def history_items(progress: ClientProgress, ab_settings: ABSettings | None = None) -> list[HistoryItem]:
+def _fatigue_item(progress: ClientProgress, settings: FatigueSettings) -> HistoryItem:
+    """Newest set first: its fatigue verdict and the median frequency's slope with its interval."""
+    rows = []
+    for row in reversed(fatigue_rows(progress, settings)):
+        trends = [t for t in (row.fatigue.trend, *(h[2] for h in row.fatigue.holds)) if t is not None]
+        for trend in trends:
+            low, high = trend.slope_ci_hz_per_min
+            rows.append((day(row.started), row.exercise_name, str(row.index), "fatigue" if trend.fatigue else "no",
+                         f"{trend.slope_hz_per_min:+.1f} [{low:+.1f}, {high:+.1f}]", f"{len(trend.values_hz)} {trend.basis}"))
+    note = (fatigue.FORMULA if rows else
+            "no set yet with enough reps (3) or a long enough hold (10 s) for a median-frequency trend")
+    return HistoryItem("Fatigue", (), ("date", "exercise", "set", "verdict", "Hz/min [95 % CI]", "over"), tuple(rows), note)
+
+
+def history_items(progress: ClientProgress, ab_settings: ABSettings | None = None,
+                  fatigue_settings: FatigueSettings | None = None) -> list[HistoryItem]:
     """The picker's entries: one per exercise and muscle, then perceived vs measured, calibrations,
-    progression, A/B tests and every set (each says what is missing when it has no data); A/B tests analysed
-    with ``ab_settings`` (default: :class:`ABSettings`' defaults)."""
+    progression, fatigue, A/B tests and every set (each says what is missing when it has no data); A/B
+    tests analysed with ``ab_settings``, fatigue judged with ``fatigue_settings`` (defaults: their
+    classes' defaults)."""
     axis = _TimeAxis(progress.sessions[0].started if progress.sessions else None)
     missing = progress.missing("activation")
     if missing:
@@ -194,7 +215,8 @@ def history_items(progress: ClientProgress, ab_settings: ABSettings | None = Non
     else:
         activation = [_series_item(s, progress, axis) for s in progress.series]
     return [*activation, _perceived_item(progress, axis), _calibrations_item(progress),
-            _progression_item(progress), _ab_item(progress, ab_settings or ABSettings()), _sets_item(progress)]
+            _progression_item(progress), _fatigue_item(progress, fatigue_settings or FatigueSettings()),
+            _ab_item(progress, ab_settings or ABSettings()), _sets_item(progress)]
 
 
 class HistoryScreen(Screen):
@@ -241,7 +263,7 @@ class HistoryScreen(Screen):
 
     def on_mount(self) -> None:
         self.progress = load_progress(self.repo, self.client, self.config)
-        self.items = history_items(self.progress, self.config.ab_statistics)
+        self.items = history_items(self.progress, self.config.ab_statistics, self.config.analysis.fatigue)
         picker = self.query_one(OptionList)
         picker.add_options([item.label for item in self.items])
         picker.highlighted = 0
@@ -294,7 +316,8 @@ class HistoryScreen(Screen):
         now = now_utc()
         try:
             path = write_report(report_path(self.config.sessions_dir, self.client, REPORT_FORMAT, now),
-                                report_text(self.progress, REPORT_FORMAT, now, self.config.ab_statistics))
+                                report_text(self.progress, REPORT_FORMAT, now, self.config.ab_statistics,
+                                            self.config.analysis.fatigue))
         except OSError as error:
             self.notify(f"report not written: {error.strerror} ({error.filename})", severity="error")
             return

@@ -15,7 +15,7 @@ from textual.widgets import Footer, Header, Static
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
 from coach_tui.domain.names import cut
-from coach_tui.dsp import asymmetry, cocontraction, target_share
+from coach_tui.dsp import asymmetry, cocontraction, peak, target_share
 from coach_tui.domain.hysteresis_alert import AlertRule, HysteresisAlert
 from coach_tui.domain.session import SetRecord
 from coach_tui.domain.set_choices import SetChoices
@@ -248,15 +248,19 @@ class LiveScreen(Screen[SetRecord | None]):
                  f"to peak {last.time_to_peak_s:.2f} s"]
         if last.target_share is not None:
             parts.append(f"target share {last.target_share:.0%}")
+        if last.electrode_pop:
+            parts.append("⚡ electrode pop: rep spoiled")
         order = ", ".join(f"{_short_side(name)} {ms:{'+' if i else ''}.0f}"  # later onsets after the first
                           for i, (name, ms) in enumerate(last.onset_order[:4]))
-        return " · ".join(parts) + (f"\nonset: {order} ms" if order else "")
+        return (" · ".join(parts) + (f"\nonset: {order} ms" if order else "")
+                + "".join(f"\n{line}" for line in view.fatigue))
 
     def help_notes(self) -> str:
         """How the live numbers are made, for ? help."""
         floors = self.app.config.analysis.floors
         return "\n".join([
             "How the numbers are made:",
+            f"a rep's peak: {peak.FORMULA}",
             f"{asymmetry.FORMULA}; between sets of each side's 1 s mean; \"—\" (inconclusive) while both sides "
             f"are below the noise floor ({floors.asymmetry_pct_mvc:g} %MVC, uncalibrated "
             f"{floors.uncalibrated_pair_factor:g}× the quieter side's rest level) or a side's sensor is lost",
@@ -315,6 +319,9 @@ class LiveScreen(Screen[SetRecord | None]):
 
     def _start_set(self) -> None:
         record = self.console.start_set(load_kg=self.load_kg, cue=self.choices.cue)
+        if record is None:
+            self.notify("the set could not start — see the alert", severity="error")
+            return
         name = self.planned.name if self.planned else f"set {record.index}"
         self.notify(f"recording {name} — {self.console.exercise.name}")
 

@@ -184,6 +184,7 @@ class PlacementScreen(Screen):
         lines = [f"electrode site ({selected.label}): {hint}"] if hint else []
         lines += [f"{s.status.sensor_id}: {s.status.state}" for s in report.sensors
                   if s.status.state not in ("", "streaming") and not s.status.simulated]
+        lines += [f"{s.status.sensor_id}: {event}" for s in report.sensors for event in s.status.events]
         lines += [f"⚠ {r}" for r in reasons] or ["all sensors ok"]
         self.query_one("#placement-reasons", Static).update("\n".join(lines))
 

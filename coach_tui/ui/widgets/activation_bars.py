@@ -90,7 +90,7 @@ class ActivationBars(Widget):
         cells = [_cells(c.value, c.peak, scale, width, target) for c, (scale, target) in zip(channels, scales)]
         key = (
             width,
-            tuple((cell, f"{c.value:5.0f}", c.streaming) for cell, c in zip(cells, channels)),
+            tuple((cell, f"{c.value:5.0f}", c.streaming, c.pop) for cell, c in zip(cells, channels)),
             tuple((p.muscle, None if p.asymmetry_pct is None else round(p.asymmetry_pct), p.weaker_side, p.alert) for p in pairs),
         )
         if key == self._shown:
@@ -171,7 +171,9 @@ class ActivationBars(Widget):
             runs += _bar(cell, width, target is not None and channel.value >= target, channel.streaming)
             runs.append((f" {value}", ""))
             pair = pair_by_muscle.get(a.muscle)
-            if channel.streaming and pair and a.muscle not in seen and a.side in ("L", "R"):
+            if channel.streaming and channel.pop:
+                runs.append(("  ⚡ pop", "bold red"))
+            elif channel.streaming and pair and a.muscle not in seen and a.side in ("L", "R"):
                 seen.add(a.muscle)
                 if pair.asymmetry_pct is None:
                     runs.append(("  asym —", "grey62"))
