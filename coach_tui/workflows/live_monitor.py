@@ -27,6 +27,8 @@ from coach_tui.dsp.quality_watch import QualityWatch
 from coach_tui.dsp.analysis_settings import AnalysisSettings
 from coach_tui.dsp.set_analysis import SetLayout
 from coach_tui.dsp.set_plan import SetPlan
+from coach_tui.workflows.demo_steering import steer_demo
+from coach_tui.workflows.set_readiness import unmeasured, why_no_reps
 from coach_tui.workflows.set_recording import SetRecorder, begin_set
 from coach_tui.workflows.visits import Visits
 from coach_tui.sources.block_coalescer import BlockCoalescer
@@ -350,29 +352,14 @@ class LiveMonitor:
 
     def unmeasured(self) -> list[str]:
         """What this exercise cannot measure with the sensors placed, in words (empty: everything)."""
-        placed = {a.muscle for _, a in self.meter.channels}
-        exercise = self.exercise
-        words = exercise.target.replace("_", " ")
-        notes = []
-        if exercise.target not in placed:
-            notes.append(f"{exercise.name}'s target, the {words}, has no sensor: no reps can be counted")
-        if exercise.synergists and not placed & set(exercise.synergists):
-            names = ", ".join(m.replace("_", " ") for m in exercise.synergists)
-            notes.append(f"no sensor on a synergist ({names}): no target share")
-        return notes
+        return unmeasured(self.exercise, {a.muscle for _, a in self.meter.channels})
 
     def why_no_reps(self, seconds: float) -> str:
         """Why a set of ``seconds`` found no rep, in words a trainer acts on."""
-        target = self.exercise.target.replace("_", " ")
-        if self.exercise.target not in {a.muscle for _, a in self.meter.channels}:
-            return f"no sensor on the {target}, the target of {self.exercise.name}: place one (p)"
         layout = SetLayout(self.sensors, self.exercise.target, envelope_sensors=self.envelope_sensors)
         settled = SetPlan(self.fs_hz, layout, self.settings, {}, {}).analyzer().settled_at
         first = (settled + round(self.settings.onsets.baseline_window_ms * self.fs_hz / 1000)) / self.fs_hz
-        if seconds < first + 1.0:
-            return f"the set was too short ({seconds:.1f} s): reps are looked for after its first {first:.1f} s"
-        return (f"the {target} never rose and fell clearly as in a rep — check its electrodes (p) and that the "
-                f"exercise is {self.exercise.name} (x)")
+        return why_no_reps(self.exercise, {a.muscle for _, a in self.meter.channels}, seconds, first)
 
     @property
     def problems(self) -> list[str]:
@@ -392,32 +379,7 @@ class LiveMonitor:
 
     def steer(self, what: str) -> str:
         """Toggle a simulated condition so a demo shows every alert; returns what changed, in words."""
-        kit = self.source
-        flags = kit.flags
-        first = kit.sensors[0].sensor_id
-        if what == "compensate":
-            kit.steer(compensate=not flags.compensate)
-            return "client compensates (synergist does the work)" if not flags.compensate else "compensation off"
-        if what == "cocontract":
-            if not any(a.muscle in self.exercise.antagonists for _, a in self.meter.channels):
-                muscles = " or ".join(m.replace("_", " ") for m in self.exercise.antagonists) or "none for this exercise"
-                return (f"no antagonist sensor placed ({muscles}): co-contraction needs one — place one (p; more "
-                        "sensors: [simulation] sensors = 8 in config.toml)")
-            kit.steer(cocontract=not flags.cocontract)
-            return "antagonist co-contracts" if not flags.cocontract else "co-contraction off"
-        if what == "left_deficit":
-            kit.steer(left_deficit_pct=0.0 if flags.left_deficit_pct else 30.0)
-            return "left side 30 % weaker" if not flags.left_deficit_pct else "left deficit off"
-        if what == "fatigue":
-            kit.steer(fatigue=not flags.fatigue)
-            return "fatigue building" if not flags.fatigue else "fatigue off (recovering)"
-        if what == "electrode_pop":
-            kit.steer(electrode_pop=first)
-            return f"electrode pop on {first}"
-        if what == "drop_sensor":
-            kit.steer(lost_sensor=None if flags.lost_sensor else first)
-            return f"{first} lost" if not flags.lost_sensor else f"{first} reconnected"
-        raise ValueError(f"unknown simulated condition {what!r}")
+        return steer_demo(self.source, what, self.exercise, {a.muscle for _, a in self.meter.channels})
 
     # -- the view ---------------------------------------------------------------------------
 
