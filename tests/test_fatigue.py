@@ -93,6 +93,29 @@ def test_a_sustained_hold_gets_its_own_trend_over_1_s_windows():
     assert sum(f.fatigue for f in steady) <= 2  # ≤ 5 %
 
 
+def test_a_90_s_hold_is_one_rep_with_its_own_trend_in_bounded_memory():
+    """Planks and wall sits last minutes (a real 61 s hold read −18 % as a plain trend): a hold of
+    90 s is still a rep with its own windows, and the analysis holds it in float32 with at most as
+    much room again (8 channels of 2 kHz held 2 minutes: ≤ 8 + 2 histories × 2 × 120 s × 2000 × 4 B
+    ≈ 19 MB)."""
+    rng = np.random.default_rng(3)
+    n = 94 * FS
+    activation = plateau(n, FS, 1.5, 90.0, 0.5 * MVC_UV, 0.5)
+    compression = 1.0 - 0.10 * np.clip((np.arange(n) / FS - 2.0) / 90.0, 0, 1)
+    analyzer = SetAnalyzer(FS, SetLayout({"s1": [ChannelAssignment("biceps", "R")]}, "biceps"),
+                           AnalysisSettings(dsp=NO_MAINS), {"biceps:R": MVC_UV})
+    signal = emg(activation, FS, rng, compression=compression)
+    for at in range(0, n, FS // 10):
+        analyzer.add("s1", signal[at : at + FS // 10, None])
+    held = sum(h._data.nbytes for h in (*analyzer._envelopes, *analyzer._filtered.values()))
+    assert held <= 2 * 2 * 92 * FS * 4  # two float32 histories of the hold, at most half empty
+    analyzer.finish()
+    (rep,) = analyzer.reps
+    assert rep.end_s - rep.start_s >= 89 and len(rep.window_frequencies_hz) >= 85
+    ((_, _, within),) = set_fatigue(analyzer.reps).holds
+    assert within.fatigue and within.change_pct == pytest.approx(-10, abs=4)
+
+
 @pytest.mark.parametrize(("fs", "available"), [(2000, True), (1000, True), (990, True), (800, True),
                                                 (700, False), (500, False), (200, False)])
 def test_the_band_a_median_frequency_needs_follows_the_sample_rate(fs, available):

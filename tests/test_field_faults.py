@@ -118,6 +118,23 @@ def test_a_damaged_complete_recording_is_not_exported(capsys, tmp_path, damage, 
     assert not out_dir.exists() or not list(out_dir.iterdir())  # nothing half-exported
 
 
+@pytest.mark.parametrize("damage", ["cut short", "samples file missing"])
+def test_sessions_lists_a_visibly_damaged_complete_recording_as_damaged(capsys, tmp_path, damage):
+    config, data, session = _recorded(capsys, tmp_path)
+    _, raw = _set_files(data, session)
+    rc, out, _ = coach(capsys, "--config", config, "sessions", "--json")
+    assert rc == 0 and json.loads(out)[0]["status"] == "complete" and "problems" not in json.loads(out)[0]
+    if damage == "cut short":
+        raw.write_bytes(raw.read_bytes()[:-100])
+    else:
+        raw.unlink()
+    rc, out, _ = coach(capsys, "--config", config, "sessions", "--json")
+    [row] = json.loads(out)
+    assert rc == 0 and row["status"] == "damaged" and "set-01.raw" in row["problems"][0]
+    rc, out, _ = coach(capsys, "--config", config, "sessions")
+    assert rc == 0 and "damaged" in out and "set-01.raw" in out
+
+
 def test_an_unfinished_recordings_torn_tail_is_still_recovered(capsys, tmp_path):
     config, data, session = _recorded(capsys, tmp_path)
     header_path, raw = _set_files(data, session)

@@ -190,6 +190,7 @@ def test_streaming_rep_detector_equals_one_call():
         k = int(rng.integers(1, 300))
         streamed += detector.update(pct[i : i + k])
         i += k
+    streamed += detector.finish()
     assert streamed == detect_reps(pct, fs, 5.0)
 
 

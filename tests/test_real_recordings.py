@@ -95,3 +95,41 @@ def test_seated_leg_extension_gives_three_to_six_reps(subject):
 def test_lower_limb_60_hz_mains_detected_where_present():
     recording = load_signal_file(LOWER_LIMB / "N_TXT" / "1Nsen.txt.gz")
     assert detect_mains(recording.samples.T, recording.fs_hz) == 60.0
+
+
+# --- reps against the knee goniometer -------------------------------------------------------
+
+#: The muscles that move the knee in each exercise: extension (sen) and flexion (pie).
+AGONISTS = {"sen": ("rectus_femoris", "vastus_medialis"), "pie": ("biceps_femoris", "semitendinosus")}
+
+
+def _rep_counts_against_the_knee():
+    """(file, muscle, reps counted, knee cycles) for every agonist of every sen/pie file."""
+    from goniometer import knee_cycles
+
+    rows = []
+    for group in ("N", "A"):
+        for subject in range(1, 9):
+            for exercise, muscles in AGONISTS.items():
+                path = LOWER_LIMB / f"{group}_TXT" / f"{subject}{group}{exercise}.txt.gz"
+                recording, report = _analyze(path)
+                cycles = knee_cycles(recording.aux["angle"], recording.fs_hz)
+                for channel in report["channels"]:
+                    if channel["muscle"] in muscles:
+                        rows.append((path.name, channel["muscle"], len(channel["reps"]), cycles))
+    return rows
+
+
+@needs_shared_data
+def test_agonist_rep_counts_match_the_knee_angle_cycles():
+    """Truth from the goniometer alone (tests/goniometer.py: a cycle moves the knee through 30 % of
+    its range and back); the EMG detector never sees the angle. 16 files per exercise, two agonists
+    each, one rule for all: exact on ≥ 90 % of the 64 channels, and off by more than one on at most
+    one (a rectus femoris that also fires while the knee rests flexed — a hip flexor — gives
+    about two bursts per knee cycle, which no envelope detector can tell from reps)."""
+    rows = _rep_counts_against_the_knee()
+    assert len(rows) == 64
+    exact = [r for r in rows if r[2] == r[3]]
+    far = [r for r in rows if abs(r[2] - r[3]) > 1]
+    assert len(exact) >= 0.9 * len(rows), [r for r in rows if r[2] != r[3]]
+    assert len(far) <= 1, far

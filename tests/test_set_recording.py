@@ -33,8 +33,9 @@ async def _record(kit, recorder):
     live = []
     async for block in kit:
         live += recorder.add(block)
-    recorder.close()
-    return live
+    finished = recorder.finish()  # the set is stopped: the last rep counts, the recording is closed
+    assert finished.reps[:len(live)] == live
+    return finished.reps
 
 
 @pytest.mark.parametrize("calibrated", [True, False])
@@ -123,3 +124,18 @@ def test_sensors_that_send_their_own_envelope_pass_through_and_replay_exactly(tm
         assert 20 < rep.peak < 110  # the kit's reps reach 40–100 % of the target's MVC, never beyond
     assert reanalyze(tmp_path / "set-env").reps == live
     assert reanalyze(tmp_path / "set-env").plan.layout.envelope_sensors == frozenset(ids)
+
+
+def test_a_calibrations_rest_level_enters_the_set_in_percent_mvc():
+    """The calibration stores its rest level in the envelope's units (µV); the set's envelopes of a
+    calibrated channel are %MVC, so the rest level the set's onsets use is scaled the same way."""
+    from coach_tui.domain.calibration import Calibration
+    from coach_tui.domain.ids import now_utc
+    from coach_tui.domain.placement import Placement
+
+    calibration = Calibration("cal", "c", "glute_max", "L", 400.0, "µV", (400.0,), 6.0, 2.0, now_utc(),
+                              Placement("glute_max", "L", "s1"))
+    layout = SetLayout({"s1": [ChannelAssignment("glute_max", "L")]}, "glute_max")
+    plan = SetPlan.from_calibrations(2000.0, layout, AnalysisSettings(), {"glute_max:L": calibration})
+    assert plan.mvc == {"glute_max:L": 400.0}
+    assert plan.rest["glute_max:L"].mean == pytest.approx(1.5) and plan.rest["glute_max:L"].sd == pytest.approx(0.5)

@@ -95,15 +95,16 @@ def run(args: argparse.Namespace, config) -> int:
 
 
 def _analyze(args: argparse.Namespace, config, progress: _Progress) -> int:
-    import numpy as np
-
+    """The file is read and analysed a chunk at a time (``signal_stream``, ``analyze_chunks``), so
+    hours of signal need little memory."""
     from coach_tui.domain.channels import ChannelAssignment, parse_channel_spec
-    from coach_tui.dsp.signal_analysis import analyze_signal
-    from coach_tui.sources.signal_files import SignalFileError, load_signal_file
+    from coach_tui.dsp.signal_analysis import analyze_chunks
+    from coach_tui.sources.signal_files import SignalFileError
+    from coach_tui.sources.signal_stream import open_signal_stream
 
     progress.say(f"reading {args.path} …")
     try:
-        recording = load_signal_file(args.path, args.fs)
+        recording = open_signal_stream(args.path, args.fs)
     except SignalFileError as error:
         raise CommandError(str(error)) from None
     low_hz = config.analysis.dsp.filters.band_hz[0]
@@ -135,26 +136,26 @@ def _analyze(args: argparse.Namespace, config, progress: _Progress) -> int:
         if stray:
             raise CommandError(f"{args.mvc}: {stray[0]!r} matches no channel; channels are {', '.join(sorted(known))}")
     chunk = max(1, round(args.chunk_ms * recording.fs_hz / 1000)) if args.chunk_ms else None
-    try:
-        analysis = analyze_signal(
-            recording.samples,
-            recording.fs_hz,
-            channels,
-            source=str(args.path),
-            units=recording.units,
-            mains=args.mains or config.analysis.dsp.filters.mains,
-            mvc=mvc,
-            chunk_samples=chunk,
-            clip_level=recording.clip_level,
-            settings=config.analysis,
-            progress=progress.filtering if progress.on else None,
-        )
-    except ValueError as error:
-        raise CommandError(str(error)) from None
+    with _EnvelopeCsv(args.envelope_out, recording.fs_hz, channels) as envelope_out:
+        try:
+            analysis = analyze_chunks(
+                recording.chunks,
+                recording.fs_hz,
+                channels,
+                source=str(args.path),
+                units=recording.units,
+                mains=args.mains or config.analysis.dsp.filters.mains,
+                mvc=mvc,
+                chunk_samples=chunk,
+                clip_level=recording.clip_level,
+                settings=config.analysis,
+                envelope_out=envelope_out.write if args.envelope_out else None,
+                progress=progress.filtering if progress.on else None,
+                rows=recording.rows,
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from None
     progress.done()
-    if args.envelope_out:
-        _write_envelopes(Path(args.envelope_out), ["time_s"] + [channels[c].key for c in analysis.columns],
-                         np.column_stack([np.arange(analysis.envelope.shape[0]) / recording.fs_hz, analysis.envelope]))
     report = analysis.report
     if mvc:
         report["mvc"] = mvc
@@ -168,20 +169,67 @@ def _analyze(args: argparse.Namespace, config, progress: _Progress) -> int:
     return 0
 
 
-def _write_envelopes(path: Path, header: list[str], table) -> None:
-    """The envelope CSV, owner-only like everything coach writes (into a folder that exists)."""
-    import io
+class _EnvelopeCsv:
+    """``--envelope-out``: ``time_s`` and one envelope column per analysed channel, written as the
+    analysis computes them into an owner-only temporary file beside it (opened first, so an
+    unwritable path is said before any work) that replaces the file once all is written — like
+    everything coach writes, never half-done (into a folder that exists)."""
 
-    import numpy as np
+    def __init__(self, path: str | None, fs_hz: float, channels):
+        self.path = Path(path) if path else None
+        self.fs_hz = fs_hz
+        self.header = ["time_s"] + [c.key for c in channels if c is not None]
+        self._file = None
+        self._rows = 0
 
-    from coach_tui.store.private_files import atomic_write
+    def __enter__(self):
+        import os
 
-    text = io.StringIO()
-    np.savetxt(text, table, delimiter=",", header=",".join(header), comments="", fmt="%.6g")
-    try:
-        atomic_write(path, text.getvalue().encode("utf-8"))
-    except OSError as error:
-        raise CommandError(f"{path}: cannot write ({error.strerror})") from None
+        from coach_tui.store.private_files import open_private
+
+        if self.path is not None:
+            self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            try:
+                self._file = open_private(self._tmp, "wb")
+                self._file.write((",".join(self.header) + "\n").encode("utf-8"))
+            except OSError as error:
+                raise CommandError(f"{self.path}: cannot write ({error.strerror})") from None
+        return self
+
+    def write(self, envelope) -> None:
+        import io
+
+        import numpy as np
+
+        time_s = (self._rows + np.arange(envelope.shape[0])) / self.fs_hz
+        self._rows += envelope.shape[0]
+        text = io.StringIO()
+        np.savetxt(text, np.column_stack([time_s, envelope]), delimiter=",", fmt="%.6g")
+        try:
+            self._file.write(text.getvalue().encode("utf-8"))
+        except OSError as error:
+            raise CommandError(f"{self.path}: cannot write ({error.strerror})") from None
+
+    def __exit__(self, failed, *exc) -> None:
+        import os
+
+        from coach_tui.store.private_files import fsync_dir
+
+        if self._file is None:
+            return
+        try:
+            if failed is None:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            self._file.close()
+            if failed is None:
+                os.replace(self._tmp, self.path)
+                fsync_dir(self.path.parent)
+        except OSError as error:
+            raise CommandError(f"{self.path}: cannot write ({error.strerror})") from None
+        finally:
+            if self._tmp.exists():
+                self._tmp.unlink()
 
 
 def _mvc_from_trials(args: argparse.Namespace, recording, channels, config) -> dict:

@@ -18,8 +18,6 @@ SCENARIOS = ("reps", "rest", "mvc")
 LINE_EVERY_S = 0.5
 #: How long to wait for the configured sensors to connect and stream before giving up.
 CONNECT_TIMEOUT_S = 30.0
-#: Seconds listened to before the set, for each channel's rest level (as the console's bars do).
-REST_S = 2.0
 
 
 def add_parser(commands) -> None:
@@ -120,9 +118,6 @@ async def record_set(args, config, repo, client, exercise, simulated: bool, back
             if stale:
                 print(f"coach: {calibration.label}: calibration is stale — {stale}; recalibrate", file=sys.stderr)
         monitor.start()
-        while monitor.meter.seconds_seen < REST_S and not monitor.finished:
-            monitor.view()
-            await asyncio.sleep(0.01)
         record = monitor.start_set(load_kg=args.load, cue=args.cue, seconds=args.seconds)
         if record is None:
             raise CommandError("; ".join(monitor.problems) or "the set could not start")

@@ -13,20 +13,30 @@ def add_parser(commands) -> None:
     sessions.add_argument("--json", action="store_true", help="print a JSON list")
 
 
-def session_row(repo, session, names: dict[str, str]) -> dict:
-    """One session as ``coach sessions --json`` lists it (``names``: client id → name)."""
-    return {
+def session_row(repo, session, names: dict[str, str], sessions_dir=None) -> dict:
+    """One session as ``coach sessions --json`` lists it (``names``: client id → name). With
+    ``sessions_dir``, a complete session whose recordings are visibly damaged since (a samples
+    file missing or cut short) is listed as "damaged", each problem under ``problems``."""
+    from coach_tui.store.recording_reader import damage_seen
+
+    sets = repo.sets(session.id)
+    problems = [] if sessions_dir is None else [
+        problem for s in sets if s.recording and (problem := damage_seen(sessions_dir / session.folder / s.recording))]
+    row = {
         "id": session.id,
         "client": names.get(session.client_id, session.client_id),
         "started": session.started.isoformat(),
         "duration_s": session.duration_s,
-        "status": session.status,
+        "status": "damaged" if problems else session.status,
         "sets": [
             {"id": s.id, "index": s.index, "exercise": s.exercise, "reps": len(s.reps), "duration_s": s.duration_s,
              "load_kg": s.load_kg, "perceived_activation": s.perceived_activation}
-            for s in repo.sets(session.id)
+            for s in sets
         ],
     }
+    if problems:
+        row["problems"] = problems
+    return row
 
 
 def run(args: argparse.Namespace, config) -> int:
@@ -46,7 +56,7 @@ def run(args: argparse.Namespace, config) -> int:
         except UnknownRecord as error:
             raise CommandError(str(error)) from None
         names = {c.id: c.name for c in repo.clients()}
-        rows = [session_row(repo, session, names) for session in repo.sessions(client_id)]
+        rows = [session_row(repo, session, names, config.sessions_dir) for session in repo.sessions(client_id)]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
     elif not rows:
@@ -59,6 +69,8 @@ def run(args: argparse.Namespace, config) -> int:
             started = datetime.fromisoformat(row["started"]).astimezone()
             print(f"{row['id']:<20} {cut(row['client'], 18):<18} {started:%Y-%m-%d %H:%M} {length:>7}  "
                   f"{row['status']:<9} {sets}")
+            for problem in row.get("problems", []):
+                print(f"  damaged: {problem} — copy it again from where it came from (coach export refuses it)")
     return 0
 
 

@@ -23,8 +23,10 @@ from coach_tui.domain.validation import (
 SESSION_STATUSES = ("recording", "complete", "recovered")
 #: The version of the per-rep metrics' definitions a set's figures were computed with. 1: a rep's
 #: peak was the envelope's highest sample (it read ~20 % above the MVC reference's scale); 2: the
-#: peak estimator shared with the MVC reference (``dsp.peak``) and the median frequency per rep.
-METRICS_VERSION = 2
+#: peak estimator shared with the MVC reference (``dsp.peak``) and the median frequency per rep;
+#: 3: a rep is one rise and fall of the smoothed envelope above the level it rose from, the last
+#: one kept when the set stops right after it (``dsp.reps``), rest levels from the set itself.
+METRICS_VERSION = 3
 PERCEIVED_ACTIVATION_RANGE = (1, 10)
 
 

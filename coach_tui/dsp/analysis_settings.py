@@ -25,7 +25,10 @@ class ActivityFloors:
     With an MVC reference the floors are in %MVC. Without one they are multiples of the channel's
     rest level (the quietest 500 ms); ``uncalibrated_pair_factor`` × the quieter side's rest level
     stands in for the 10 %MVC noise floor of a pair (typical sEMG reaches ~50× its rest noise at
-    maximum effort, so 5× is about 10 %MVC).
+    maximum effort, so 5× is about 10 %MVC). A rep's peak must reach ``rep_pct_mvc`` with
+    calibration; without, a rep is judged by its own rise (``RepSettings``), since the lowest level
+    seen may be a held load rather than rest. ``rep_rest_factor`` × the rest level marks the active
+    windows and pair reps of ``coach analyze`` without calibration.
     """
 
     asymmetry_pct_mvc: float = 10.0
@@ -81,9 +84,11 @@ def analysis_rules(a: AnalysisSettings) -> list[tuple[str, object, bool, str]]:
         ("envelope.window_ms", a.dsp.envelope.window_ms, a.dsp.envelope.window_ms > 0, "a positive number"),
         ("onsets.min_duration_ms", a.onsets.min_duration_ms, a.onsets.min_duration_ms > 0, "a positive number"),
         ("onsets.baseline_window_ms", a.onsets.baseline_window_ms, a.onsets.baseline_window_ms > 0, "a positive number"),
+        ("reps.smooth_ms", a.reps.smooth_ms, a.reps.smooth_ms > 0, "a positive number"),
+        ("reps.rise_ratio", a.reps.rise_ratio, a.reps.rise_ratio > 1, "above 1"),
         ("reps.on_fraction", a.reps.on_fraction, 0 < a.reps.on_fraction < 1, "between 0 and 1"),
+        ("reps.split_fraction", a.reps.split_fraction, 0 < a.reps.split_fraction < 1, "between 0 and 1"),
         ("reps.end_fraction", a.reps.end_fraction, 0 < a.reps.end_fraction < 1, "between 0 and 1"),
-        ("reps.off_ratio", a.reps.off_ratio, 0 < a.reps.off_ratio <= 1, "above 0, at most 1"),
         ("reps.min_gap_ms", a.reps.min_gap_ms, a.reps.min_gap_ms > 0, "a positive number"),
         ("peak.windows_per_half_peak", a.peak.windows_per_half_peak, a.peak.windows_per_half_peak >= 1, "1 or more"),
         ("peak.min_window_ms", a.peak.min_window_ms, a.peak.min_window_ms > 0, "a positive number"),
@@ -129,6 +134,8 @@ def analysis_settings_to_dict(settings: AnalysisSettings) -> dict:
 RETIRED_KEYS: dict[tuple[str, str], str] = {
     ("filters", "full_band_min_fs_hz"): "the band-pass now follows each sensor's Nyquist frequency "
                                         "(filters.nyquist_margin); remove the key",
+    ("reps", "off_ratio"): "a rep now ends relative to the level it rose from (reps.split_fraction), not to a "
+                           "floor; remove the key",
 }
 
 

@@ -125,11 +125,6 @@ class LiveMeter:
                 total, squares, count, length = 0.0, 0.0, 0, 0
         self._partial[column] = (total, squares, count, length)
 
-    @property
-    def seconds_seen(self) -> float:
-        """Seconds every channel has been seen for (at most the 20 s the rest level looks back)."""
-        return min(len(pieces) for pieces in self._pieces) * self._piece / self.fs_hz if self._pieces else 0.0
-
     def window_means(self, columns: list[int], seconds: float) -> list[float]:
         """The mean envelope of each of ``columns`` over the same stretch of time: about the last
         ``seconds`` every one of them has been seen for, in whole 100 ms pieces (NaN where nothing

@@ -254,16 +254,42 @@ def detect_mains(x: np.ndarray, fs_hz: float, memory_s: float = 4.0) -> float | 
     return None if decision is None else decision.mains_hz
 
 
-def _quietest_power(x: np.ndarray, fs_hz: float) -> tuple[LineBins, np.ndarray]:
-    """Mean periodogram of the ``QUIET_SEGMENTS`` quietest segments of one channel (all of it when shorter)."""
-    x = np.asarray(x, dtype=float).ravel()
-    n = min(segment_samples(fs_hz), x.size)
-    lines = LineBins(fs_hz, n)
-    hop = checkpoint_samples(fs_hz)
-    ends = list(range(n, x.size + 1, hop)) or [x.size]
-    power = lines.periodogram(np.stack([x[e - n : e] for e in ends]))
-    quiet = np.argsort(lines.activity(power), kind="stable")[:QUIET_SEGMENTS]
-    return lines, power[quiet].mean(axis=0)
+class QuietestSpectrum:
+    """The mean periodogram of the ``QUIET_SEGMENTS`` quietest segments of one channel (all of it when
+    shorter than a segment), fed in chunks: what ``mains_fraction`` measures the hum's share on, in
+    the memory of a few segments however long the signal (``coach analyze`` streams hours)."""
+
+    def __init__(self, fs_hz: float):
+        self.fs_hz = float(fs_hz)
+        self._n = segment_samples(self.fs_hz)
+        self._hop = checkpoint_samples(self.fs_hz)
+        self._lines = LineBins(self.fs_hz, self._n)
+        self._tail = np.zeros(0)
+        self._seen = 0
+        self._quiet: list[tuple[float, int, np.ndarray]] = []  # (activity, segment end, periodogram)
+
+    def add(self, x: np.ndarray) -> None:
+        """Take the next samples (1-D)."""
+        x = np.asarray(x, dtype=float).ravel()
+        start, end = self._seen, self._seen + x.shape[0]
+        buffer = np.concatenate([self._tail, x])
+        buffer_start = start - self._tail.shape[0]
+        first = max(self._n, -(-(start + 1 - self._n) // self._hop) * self._hop + self._n)
+        ends = range(first, end + 1, self._hop)
+        if len(ends):
+            power = self._lines.periodogram(np.stack([buffer[e - self._n - buffer_start : e - buffer_start] for e in ends]))
+            activity = self._lines.activity(power)
+            found = self._quiet + [(float(a), e, p) for a, e, p in zip(activity, ends, power, strict=True)]
+            self._quiet = sorted(found, key=lambda q: (q[0], q[1]))[:QUIET_SEGMENTS]
+        self._seen = end
+        self._tail = buffer[max(0, buffer.shape[0] - self._n) :]
+
+    def power(self) -> tuple[LineBins, np.ndarray]:
+        """The bins and the mean periodogram of the quietest segments."""
+        if self._quiet:
+            return self._lines, np.mean([q[2] for q in self._quiet], axis=0)
+        lines = LineBins(self.fs_hz, max(1, self._tail.shape[0]))  # shorter than a segment: one of it all
+        return lines, lines.periodogram(self._tail[None, :])[0]
 
 
 def mains_fraction(x: np.ndarray, fs_hz: float, mains_hz: float) -> float:
@@ -273,5 +299,12 @@ def mains_fraction(x: np.ndarray, fs_hz: float, mains_hz: float) -> float:
     neighbouring spectrum predicts, so clean EMG reads ~0 and a channel whose rest is mostly hum
     reads near 1, however hard the muscle works at other times.
     """
-    lines, power = _quietest_power(x, fs_hz)
+    spectrum = QuietestSpectrum(fs_hz)
+    spectrum.add(x)
+    return hum_fraction(spectrum, mains_hz)
+
+
+def hum_fraction(spectrum: QuietestSpectrum, mains_hz: float) -> float:
+    """``mains_fraction`` of a channel fed to ``spectrum``."""
+    lines, power = spectrum.power()
     return float(lines.hum_fraction(power, mains_hz)[0])

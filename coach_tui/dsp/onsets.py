@@ -70,8 +70,18 @@ def detect_onsets(
     """
     settings = settings or OnsetSettings()
     envelope = np.asarray(envelope, dtype=float)
-    min_len = max(1, round(settings.min_duration_ms * fs_hz / 1000))
     starts, ends = _runs(envelope > baseline.threshold(settings.sd_factor))
+    return activity_periods(starts, ends, envelope.shape[0], fs_hz, settings)
+
+
+def activity_periods(
+    starts: np.ndarray, ends: np.ndarray, n: int, fs_hz: float, settings: OnsetSettings | None = None
+) -> list[tuple[int, int | None]]:
+    """``detect_onsets`` from the runs above threshold (start and end-exclusive indices) of an
+    envelope of ``n`` samples, found however the envelope was read."""
+    settings = settings or OnsetSettings()
+    starts, ends = np.asarray(starts, dtype=int), np.asarray(ends, dtype=int)
+    min_len = max(1, round(settings.min_duration_ms * fs_hz / 1000))
     keep = (ends - starts) >= min_len
     starts, ends = starts[keep], ends[keep]
     periods: list[tuple[int, int | None]] = []
@@ -82,7 +92,7 @@ def detect_onsets(
             periods.append((int(start), int(end)))
     min_active = round(settings.min_active_ms * fs_hz / 1000)
     periods = [(on, off) for on, off in periods if off - on >= min_active and on > 0]
-    if periods and periods[-1][1] == envelope.shape[0]:
+    if periods and periods[-1][1] == n:
         periods[-1] = (periods[-1][0], None)
     return periods
 

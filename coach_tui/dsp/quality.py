@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from coach_tui.dsp.mains import mains_fraction
+from coach_tui.dsp.mains import QuietestSpectrum, hum_fraction, mains_fraction
 
 OK, WARN, BAD = "ok", "warn", "bad"
 _RANK = {OK: 0, WARN: 1, BAD: 2}
@@ -108,6 +108,89 @@ def link_findings(
     return findings
 
 
+@dataclass(frozen=True, slots=True)
+class RawMeasures:
+    """What a channel's grade takes from its raw samples (µV): their spread (SD), the fraction of
+    samples at the converter's limits, and the mains hum's share of the power at rest (0 when not
+    measured)."""
+
+    sd: float
+    saturation: float
+    mains: float
+
+
+class RawStats:
+    """``RawMeasures`` of one channel fed in chunks (µV), in bounded memory: as the whole signal
+    gives them (``saturation_fraction``, ``mains_fraction``), and the same however it is chunked
+    (the spread is summed over fixed blocks of ``BLOCK`` samples)."""
+
+    BLOCK = 1 << 16
+
+    def __init__(self, fs_hz: float, mains_hz: float | None, clip_level: float | None = None):
+        self.fs_hz = float(fs_hz)
+        self.mains_hz = mains_hz
+        self.clip_level = clip_level
+        self._block = np.zeros(self.BLOCK)
+        self._filled = 0
+        self._n, self._mean, self._m2 = 0, 0.0, 0.0
+        self._clipped = 0
+        self._high, self._high_count = -np.inf, 0
+        self._low, self._low_count = np.inf, 0
+        self._spectrum = QuietestSpectrum(fs_hz) if mains_hz is not None else None
+
+    def add(self, raw: np.ndarray) -> None:
+        """Take the next raw samples (1-D)."""
+        raw = np.asarray(raw, dtype=float)
+        if self._spectrum is not None:
+            self._spectrum.add(raw)
+        pos = 0
+        while pos < raw.shape[0]:
+            take = min(raw.shape[0] - pos, self.BLOCK - self._filled)
+            self._block[self._filled : self._filled + take] = raw[pos : pos + take]
+            self._filled += take
+            pos += take
+            if self._filled == self.BLOCK:
+                self._take(self._block)
+                self._filled = 0
+
+    def _take(self, raw: np.ndarray) -> None:
+        n = raw.shape[0]
+        if not n:
+            return
+        mean = float(raw.mean())
+        m2 = float(((raw - mean) ** 2).sum())
+        total = self._n + n
+        delta = mean - self._mean
+        self._mean += delta * n / total
+        self._m2 += m2 + delta * delta * self._n * n / total
+        self._n = total
+        if self.clip_level is not None:
+            self._clipped += int(np.count_nonzero(np.abs(raw) >= self.clip_level))
+        high, low = float(raw.max()), float(raw.min())
+        if high > self._high:
+            self._high, self._high_count = high, 0
+        if low < self._low:
+            self._low, self._low_count = low, 0
+        self._high_count += int(np.count_nonzero(raw == self._high))
+        self._low_count += int(np.count_nonzero(raw == self._low))
+
+    def measures(self) -> RawMeasures:
+        """The measures of everything fed (call once, at the end)."""
+        self._take(self._block[: self._filled])
+        self._filled = 0
+        sd = float(np.sqrt(self._m2 / self._n)) if self._n else 0.0
+        if not self._n or self._high == self._low:
+            saturation = 0.0
+        elif self.clip_level is not None:
+            saturation = self._clipped / self._n
+        else:
+            saturation = sum(c for c in (self._high_count, self._low_count) if c > 1) / self._n
+        mains = 0.0
+        if self._spectrum is not None and self._n >= self.fs_hz / 2:
+            mains = hum_fraction(self._spectrum, self.mains_hz)
+        return RawMeasures(sd, saturation, mains)
+
+
 def assess_channel(
     name: str,
     raw: np.ndarray,
@@ -117,6 +200,27 @@ def assess_channel(
     settings: QualitySettings | None = None,
     *,
     clip_level: float | None = None,
+    **grading,
+) -> ChannelQuality:
+    """Grade one channel from its raw samples and what the pipeline measured (``grade_channel``)."""
+    settings = settings or QualitySettings()
+    raw = np.asarray(raw, dtype=float)
+    sd = float(np.std(raw)) if raw.size else -1.0  # no samples: flat
+    flat = sd < settings.flat_uv
+    saturation = 0.0 if flat else saturation_fraction(raw, clip_level)
+    measured = mains_hz is not None and not flat and raw.shape[0] >= fs_hz / 2
+    mains = mains_fraction(raw, fs_hz, mains_hz) if measured else 0.0
+    return grade_channel(name, RawMeasures(sd, saturation, mains), rest_noise_rms, fs_hz, mains_hz, settings, **grading)
+
+
+def grade_channel(
+    name: str,
+    raw: RawMeasures,
+    rest_noise_rms: float,
+    fs_hz: float,
+    mains_hz: float | None,
+    settings: QualitySettings | None = None,
+    *,
     reduced_bandwidth: bool = False,
     contraction_ratio: float | None = None,
     nominal_rate_hz: float | None = None,
@@ -124,27 +228,26 @@ def assess_channel(
     loss_fraction: float = 0.0,
     battery_pct: float | None = None,
 ) -> ChannelQuality:
-    """Grade one channel from its raw samples and what the pipeline measured.
+    """Grade one channel from its raw samples' measures and what the pipeline measured.
 
     ``name`` is what the trainer calls the placement ("left glute max"); ``rest_noise_rms`` is the
     filtered signal's RMS at rest (µV); ``contraction_ratio`` (peak over rest envelope) is checked
     only when given, i.e. when a contraction was asked for.
     """
     settings = settings or QualitySettings()
-    raw = np.asarray(raw, dtype=float)
     findings: list[tuple[str, str]] = []
-    flat = raw.size == 0 or float(np.std(raw)) < settings.flat_uv
+    flat = raw.sd < settings.flat_uv
     mains = 0.0
     saturation = 0.0
     if flat:
         findings.append((BAD, flat_reason(name)))
     else:
-        saturation = saturation_fraction(raw, clip_level)
+        saturation = raw.saturation
         level = grade(saturation, settings.saturation_fraction)
         if level != OK:
             findings.append((level, clipping_reason(name, saturation)))
-        if mains_hz is not None and raw.shape[0] >= fs_hz / 2:
-            mains = mains_fraction(raw, fs_hz, mains_hz)
+        if mains_hz is not None:
+            mains = raw.mains
             level = grade(mains, settings.mains_fraction)
             if level != OK:
                 findings.append((level, hum_reason(name, mains, mains_hz)))

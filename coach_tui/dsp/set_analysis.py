@@ -1,8 +1,9 @@
 """One set, analysed as it streams: envelopes per muscle, reps of the target, per-rep metrics.
 
 The live console and a re-analysis of the stored recording both run this, sample by sample the
-same (the pipeline is bit-identical however the samples are chunked, and so is rep detection),
-so what the trainer saw during the set is exactly what the stored metrics say.
+same (the pipeline is bit-identical however the samples are chunked, and so are rep detection and
+the rest levels), so what the trainer saw during the set is exactly what the stored metrics say.
+Memory is bounded however long a set runs: only what a rep still to come needs is kept.
 """
 
 from __future__ import annotations
@@ -23,14 +24,21 @@ from coach_tui.dsp.fatigue import (
     median_frequency,
     window_frequencies,
 )
+from coach_tui.dsp.history import StreamHistory
 from coach_tui.dsp.live_meter import BAR_WINDOW_S
 from coach_tui.dsp.mains import MainsDecision
-from coach_tui.dsp.onsets import RestBaseline, detect_onsets, onset_order_ms, rest_baseline
+from coach_tui.dsp.onsets import RestBaseline, detect_onsets, onset_order_ms
 from coach_tui.dsp.peak import peak
 from coach_tui.dsp.pipeline import Pipeline
 from coach_tui.dsp.analysis_settings import AnalysisSettings
 from coach_tui.dsp.reps import Rep, RepDetector
+from coach_tui.dsp.rest_level import RestLevel
 from coach_tui.dsp.target_share import target_share
+
+#: How far before a rep's start each muscle's onset is looked for (the previous rep's end bounds it).
+ONSET_LOOKBACK_S = 1.0
+#: Envelope kept at least, for what the bars show (``latest``).
+LATEST_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,26 +62,6 @@ class SetLayout:
         return [(sid, c, a) for sid, assigned in self.sensors.items() for c, a in enumerate(assigned)]
 
 
-class _Growing:
-    """An append-only float array that doubles its capacity (no quadratic concatenation)."""
-
-    def __init__(self):
-        self._data = np.zeros(4096)
-        self.size = 0
-
-    def extend(self, values: np.ndarray) -> None:
-        needed = self.size + values.shape[0]
-        if needed > self._data.shape[0]:
-            grown = np.zeros(max(needed, 2 * self._data.shape[0]))
-            grown[: self.size] = self._data[: self.size]
-            self._data = grown
-        self._data[self.size : needed] = values
-        self.size = needed
-
-    def view(self, start: int = 0, end: int | None = None) -> np.ndarray:
-        return self._data[start : self.size if end is None else min(end, self.size)]
-
-
 class SetAnalyzer:
     """Streaming analysis of one set from per-sensor blocks.
 
@@ -83,9 +71,12 @@ class SetAnalyzer:
     filters have recovered (``Pipeline.recovery_samples``) its channels measure nothing, and a rep
     overlapping that stretch on the exercise's muscles is incomplete (``RepMetrics.lost_sensors``;
     no asymmetry, share, co-contraction or onset order). Envelopes are in %MVC
-    for channels with an MVC reference, else in input units (µV). The rest level of each channel
-    comes from its calibration, or else from the first ``baseline_window_ms`` after the filters
-    settle (the client holds still for a moment at the start of the set).
+    for channels with an MVC reference, else in input units (µV). Analysis starts once the filters
+    have settled. The rest level of each channel (onsets, the asymmetry noise floor) is ``rest`` (a
+    calibration, the quietest moment before the set) or the set's first ``baseline_window_ms``,
+    replaced by a clearly quieter stretch of the set (``RestLevel``), as of each rep's end.
+    ``finish`` ends the set: a last rep the client had just finished counts. ``keep_envelopes``
+    keeps every envelope sample (for exports); otherwise only what a rep still to come needs is kept.
 
     ``notches`` holds mains decisions already made, by sensor id: notch from a sample (a recipe
     replayed, or a hum the live filters found before the set), or None for "listened to the
@@ -100,12 +91,14 @@ class SetAnalyzer:
         mvc: dict[str, float] | None = None,
         rest: dict[str, RestBaseline] | None = None,
         notches: dict[str, MainsDecision | None] | None = None,
+        keep_envelopes: bool = False,
     ):
         self.fs_hz = float(fs_hz)
         self.layout = layout
         self.settings = settings or AnalysisSettings()
         self.mvc = dict(mvc or {})
-        self._rest_known = dict(rest or {})
+        rest = rest or {}
+        self._keep_envelopes = keep_envelopes
         self._pipelines: dict[str, Pipeline] = {}
         self._columns: dict[str, list[int]] = {}
         self.channels = layout.channels
@@ -123,7 +116,7 @@ class SetAnalyzer:
         #: Electrode pops so far: (first sample, end sample) of each, on any channel.
         self.pops: list[tuple[int, int]] = []
         self.units = ["%MVC" if a.key in self.mvc else "µV" for _, _, a in self.channels]
-        self._envelopes = [_Growing() for _ in self.channels]
+        self._envelopes = [StreamHistory(np.float32) for _ in self.channels]
         self._target = [i for i, (_, _, a) in enumerate(self.channels) if a.muscle == layout.target]
         self._synergists = [i for i, (_, _, a) in enumerate(self.channels) if a.muscle in layout.synergists]
         self._antagonists = [i for i, (_, _, a) in enumerate(self.channels) if a.muscle in layout.antagonists]
@@ -132,12 +125,16 @@ class SetAnalyzer:
         self.fatigue_unavailable = fatigue_unavailable_reason(fs_hz, self.settings.dsp.filters, self.settings.fatigue)
         self._spectral = [] if self.fatigue_unavailable else [
             i for i in self._target if layout.signal(self.channels[i][0]) == "raw"]
-        self._filtered = {i: _Growing() for i in self._spectral}
+        self._filtered = {i: StreamHistory(np.float32) for i in self._spectral}
         self.settled_at = max(p.settled_at for p in self._pipelines.values())
-        self._baseline_samples = max(1, round(self.settings.onsets.baseline_window_ms * self.fs_hz / 1000))
-        self._rest: list[RestBaseline] | None = None
-        self._detector: RepDetector | None = None
-        self._fed = 0
+        onsets = self.settings.onsets
+        self._rest = [RestLevel(self.fs_hz, onsets.baseline_window_ms, onsets.sd_factor, rest.get(a.key))
+                      for _, _, a in self.channels]
+        calibrated = bool(self._target) and all(self.units[i] == "%MVC" for i in self._target)
+        self._detector = RepDetector(self.fs_hz, self.settings.floors.rep_pct_mvc if calibrated else 0.0,
+                                     self.settings.reps)
+        self._fed = self.settled_at
+        self._onset_lookback = round(ONSET_LOOKBACK_S * self.fs_hz)
         #: Per sensor, runs of lost samples [start, end) in set samples (short ones forgotten once closed).
         self._gaps: dict[str, list[list[int]]] = {sid: [] for sid in layout.sensors}
         self.reps: list[RepMetrics] = []
@@ -218,55 +215,67 @@ class SetAnalyzer:
         return min(e.size for e in self._envelopes)
 
     def latest(self, window_s: float = BAR_WINDOW_S) -> list[float]:
-        """Mean envelope of each channel over the last ``window_s`` (what a bar shows)."""
-        n = max(1, round(window_s * self.fs_hz))
-        return [float(e.view(max(0, e.size - n)).mean()) if e.size else 0.0 for e in self._envelopes]
+        """Mean envelope of each channel over the last ``window_s`` (what a bar shows; at most
+        ``LATEST_S``)."""
+        n = max(1, round(min(window_s, LATEST_S) * self.fs_hz))
+        return [float(e.view(max(e.first, e.size - n)).mean()) if e.size else 0.0 for e in self._envelopes]
 
     def envelope(self, column: int) -> np.ndarray:
-        """The whole envelope of one channel so far."""
-        return self._envelopes[column].view()
+        """The whole envelope of one channel so far (needs ``keep_envelopes``)."""
+        if not self._keep_envelopes:
+            raise ValueError("the set's envelopes are not kept (keep_envelopes=False)")
+        return self._envelopes[column].view(0)
 
     # -- reps -------------------------------------------------------------------------------
 
-    def _start_detector(self) -> None:
-        start = self.settled_at
-        self._rest = [
-            self._rest_known.get(a.key) or rest_baseline(self._envelopes[i].view(start, start + self._baseline_samples))
-            for i, (_, _, a) in enumerate(self.channels)
-        ]
-        floors = [self.settings.floors.rep_rest_factor * self._rest[i].mean for i in self._target]
-        floor = float(np.mean(floors)) if floors else 0.0
-        if self._target and all(self.units[i] == "%MVC" for i in self._target):
-            floor = max(floor, self.settings.floors.rep_pct_mvc)
-        self._detector = RepDetector(self.fs_hz, floor, self.settings.reps)
-        self._fed = start
+    def finish(self) -> list[RepMetrics]:
+        """End the set: the rep under way counts if the client had relaxed when it stopped."""
+        self._advance()
+        return self._measure(self._detector.finish()) if self._target else []
 
     def _advance(self) -> list[RepMetrics]:
-        if not self._target:
-            return []
         ready = self.samples_aligned
-        if self._detector is None:
-            if ready < self.settled_at + self._baseline_samples:
-                return []
-            self._start_detector()
         if ready <= self._fed:
             return []
-        target = np.mean([self._envelopes[i].view(self._fed, ready) for i in self._target], axis=0)
-        self._fed = ready
+        for history, rest in zip(self._envelopes, self._rest):
+            rest.add(history.view(self._fed, ready))
         done = []
-        for rep in self._detector.update(target):
+        if self._target:
+            target = np.mean([self._envelopes[i].view(self._fed, ready) for i in self._target], axis=0)
+            done = self._measure(self._detector.update(target))
+        self._fed = ready
+        self._forget()
+        return done
+
+    def _measure(self, reps: list[Rep]) -> list[RepMetrics]:
+        done = []
+        for rep in reps:
             done.append(self._metrics(rep, index=len(self.reps) + 1))
             self.reps.append(done[-1])
         return done
+
+    def _forget(self) -> None:
+        """Drop envelope samples and rest levels no rep still to come will use."""
+        needed = self.settled_at + (self._detector.earliest if self._target else self._fed - self.settled_at)
+        for rest in self._rest:
+            rest.forget_before(needed - self.settled_at)
+        for history in self._filtered.values():
+            history.forget_before(needed)
+        if self._keep_envelopes:
+            return
+        keep = min(needed - self._onset_lookback, self._fed - round(LATEST_S * self.fs_hz))
+        for history in self._envelopes:
+            history.forget_before(keep)
 
     def _metrics(self, rep: Rep, index: int) -> RepMetrics:
         start, end = self.settled_at + rep.start, self.settled_at + rep.end
         fs = self.fs_hz
         # Each muscle's onset is the start of its activity period around this rep; look back to the
-        # previous rep's end (at most one second) so a slow rise is not cut off.
+        # previous rep's end (at most ONSET_LOOKBACK_S) so a slow rise is not cut off.
         previous_end = round(self.reps[-1].end_s * fs) if self.reps else self.settled_at
-        lead = max(previous_end, start - round(fs), self.settled_at)
+        lead = max(previous_end, start - self._onset_lookback, self.settled_at)
         lost = self._lost_columns(lead, end)
+        rest = [r.at(rep.end) for r in self._rest]
 
         def window(column: int) -> np.ndarray:
             return self._envelopes[column].view(start, end)
@@ -283,7 +292,7 @@ class SetAnalyzer:
             side_window = asymmetry_window(fs, self.settings.peak)
             peaks = [peak(window(sides[s]), fs, window=side_window).value for s in ("L", "R")]
             floor = self.settings.floors.asymmetry_pct_mvc if self.units[sides["L"]] == "%MVC" else (
-                self.settings.floors.uncalibrated_pair_factor * min(self._rest[sides["L"]].mean, self._rest[sides["R"]].mean)
+                self.settings.floors.uncalibrated_pair_factor * min(rest[sides["L"]].mean, rest[sides["R"]].mean)
             )
             if max(peaks) > floor:
                 asymmetry = asymmetry_pct(*peaks)
@@ -303,7 +312,7 @@ class SetAnalyzer:
         for i, (_, _, assignment) in enumerate(self.channels):
             if i in lost:  # a muscle outside the exercise whose sensor was lost: no onset of its own
                 continue
-            periods = detect_onsets(self._envelopes[i].view(lead, end), fs, self._rest[i], self.settings.onsets)
+            periods = detect_onsets(self._envelopes[i].view(lead, end), fs, rest[i], self.settings.onsets)
             around = [on for on, off in periods if off is None or lead + off > start]
             onsets[assignment.label] = (lead + around[0]) / fs if around else None
         frequency, windows = self._median_frequencies(start, end, target_curve)
@@ -356,12 +365,12 @@ class SetAnalyzer:
         fatigue, fs = self.settings.fatigue, self.fs_hz
         if not self._spectral or end - start < round(fatigue.segment_ms * fs / 1000):
             return None, ()
-        signals = [self._filtered[i].view() for i in self._spectral]
-        frequency = float(np.mean([median_frequency(x[start:end], fs, fatigue) for x in signals]))
+        signals = [self._filtered[i].view(start, end) for i in self._spectral]
+        frequency = float(np.mean([median_frequency(x, fs, fatigue) for x in signals]))
         if not is_sustained(start, end, fs, fatigue):
             return frequency, ()
         first, last = held_part(curve)
-        per_side = [window_frequencies(x, fs, start + first, start + last, fatigue)[1] for x in signals]
+        per_side = [window_frequencies(x, fs, first, last, fatigue)[1] for x in signals]
         if not per_side[0]:
             return frequency, ()
         return frequency, tuple(float(v) for v in np.mean(per_side, axis=0))

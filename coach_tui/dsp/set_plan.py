@@ -29,9 +29,9 @@ class SetPlan:
     rest: dict[str, RestBaseline]
     notches: dict[str, MainsDecision | None] = field(default_factory=dict)
 
-    def analyzer(self) -> SetAnalyzer:
-        """A fresh analyzer for this plan."""
-        return SetAnalyzer(self.fs_hz, self.layout, self.settings, self.mvc, self.rest, self.notches)
+    def analyzer(self, keep_envelopes: bool = False) -> SetAnalyzer:
+        """A fresh analyzer for this plan (``keep_envelopes``: keep every envelope sample)."""
+        return SetAnalyzer(self.fs_hz, self.layout, self.settings, self.mvc, self.rest, self.notches, keep_envelopes)
 
     def to_meta(self) -> dict:
         """JSON-safe form for the recording header."""
@@ -58,9 +58,13 @@ class SetPlan:
         rest_otherwise: dict[str, RestBaseline] | None = None,
         notches: dict[str, MainsDecision | None] | None = None,
     ) -> SetPlan:
-        """References and rest levels from the calibrations; uncalibrated channels take their rest
-        level from ``rest_otherwise`` (e.g. the quietest moment before the set) when given."""
-        rest = {**(rest_otherwise or {}), **{k: RestBaseline(c.rest_mean, c.rest_sd) for k, c in calibrations.items()}}
+        """References and rest levels from the calibrations (the rest level in %MVC, as the set's
+        envelopes of those channels are); uncalibrated channels take their rest level from
+        ``rest_otherwise`` (e.g. the quietest moment before the set) when given."""
+        rest = {**(rest_otherwise or {}), **{
+            k: RestBaseline(c.rest_mean * 100.0 / c.reference, c.rest_sd * 100.0 / c.reference)
+            for k, c in calibrations.items()
+        }}
         return cls(fs_hz, layout, settings, {k: c.reference for k, c in calibrations.items()}, rest, dict(notches or {}))
 
     @classmethod

@@ -77,7 +77,7 @@ def export_csv(bundle: SessionBundle, out: Path) -> list[Path]:
             ])
     written.append(_write(out / f"{bundle.session.id}-reps.csv", reps.getvalue().encode()))
     for record in bundle.sets:
-        again = reanalyze(_prefix(bundle, record))
+        again = reanalyze(_prefix(bundle, record), keep_envelopes=True)
         plan, analyzer = again.plan, again.analyzer
         names = [f"{a.muscle} {a.side or ''}".strip() + f" ({unit})" for (_, _, a), unit in zip(analyzer.channels, analyzer.units)]
         n = analyzer.samples_aligned

@@ -32,8 +32,9 @@ _BOM = b"\xef\xbb\xbf"
 _CHUNK = 1 << 20
 
 
-def check_regular_file(path: Path) -> int:
-    """The size of ``path``, a regular file of at most :data:`MAX_FILE_BYTES`."""
+def check_regular_file(path: Path, whole: bool = True) -> int:
+    """The size of ``path``, a regular file of at most :data:`MAX_FILE_BYTES` when it is to be read
+    ``whole`` (a file read a piece at a time, ``signal_stream``, may be of any size)."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -45,7 +46,7 @@ def check_regular_file(path: Path) -> int:
     if not stat.S_ISREG(st.st_mode):
         raise SignalFileError(f"{path}: is not a regular file (a pipe, socket or device); save the recording "
                               "to a file first")
-    if st.st_size > MAX_FILE_BYTES:
+    if whole and st.st_size > MAX_FILE_BYTES:
         raise SignalFileError(f"{path}: {st.st_size / 2**20:.0f} MiB is more than the {MAX_FILE_BYTES >> 20} MiB "
                               "coach reads at once; cut the recording into parts")
     return st.st_size
@@ -103,11 +104,14 @@ def is_rate(value: object) -> bool:
     return math.isfinite(rate) and 0 < rate <= MAX_RATE_HZ
 
 
-def check_magnitudes(values: np.ndarray, path: Path, names: list[str] | None, fs_hz: float) -> None:
-    """Refuse a finite sample too large to be a signal (1e308 would overflow the envelope)."""
+def check_magnitudes(values: np.ndarray, path: Path, names: list[str] | None, fs_hz: float,
+                     first_row: int = 0) -> None:
+    """Refuse a finite sample too large to be a signal (1e308 would overflow the envelope);
+    ``first_row`` is the row of ``values[0]`` in the file (a file read in pieces)."""
     too_big = np.abs(values) > MAX_SAMPLE_MAGNITUDE
     if too_big.any():
-        row, col = (int(i) for i in np.argwhere(too_big)[0])
+        at, col = (int(i) for i in np.argwhere(too_big)[0])
+        row = first_row + at
         label = f"'{names[col]}'" if names else str(col + 1)
-        raise SignalFileError(f"{path}: column {label} holds {values[row, col]:g} at {row / fs_hz:.3f} s (sample {row}), "
+        raise SignalFileError(f"{path}: column {label} holds {values[at, col]:g} at {row / fs_hz:.3f} s (sample {row}), "
                               f"not a signal value (at most {MAX_SAMPLE_MAGNITUDE:g} in any unit); fix or trim the file")

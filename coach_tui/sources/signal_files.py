@@ -315,13 +315,17 @@ def _find_data_start(data: bytes, path: Path) -> tuple[list[str], int, int, str 
 
 
 def _parse_table(body: bytes, delim: str | None, first_line: int, header: list[str],
-                 path: Path) -> tuple[np.ndarray, list[str] | None]:
-    """Parse the numeric rows; return (float64 (n, columns), column names from the header)."""
+                 path: Path, last: bool = True) -> tuple[np.ndarray, list[str] | None]:
+    """Parse the numeric rows; return (float64 (n, columns), column names from the header).
+
+    ``last``: the body ends the file (trailing rows of empty cells are dropped), else it is a piece
+    of a file read in pieces (``signal_stream``)."""
     content_end = len(body.rstrip(b" \t\r\n\f\v" + (delim or "").encode()))
     if not content_end:
         raise SignalFileError(f"{path}: no numeric data rows")
     line_end = body.find(b"\n", content_end)
-    body = body[:line_end] if line_end >= 0 else body  # drop trailing rows of empty cells
+    if last:
+        body = body[:line_end] if line_end >= 0 else body  # drop trailing rows of empty cells
     if delim == ";" and b"," in body:
         body = body.replace(b",", b".")
     newline = body.find(b"\n")

@@ -26,11 +26,13 @@ class Reanalysis:
         return self.analyzer.reps
 
 
-def reanalyze(prefix: Path) -> Reanalysis:
-    """Run a stored recording through the plan stored in its header."""
+def reanalyze(prefix: Path, keep_envelopes: bool = False) -> Reanalysis:
+    """Run a stored recording through the plan stored in its header, to its end (as the set was
+    stopped); ``keep_envelopes`` keeps every envelope sample (``SetAnalyzer.envelope``)."""
     recording = read_recording(prefix)
     plan = SetPlan.from_meta(recording.meta["plan"], str(prefix))
-    analyzer = plan.analyzer()
+    analyzer = plan.analyzer(keep_envelopes)
     for block in recording.blocks():
         analyzer.add(block.sensor_id, block.samples, block.gap_before)
+    analyzer.finish()
     return Reanalysis(plan, analyzer, recording.complete)

@@ -303,6 +303,26 @@ def _check_against_header(raw_path: Path, header: dict, sensors: tuple[SensorFor
                          "Nothing was filled in: copy the recording again from where it came from")
 
 
+def damage_seen(path_prefix: Path) -> str | None:
+    """Why a complete recording is visibly damaged — its header or samples file missing, or the
+    samples file not the size its header counts — without reading its records (a quick look for
+    listings; :func:`read_recording` also checks every record). None when nothing is seen."""
+    prefix = Path(path_prefix)
+    try:
+        header = _read_header(prefix)
+    except RecordingError as error:
+        return str(error)
+    expected = header.get("raw_bytes")
+    if not header.get("complete") or not isinstance(expected, int):
+        return None
+    raw_path = paths(prefix)[1]
+    try:
+        size = raw_path.stat().st_size
+    except OSError:
+        return f"{raw_path} is missing" if expected else None
+    return None if size == expected else f"{raw_path} holds {size} of the {expected} bytes its header counts"
+
+
 def read_recording(path_prefix: Path) -> StoredRecording:
     """Open ``<prefix>.json`` + ``<prefix>.raw`` and index its records (checksums verified).
 

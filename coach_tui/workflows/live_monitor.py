@@ -334,7 +334,10 @@ class LiveMonitor:
         self._recorder = None
         analyzer = recorder.analyzer
         self.meter.adopt(analyzer.pipelines)
+        seen = len(analyzer.reps)
         finished = recorder.finish(problem)
+        for rep in finished.reps[seen:] if finished.problem is None else ():
+            self._on_rep(rep)  # the last rep, when the set was stopped right after it
         if finished.problem is not None:
             self._problems.append(f"recording stopped: {finished.problem} — the set stopped after "
                                   f"{finished.seconds:.1f} s; what was written is kept")

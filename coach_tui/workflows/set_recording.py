@@ -129,8 +129,11 @@ class SetRecorder:
             self.writer.close()
 
     def finish(self, problem: str | None = None) -> FinishedSet:
-        """Close the recording and return the set. After a write error (``problem``, or one raised
-        closing) what reached the disk is kept: the file is recovered and its reps are re-analysed."""
+        """End the set's analysis (the rep under way counts if the client had just finished it), close
+        the recording and return the set. After a write error (``problem``, or one raised closing)
+        what reached the disk is kept: the file is recovered and its reps are re-analysed."""
+        if problem is None:
+            self.analyzer.finish()
         try:
             self.close()
         except RecordingError as error:
