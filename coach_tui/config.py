@@ -99,6 +99,13 @@ class CalibrationSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class VisitSettings:
+    """When a client's sets belong to one session (a visit)."""
+
+    idle_gap_minutes: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
 class SensorEntry:
     """One ``[[sensors]]`` entry: a Bluetooth sensor, its profile, the muscle on each channel, and
     the Bluetooth adapter that connects it (None: the system's default)."""
@@ -125,6 +132,7 @@ class Config:
     simulation: SimulationSettings = field(default_factory=SimulationSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
     calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
+    visits: VisitSettings = field(default_factory=VisitSettings)
     progression: ProgressionSettings = field(default_factory=ProgressionSettings)
     ab_statistics: ABSettings = field(default_factory=ABSettings)
     ab_plan: ABPlanSettings = field(default_factory=ABPlanSettings)
@@ -142,6 +150,7 @@ SECTIONS: dict[str, tuple[tuple[str, ...], type]] = {
     "simulation": (("simulation",), SimulationSettings),
     "check": (("check",), CheckSettings),
     "calibration": (("calibration",), CalibrationSettings),
+    "visits": (("visits",), VisitSettings),
     "progression": (("progression",), ProgressionSettings),
     "ab_statistics": (("ab_statistics",), ABSettings),
     "ab_plan": (("ab_plan",), ABPlanSettings),
@@ -189,6 +198,8 @@ def _validate(path: Path, config: Config) -> None:
         ("check.seconds", config.check.seconds, config.check.seconds > 0, "a positive number"),
         ("calibration.max_age_days", config.calibration.max_age_days, config.calibration.max_age_days > 0,
          "a positive number"),
+        ("visits.idle_gap_minutes", config.visits.idle_gap_minutes, config.visits.idle_gap_minutes > 0,
+         "a positive number of minutes"),
     ])
 
 

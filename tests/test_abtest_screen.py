@@ -16,6 +16,7 @@ from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.exercises import Exercise
 from coach_tui.domain.ids import now_utc
 from coach_tui.domain.session import RepMetrics, SetRecord
+from coach_tui.domain.set_choices import SetChoices
 from coach_tui.statistics.ab_statistics import ACTIVATION_CAVEAT, NO_CLEAR_DIFFERENCE, analyze_named, estimate_text
 from coach_tui.store.database import Database
 from coach_tui.store.repository import Repository
@@ -111,10 +112,17 @@ async def test_plan_run_four_sets_and_the_report_matches_the_store(app_and_repo)
         ab = app.screen
         assert "next: set 1 of 4: A = Hip thrust, 3 reps" in text(ab, "#ab-progress")
 
+        repo.save_set_choices(ana.id, SetChoices(load_kg=40.0))  # what the trainer set on the live screen
+        messages = []
+        app.notify = lambda message, **kw: messages.append(message)
         done = []
         for _ in range(4):
             done.append((await run_set(pilot, ab, PLAN.reps_per_set)).key)
         assert "all 4 sets done" in text(ab, "#ab-progress")
+        saved = [m.split(" saved")[0] for m in messages if " saved: " in m]
+        assert saved == [f"A/B set {n} of 4 (variation {letter})" for n, letter in zip((1, 2, 3, 4), "ABBA")]
+        (visit,) = repo.sessions(ana.id)  # one session for the visit, the sets numbered in it, with their load
+        assert [(r.index, r.load_kg) for r in repo.sets(visit.id)] == [(n, 40.0) for n in (1, 2, 3, 4)]
 
         test = repo.abtest(ab.test.id)
         assert order_letters(test.order) == "A B B A"
@@ -146,7 +154,7 @@ async def test_plan_run_four_sets_and_the_report_matches_the_store(app_and_repo)
         await _wait(pilot, lambda: isinstance(app.screen, HistoryScreen))
         history = app.screen
         picker = history.query_one(OptionList)
-        picker.highlighted = picker.option_count - 1  # "A/B tests", the last entry
+        picker.highlighted = [item.label for item in history.items].index("A/B tests")
         await pilot.pause(0.2)
         assert expected.verdict in text(history, "#history-note")
         rows = history.query_one(DataTable)
@@ -275,7 +283,7 @@ async def test_an_unfinished_test_is_continued_at_its_next_set(app_and_repo):
         ab = app.screen
         assert ab.test.id == "ab-new"
         assert "order: A✓ ▸B B A" in text(ab, "#ab-plan")
-        assert f"verdict: {NO_CLEAR_DIFFERENCE} (needs 2 more rep(s) of B)" in text(ab, "#ab-verdict")
+        assert f"verdict: {NO_CLEAR_DIFFERENCE} (needs 2 more reps of B)" in text(ab, "#ab-verdict")
 
 
 # --- snapshots -----------------------------------------------------------------------------

@@ -80,7 +80,7 @@ async def test_a_set_is_recorded_from_bluetooth_sensors(config):
                            client_backend=world.client_backend)
             async with app.run_test(size=(100, 30)) as pilot:
                 assert not app.simulated
-                await _until(pilot, lambda: all(s.state == "streaming" for s in app._hub.status()))
+                await _until(pilot, lambda: all(s.state == "streaming" for s in app.kit.hub.status()))
                 assert app.sensor_rate() == fs
                 await pilot.press("enter")
                 await _until(pilot, lambda: isinstance(app.screen, LiveScreen) and app.screen.console is not None)
@@ -172,7 +172,7 @@ async def test_placement_shows_each_sensor_s_link_and_grades_in_a_worker(config,
             app = make_app(config, Repository(database), simulated=False, scanner_backend=world.scanner_backend,
                            client_backend=world.client_backend)
             async with app.run_test(size=(80, 24)) as pilot:
-                await _until(pilot, lambda: all(s.state == "streaming" for s in app._hub.status()))
+                await _until(pilot, lambda: all(s.state == "streaming" for s in app.kit.hub.status()))
                 await pilot.press("p")
                 await _until(pilot, lambda: isinstance(app.screen, placement_screen.PlacementScreen))
                 screen = app.screen
@@ -199,6 +199,44 @@ async def test_placement_shows_each_sensor_s_link_and_grades_in_a_worker(config,
     assert most_at_once == 1
 
 
+async def test_coach_record_records_the_configured_bluetooth_sensors(config, capsys):
+    import argparse
+
+    from coach_tui.commands import record as record_command
+    from coach_tui.domain.client import Client
+    from coach_tui.domain.exercises import EXERCISES
+    from coach_tui.domain.ids import now_utc
+    from coach_tui.store.reanalysis import reanalyze
+
+    fs = 1000.0
+    async with BumbleWorld() as world:
+        for k, side in enumerate(("left", "right")):
+            peripheral = await world.add_peripheral(
+                peripheral_spec(PROFILES["coach_v1"], f"coach-{side}", info=coach_v1_info(1, fs, 0.5)))
+            counts = _contractions(60_000, fs, k, 1.0 if side == "right" else 0.7)
+            packets = [encode_coach_v1(counts[i:i + 20], i) for i in range(0, len(counts), 20)]
+            Firmware(peripheral, PROFILES["coach_v1"], lambda packets=packets: packets, rate_hz=fs / 20)
+        with Database(config.sessions_dir) as database:
+            repo = Repository(database)
+            client = repo.add_client(Client("c-ana", "Ana", created=now_utc()))
+            args = argparse.Namespace(client="Ana", simulate=None, exercise="hip thrust", seconds=8.0, load=40.0, cue="", json=False)
+            rc, _ = await record_command.record_set(args, config, repo, client, EXERCISES["hip_thrust"], False,
+                                                 {"scanner_backend": world.scanner_backend,
+                                                  "client_backend": world.client_backend})
+            (session,) = repo.sessions()
+            (stored,) = repo.sets(session.id)
+    out = capsys.readouterr().out
+    assert rc == 0 and "2 Bluetooth sensors" in out and "SIMULATED" not in out
+    assert "units: left glute max µV, right glute max µV" in out
+    assert session.status == "complete" and stored.load_kg == 40.0
+    assert stored.duration_s == pytest.approx(8.0, abs=0.1) and len(stored.reps) >= 2
+    prefix = config.sessions_dir / session.folder / stored.recording
+    recording = read_recording(prefix)
+    assert recording.meta["source"] == "bluetooth sensors"  # the console's recipe: same source, formats, plan
+    assert {(f.sensor_id, f.dtype, f.units) for f in recording.sensors} == {("left", "int32", "µV"), ("right", "int32", "µV")}
+    assert reanalyze(prefix).reps == list(stored.reps)
+
+
 async def test_placement_names_what_happened_on_each_link(tmp_path):
     # A Ganglion configured by profile only is found by the name it advertises, and its board
     # reports firmware 2 though the entry says firmware 3: both are said below the table.
@@ -221,7 +259,7 @@ async def test_placement_names_what_happened_on_each_link(tmp_path):
             app = make_app(config, Repository(database), simulated=False, scanner_backend=world.scanner_backend,
                            client_backend=world.client_backend)
             async with app.run_test(size=(100, 30)) as pilot:
-                await _until(pilot, lambda: all(s.state == "streaming" for s in app._hub.status()))
+                await _until(pilot, lambda: all(s.state == "streaming" for s in app.kit.hub.status()))
                 await pilot.press("p")
                 await _until(pilot, lambda: isinstance(app.screen, placement_screen.PlacementScreen))
                 reasons = app.screen.query_one("#placement-reasons", Static)

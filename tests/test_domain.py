@@ -344,9 +344,9 @@ def test_ab_test_collects_sets_and_keeps_the_verdict_until_reps_change():
     redone = judged.with_set(0, _set(exercise="hip_thrust", reps=(_rep(0, peak=80.0),)))
     assert _peaks(redone)["hip_thrust"] == [80.0]  # the set done again replaces its reps
     assert (redone.verdict, redone.winner, redone.warnings) == ("", None, ())
-    with pytest.raises(ValueError, match="set 1 of this A/B test is glute_bridge, not hip_thrust"):
+    with pytest.raises(ValueError, match="set 2 of this A/B test is planned as glute bridge, not hip thrust"):
         test.with_set(1, first)
-    with pytest.raises(ValueError, match="calibrate glute_max first"):
+    with pytest.raises(ValueError, match="calibrate the glute max first"):
         test.with_set(0, _set(exercise="hip_thrust", reps=(_rep(0, units="µV"),)))
     with pytest.raises(ValueError, match="2 values for 1 reps"):
         test.with_set(0, _set(exercise="hip_thrust", reps=(_rep(0),)), [90.0, 91.0])

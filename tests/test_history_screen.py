@@ -94,7 +94,8 @@ async def test_picker_perceived_calibrations_progression(stored):
     async with Host(screen).run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert [item.label for item in screen.items] == [
-            "Hip thrust · glute max", "Perceived vs measured", "Calibrations", "Progression", "Fatigue", "A/B tests"]
+            "Hip thrust · glute max", "Perceived vs measured", "Calibrations", "Progression", "Fatigue", "A/B tests",
+            "Sets"]
         await pilot.press("down")
         assert "ρ = 0.90 over 5 rated sets" in text(screen, "#history-note")
         assert "perceived 1–10 (right)" in screen.query_one(PlotextChart).render().plain
@@ -124,6 +125,21 @@ async def test_picker_perceived_calibrations_progression(stored):
             ["B − A", "+16.0 [+7.8, +24.2]", "3.28", "", ""]]
         await pilot.press("escape")
         assert not isinstance(pilot.app.screen, HistoryScreen)
+
+
+async def test_sets_lists_every_set_with_its_load_and_time_of_day(stored):
+    config, repo, client = stored
+    screen = HistoryScreen(client, repo, config)
+    async with Host(screen).run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("up")  # the last entry
+        assert screen.query_one(ContentSwitcher).current == "history-table"  # a table only
+        table = screen.query_one(DataTable)
+        assert [str(c.label) for c in table.columns.values()][:6] == ["date", "time", "exercise", "load", "reps",
+                                                                     "peak %MVC"]
+        assert table.row_count == 7
+        assert table.get_row_at(0)[:7] == ["2025-03-01", "12:00", "Hip thrust", "60.0 kg", "2", "55", "5"]
+        assert table.get_row_at(5)[:6] == ["2025-03-15", "12:02", "Back squat", "60.0 kg", "1", "—"]
 
 
 def test_fatigue_item_lists_each_sets_verdict_with_its_interval():
@@ -169,7 +185,7 @@ async def test_report_key_writes_an_owner_only_file_and_shows_the_path(stored):
         await pilot.pause()
         await pilot.press("r")
         (written,) = (config.sessions_dir / "reports").iterdir()
-        assert written.name.startswith("ana-díaz-") and written.suffix == ".html"
+        assert written.name.startswith("ana-diaz-") and written.suffix == ".html"
         assert stat.S_IMODE(written.stat().st_mode) == 0o600
         assert stat.S_IMODE(written.parent.stat().st_mode) == 0o700
         assert f"report written: {written}" in text(screen, "#history-title")

@@ -128,6 +128,18 @@ def test_left_out_sets_are_counted_and_said(progress):
     assert progress.exercise_names == {"hip_thrust": "Hip thrust", "back_squat": "Back squat"}
 
 
+def test_reps_during_which_a_sensor_was_lost_are_left_out_of_every_number():
+    lost = RepMetrics(2, 3.0, 4.0, 99.0, 90.0, 0.4, "%MVC", "glute_max", None, lost_sensors=("left glute max",))
+    assert summarise_reps([rep(40, 20, 10), lost]) == summarise_reps([rep(40, 20, 10)])
+    assert summarise_reps([lost]) is None
+    h = ana_history()
+    session = h["sessions"][0]
+    only_lost = a_set(session, 5, "hip_thrust", [lost])
+    progress = client_progress(h["client"], h["sessions"], [*h["sets"], only_lost], h["calibrations"])
+    assert progress.sets_without_reps == 2  # a set whose every rep was incomplete measured nothing
+    assert [line.incomplete for line in progress.set_lines if line.incomplete] == [1]
+
+
 def test_summarise_reps_ignores_reps_in_microvolts():
     assert summarise_reps([rep(200, 100, units="µV")]) is None
     assert summarise_reps([rep(200, 100, units="µV"), rep(40, 20)]).peak_pct == 40

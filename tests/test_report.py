@@ -73,6 +73,9 @@ def test_markdown_names_dates_numbers_and_formulas(progress):
         "5 rated sets, 2025-03-01 → 2025-03-15: ρ = 0.90 over 5 rated sets.",
         "Last 3 rated sets: ρ = 0.50 over 3 rated sets.",
         "- agreement over the last 3 rated sets, Spearman ρ: `██▁` 1.00 → 0.50 (2025-03-08 → 2025-03-15)",
+        # every set with its load and time of day
+        "| date | time | exercise | load | reps | peak %MVC | perceived | cue |",
+        "| 2025-03-01 | 12:00 | Hip thrust | 60.0 kg | 2 | 55 | 5 |  |",
         # calibrations
         "| left glute max | 2025-03-01, 2025-03-15 | 328 µV | -18 % |",
         "| right glute max | 2025-03-01 | 380 µV | — |",
@@ -133,7 +136,7 @@ def test_html_escapes_what_the_trainer_typed():
 def test_empty_client_says_what_is_missing():
     md = report_text(client_progress(Client("c-bo", "Bo", created=GENERATED), [], []), "md", GENERATED)
     assert "No sessions recorded yet." in md
-    assert md.count("no sessions recorded yet for Bo") == 3  # activation, progression, perceived
+    assert md.count("no sessions recorded yet for Bo") == 4  # activation, progression, perceived, sets
     assert "no MVC calibrations yet for Bo" in md and "no A/B tests yet for Bo" in md
 
 
@@ -215,6 +218,16 @@ def test_a_near_miss_client_name_suggests_the_close_match_first(capsys, config, 
         (line,) = err.strip().splitlines()
         assert line == (f"coach {command[0]}: no client named {typed!r}; did you mean 'Ana Díaz'? "
                         f"(a new client: coach clients add {typed!r})")
+
+
+def test_a_text_chart_draws_the_numbers_it_shows():
+    from datetime import timedelta
+
+    from coach_tui.reports.client_report import _Chart, _Line, _md_chart
+
+    days = [GENERATED - timedelta(days=7), GENERATED]
+    (line,) = _md_chart(_Chart("Hip thrust", (_Line("asymmetry", "%", tuple(zip(days, (3.6, 4.4)))),)))
+    assert "`▅▅` 4 → 4 %" in line  # not "▁█ 4 → 4 %": a flat line for numbers shown the same
 
 
 def _with_fatigue_and_an_old_set():

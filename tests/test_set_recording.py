@@ -33,9 +33,9 @@ async def _record(kit, recorder):
     live = []
     async for block in kit:
         live += recorder.add(block)
-    live += recorder.finish()  # the set is stopped
-    recorder.close()
-    return live
+    finished = recorder.finish()  # the set is stopped: the last rep counts, the recording is closed
+    assert finished.reps[:len(live)] == live
+    return finished.reps
 
 
 @pytest.mark.parametrize("calibrated", [True, False])

@@ -326,3 +326,38 @@ def test_battery_drains_slowly():
     kit.generate(60.0)
     after = kit.status()[0].battery_pct
     assert 0 < before - after < 1
+
+
+# ------------------------------------------------------------------------------ stepped clock
+async def test_a_kit_on_a_stepped_clock_delivers_exactly_what_is_due():
+    from coach_tui.sources.clock import SteppedClock
+    from coach_tui.sources.source_task import SourceTask
+
+    clock = SteppedClock()
+    kit = SimulatedKit(2, clock=clock, scenario="reps")
+    received = {GL: 0, GR: 0}
+    task = SourceTask(kit, lambda block: received.__setitem__(block.sensor_id, received[block.sensor_id] + block.n_samples))
+    task.start()
+    await clock.advance(0)
+    assert received == {GL: 0, GR: 0}  # time stands still: nothing is due
+    await clock.advance(1.0)
+    assert received == {GL: 1000, GR: 1000}
+    await clock.advance(0.5)  # blocks come two at a time (40 ms), as a Bluetooth host hands them over
+    assert received == {GL: 1480, GR: 1480}
+    await clock.advance(0.02)
+    assert received == {GL: 1520, GR: 1520}
+    kit.steer(lost_sensor=GR)  # from the next group of 120 ms generated (the one from 1.56 s)
+    await clock.advance(2.0)
+    assert received == {GL: 3520, GR: 1560}
+    assert [s.connected for s in kit.status()] == [True, False]
+    kit.steer(lost_sensor=None)  # back from the group generated at 3.60 s
+    await clock.advance(0.12)
+    assert received == {GL: 3640, GR: 1600} and kit.status()[1].samples_lost == 2040
+    await task.stop()
+
+
+async def test_a_stepped_clock_only_moves_forward():
+    from coach_tui.sources.clock import SteppedClock
+
+    with pytest.raises(ValueError, match="only moves forward"):
+        await SteppedClock().advance(-1)

@@ -28,6 +28,8 @@ def run(args: argparse.Namespace, config) -> int:
     from coach_tui.workflows.store_access import open_store
 
     if args.action == "add":
+        if not args.name.strip():
+            raise CommandError("give the client a name: coach clients add \"Ana Díaz\"")
         with open_store(config, "clients add", write=True) as repo:
             try:
                 client = Client(new_id("c"), args.name.strip(), args.dominant, args.notes, created=now_utc())

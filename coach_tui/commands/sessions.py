@@ -41,10 +41,15 @@ def session_row(repo, session, names: dict[str, str], sessions_dir=None) -> dict
 
 def run(args: argparse.Namespace, config) -> int:
     """List sessions with their sets."""
+    from datetime import datetime
+
     from coach_tui.commands import CommandError
+    from coach_tui.domain.exercises import exercise_library
+    from coach_tui.domain.names import cut
     from coach_tui.store.repository import UnknownRecord
     from coach_tui.workflows.store_access import open_store
 
+    library = exercise_library(config.exercises)
     with open_store(config, "sessions", write=False) as repo:
         try:
             client_id = repo.client(args.client).id if args.client else None
@@ -60,8 +65,18 @@ def run(args: argparse.Namespace, config) -> int:
         print(f"{'id':<20} {'client':<18} {'started':<16} {'length':>7}  {'status':<9} sets")
         for row in rows:
             length = f"{row['duration_s']:.0f} s" if row["duration_s"] is not None else "—"
-            sets = "; ".join(f"{s['exercise']} ({s['reps']} reps)" for s in row["sets"]) or "—"
-            print(f"{row['id']:<20} {row['client']:<18} {row['started'][:16].replace('T', ' '):<16} {length:>7}  {row['status']:<9} {sets}")
+            sets = "; ".join(_set_words(s, library) for s in row["sets"]) or "—"
+            started = datetime.fromisoformat(row["started"]).astimezone()
+            print(f"{row['id']:<20} {cut(row['client'], 18):<18} {started:%Y-%m-%d %H:%M} {length:>7}  "
+                  f"{row['status']:<9} {sets}")
             for problem in row.get("problems", []):
                 print(f"  damaged: {problem} — copy it again from where it came from (coach export refuses it)")
     return 0
+
+
+def _set_words(row: dict, library) -> str:
+    """"Hip thrust 62.5 kg (6 reps)": the exercise by name, the load, the reps."""
+    exercise = library.get(row["exercise"])
+    name = exercise.name if exercise else row["exercise"].replace("_", " ")
+    load = f" {row['load_kg']:g} kg" if row["load_kg"] is not None else ""
+    return f"{name}{load} ({row['reps']} rep{'' if row['reps'] == 1 else 's'})"

@@ -232,17 +232,19 @@ class ABTest(Record):
 
         Reps stored earlier for that set are replaced (a set done again); the verdict is cleared
         until recomputed. ``median_frequencies_hz`` gives each rep's median frequency when known.
-        Refuses a set of another exercise than planned, or reps not in %MVC (calibrate first).
+        Refuses a set of another exercise than planned, or reps not in %MVC (calibrate first). Reps
+        during which a sensor was lost are left out.
         """
         require_int("ABTest.with_set", "set_position", set_position, low=0, high=len(self.order) - 1)
         planned = self.planned_sets[set_position]
         if record.exercise != planned:
-            raise ValueError(f"set {set_position} of this A/B test is {planned}, not {record.exercise}")
+            raise ValueError(f"set {set_position + 1} of this A/B test is planned as {planned.replace('_', ' ')}, "
+                             f"not {record.exercise.replace('_', ' ')}")
         uncalibrated = sorted({rep.units for rep in record.reps if rep.units != PCT_MVC})
         if uncalibrated:
             raise ValueError(
-                f"A/B tests compare %MVC, but this set is in {', '.join(uncalibrated)}: calibrate "
-                f"{self.target_muscle} first"
+                f"A/B tests compare %MVC, but this set is in {', '.join(uncalibrated)}: calibrate the "
+                f"{self.target_muscle.replace('_', ' ')} first"
             )
         frequencies = list(median_frequencies_hz) or [None] * len(record.reps)
         if len(frequencies) != len(record.reps):
@@ -253,6 +255,7 @@ class ABTest(Record):
             ABRep(planned, set_position, record.id, rep.index, rep.peak, rep.mean, rep.target_share,
                   rep.asymmetry_pct, frequency)
             for rep, frequency in zip(record.reps, frequencies, strict=True)
+            if not rep.incomplete  # a sensor was lost during it: not a measurement of the variation
         )
         kept = tuple(rep for rep in self.reps if rep.set_position != set_position)
         return dataclasses.replace(self, reps=kept + added, verdict="", winner=None, warnings=())

@@ -36,11 +36,11 @@ from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import EXERCISES, Exercise
 from coach_tui.domain.progression import Gate, ProgressionSettings, SetEvidence, progression_gate
-from coach_tui.domain.session import RepMetrics, Session, SetRecord
+from coach_tui.domain.session import RepMetrics, Session, SetRecord, complete_reps
 
 MVC = "%MVC"
 ROLLING_SETS = 8
-SECTIONS = ("activation", "perceived", "calibrations", "progression", "ab_tests")
+SECTIONS = ("activation", "sets", "perceived", "calibrations", "progression", "ab_tests")
 
 
 def exercise_name(library: Mapping[str, Exercise], key: str) -> str:
@@ -67,8 +67,9 @@ class RepSummary:
 
 
 def summarise_reps(reps: Iterable[RepMetrics]) -> RepSummary | None:
-    """The mean peak, mean, asymmetry and target share of the %MVC reps among ``reps`` (None: none)."""
-    reps = [r for r in reps if r.units == MVC]
+    """The mean peak, mean, asymmetry and target share of the %MVC reps among ``reps`` measured whole
+    (None: none; a rep during which a sensor was lost is left out)."""
+    reps = [r for r in complete_reps(reps) if r.units == MVC]
     if not reps:
         return None
     asymmetries = [r.asymmetry_pct for r in reps if r.asymmetry_pct is not None]
@@ -109,6 +110,22 @@ class ActivationSeries:
     def label(self) -> str:
         """"Hip thrust · glute max" (the side named when only one was measured)."""
         return f"{self.exercise_name} · {ChannelAssignment(self.muscle, self.side).label}"
+
+
+@dataclass(frozen=True, slots=True)
+class SetLine:
+    """One stored set as history and the report list it: when, what, with which load and cue, how
+    many reps were measured whole (and how many were incomplete: a sensor lost), the target's mean
+    per-rep peak (%MVC; None when not calibrated or no reps) and the client's score."""
+
+    started: datetime
+    exercise_name: str
+    load_kg: float | None
+    cue: str
+    reps: int
+    incomplete: int
+    peak_pct: float | None
+    perceived: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +232,8 @@ class ClientProgress:
     exercise_names: dict[str, str]
     #: The client's sets, oldest first (for measures taken from their reps elsewhere, e.g. fatigue).
     sets: tuple[SetRecord, ...] = ()
+    #: Every set as history and the report list it, oldest first.
+    set_lines: tuple[SetLine, ...] = ()
 
     def missing(self, section: str) -> str | None:
         """Why ``section`` (one of :data:`SECTIONS`) has nothing to show, in words; None when it has."""
@@ -229,6 +248,8 @@ class ClientProgress:
             return f"no sessions recorded yet for {name}"
         if not self.sets_recorded:
             return f"no sets recorded yet for {name}"
+        if section == "sets":
+            return None
         if section == "progression":
             return None if self.gates else f"no sets with reps yet for {name}"
         if not self.series:
@@ -343,7 +364,7 @@ def client_progress(
     sets = sorted((s for s in sets if s.session_id in started), key=lambda s: (started[s.session_id], s.index))
     calibrations = [c for c in calibrations if c.client_id == client.id]
     old = [s for s in sets if s.old_metrics]
-    with_reps = [s for s in sets if s.reps and not s.old_metrics]
+    with_reps = [s for s in sets if complete_reps(s.reps) and not s.old_metrics]
     summaries = {s.id: summarise_reps(s.reps) for s in with_reps}
 
     rated = tuple(
@@ -370,7 +391,7 @@ def client_progress(
         client=client,
         sessions=sessions,
         sets_recorded=len(sets),
-        sets_without_reps=sum(not s.reps for s in sets if not s.old_metrics),
+        sets_without_reps=sum(not complete_reps(s.reps) for s in sets if not s.old_metrics),
         sets_old_metrics=len(old),
         sets_uncalibrated=sum(summaries[s.id] is None for s in with_reps),
         series=_series(with_reps, started, library, {c.id: c for c in calibrations}),
@@ -386,4 +407,12 @@ def client_progress(
         settings=settings,
         exercise_names={s.exercise: exercise_name(library, s.exercise) for s in sets},
         sets=tuple(sets),
+        set_lines=tuple(_set_line(s, library) for s in sets),
     )
+
+
+def _set_line(record: SetRecord, library: Mapping[str, Exercise]) -> SetLine:
+    summary = summarise_reps(record.reps)
+    whole = len(complete_reps(record.reps))
+    return SetLine(record.started, exercise_name(library, record.exercise), record.load_kg, record.cue, whole,
+                   len(record.reps) - whole, None if summary is None else summary.peak_pct, record.perceived_activation)

@@ -46,7 +46,8 @@ class RepMetrics(Record):
     (muscle label, onset in ms from the rep start) in order of onset. ``median_frequency_hz`` is the
     target's median frequency over the rep (None when the sensor's band cannot show it), and
     ``window_frequencies_hz`` that of each consecutive 1 s window of a sustained contraction (a rep
-    of 10 s or more; empty otherwise) — the fatigue measures (``dsp.fatigue``).
+    of 10 s or more; empty otherwise) — the fatigue measures (``dsp.fatigue``). ``lost_sensors``
+    names the muscle sides whose sensor was lost during the rep (see ``incomplete``).
     """
 
     index: int
@@ -66,6 +67,7 @@ class RepMetrics(Record):
     median_frequency_hz: float | None = None
     window_frequencies_hz: tuple[float, ...] = ()
     electrode_pop: bool = False
+    lost_sensors: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         require_int("RepMetrics", "index", self.index, low=0)
@@ -92,6 +94,14 @@ class RepMetrics(Record):
             require_number("RepMetrics", "onset_order[].ms", entry[1])
             onsets.append((entry[0], entry[1]))
         object.__setattr__(self, "onset_order", tuple(onsets))
+        for label in as_tuple(self, "lost_sensors"):
+            require_text("RepMetrics", "lost_sensors[]", label)
+
+    @property
+    def incomplete(self) -> bool:
+        """True when a sensor was lost during the rep: its numbers are shown as "incomplete: sensor
+        lost" and left out of set means, history, the progression gate and A/B statistics."""
+        return bool(self.lost_sensors)
 
     @property
     def duration_s(self) -> float:
@@ -102,6 +112,11 @@ class RepMetrics(Record):
     def label(self) -> str:
         """"left glute max"."""
         return ChannelAssignment(self.muscle, self.side).label
+
+
+def complete_reps(reps) -> list[RepMetrics]:
+    """The reps measured whole (no sensor lost during them): the ones every summary uses."""
+    return [rep for rep in reps if not rep.incomplete]
 
 
 def _require_relative(owner: str, name: str, value: str) -> None:

@@ -59,16 +59,19 @@ class LiveMeter:
         # Rest tracking: per channel, sums of the envelope and its square over 100 ms pieces of
         # the last ``REST_MEMORY_S`` seconds, to find the quietest 500 ms (see ``rest``).
         self._piece = max(1, round(0.1 * fs_hz))
+        # Per channel: finished pieces (sum, sum of squares, samples measured; lost samples take their
+        # place in time but count in nothing), the piece under way, and pieces finished in all.
         self._pieces: list[list[tuple[float, float, int]]] = [[] for _ in self.channels]
-        self._partial = [(0.0, 0.0, 0) for _ in self.channels]
+        self._partial = [(0.0, 0.0, 0, 0) for _ in self.channels]
+        self._finished = [0] * len(self.channels)
 
     def add(self, sensor_id: str, samples: np.ndarray, gap_before: int = 0) -> None:
-        """Feed one sensor's samples ``(n, channels)`` (and samples lost before them)."""
+        """Feed one sensor's samples ``(n, channels)`` (and samples lost before them: they keep the
+        filters and the time line in step but are no value, peak or rest level of the bar)."""
         pipeline = self._pipelines[sensor_id]
-        frames = [pipeline.process_gap(gap_before)] if gap_before else []
-        frames.append(pipeline.process(samples))
-        for frame in frames:
-            self.show(sensor_id, frame.activation)
+        if gap_before:
+            pipeline.process_gap(gap_before)
+        self.show(sensor_id, pipeline.process(samples).activation, gap_before)
 
     @property
     def mains_hz(self) -> float | None:
@@ -83,10 +86,13 @@ class LiveMeter:
         """Continue with these pipelines (a set's, which processed the same stream meanwhile)."""
         self._pipelines.update(pipelines)
 
-    def show(self, sensor_id: str, values: np.ndarray) -> None:
-        """Take envelope values ``(n, channels)`` computed elsewhere (during a set, the set's)."""
+    def show(self, sensor_id: str, values: np.ndarray, gap_before: int = 0) -> None:
+        """Take envelope values ``(n, channels)`` computed elsewhere (during a set, the set's), after
+        ``gap_before`` samples lost."""
         n = values.shape[0]
         for k, column in enumerate(self._columns[sensor_id]):
+            if gap_before:
+                self._track(column, np.zeros(gap_before), measured=False)
             seen = np.concatenate([self._tail[column], values[:, k]])
             self._tail[column] = seen[-self._window :]
             # The bar's value after each new sample: the mean of the last ``window`` samples.
@@ -94,39 +100,60 @@ class LiveMeter:
             ends = np.arange(seen.size - n + 1, seen.size + 1)
             means = (sums[ends] - sums[np.maximum(0, ends - self._window)]) / np.minimum(ends, self._window)
             self.values[column] = means[-1] if n else self.values[column]
-            self._track_rest(column, values[:, k])
+            self._track(column, values[:, k])
             recent = float(means.max()) if n else 0.0
             self._peak_age[column] += n
             if recent >= self.peaks[column] or self._peak_age[column] > self._hold:
                 self.peaks[column] = max(recent, self.values[column])
                 self._peak_age[column] = 0
 
-    def _track_rest(self, column: int, values: np.ndarray) -> None:
-        total, squares, count = self._partial[column]
+    def _track(self, column: int, values: np.ndarray, measured: bool = True) -> None:
+        total, squares, count, length = self._partial[column]
         pos = 0
         while pos < values.shape[0]:
-            take = min(values.shape[0] - pos, self._piece - count)
-            piece = values[pos : pos + take]
-            total, squares, count = total + float(piece.sum()), squares + float(piece @ piece), count + take
+            take = min(values.shape[0] - pos, self._piece - length)
+            if measured:
+                piece = values[pos : pos + take]
+                total, squares, count = total + float(piece.sum()), squares + float(piece @ piece), count + take
+            length += take
             pos += take
-            if count == self._piece:
+            if length == self._piece:
                 pieces = self._pieces[column]
                 pieces.append((total, squares, count))
                 del pieces[: max(0, len(pieces) - round(REST_MEMORY_S * 10))]
-                total, squares, count = 0.0, 0.0, 0
-        self._partial[column] = (total, squares, count)
+                self._finished[column] += 1
+                total, squares, count, length = 0.0, 0.0, 0, 0
+        self._partial[column] = (total, squares, count, length)
+
+    def window_means(self, columns: list[int], seconds: float) -> list[float]:
+        """The mean envelope of each of ``columns`` over the same stretch of time: about the last
+        ``seconds`` every one of them has been seen for, in whole 100 ms pieces (NaN where nothing
+        was measured in it)."""
+        count = max(1, round(seconds * self.fs_hz / self._piece))
+        common = min(self._finished[c] for c in columns)
+        means = []
+        for column in columns:
+            pieces = self._pieces[column]
+            end = len(pieces) - (self._finished[column] - common)
+            window = pieces[max(0, end - count) : max(0, end)]
+            n = sum(p[2] for p in window)
+            means.append(sum(p[0] for p in window) / n if n else np.nan)
+        return means
 
     def rest(self) -> dict[str, RestBaseline]:
         """Each channel's quietest 500 ms of the last 20 s (mean and SD of its envelope), by key.
 
         A set started mid-movement still gets the client's rest level this way. Channels with
-        less than 500 ms seen are left out.
+        less than 500 ms measured in one piece (no lost samples in it) are left out.
         """
         found = {}
         for (_, assignment), pieces in zip(self.channels, self._pieces):
             if len(pieces) < REST_WINDOW_PIECES:
                 continue
             windows = [pieces[i : i + REST_WINDOW_PIECES] for i in range(len(pieces) - REST_WINDOW_PIECES + 1)]
+            windows = [w for w in windows if all(p[2] == self._piece for p in w)]  # no lost samples in it
+            if not windows:
+                continue
             quietest = min(windows, key=lambda w: sum(p[0] for p in w))
             n = sum(p[2] for p in quietest)
             mean = sum(p[0] for p in quietest) / n

@@ -127,6 +127,14 @@ class Pipeline:
         return self._settled_at
 
     @property
+    def recovery_samples(self) -> int:
+        """Samples after a discontinuity (a gap entered as zeros) until the output is free of it: the
+        slowest filter's ringing plus the envelope window (the window alone for an envelope sensor)."""
+        if self.signal == "envelope":
+            return self._rms.window
+        return self._settling_samples(self._cascade.sos)
+
+    @property
     def envelope_window(self) -> int:
         """Moving-RMS window in samples."""
         return self._rms.window

@@ -66,7 +66,11 @@ class SetAnalyzer:
     """Streaming analysis of one set from per-sensor blocks.
 
     All sensors share ``fs_hz`` and start together; samples are aligned by their index since the
-    set started (lost samples enter as ``Pipeline.process_gap`` fills them). Envelopes are in %MVC
+    set started (lost samples enter as ``Pipeline.process_gap`` fills them). A sensor that lost at
+    least an envelope window of samples in a row was lost: from its first lost sample until its
+    filters have recovered (``Pipeline.recovery_samples``) its channels measure nothing, and a rep
+    overlapping that stretch on the exercise's muscles is incomplete (``RepMetrics.lost_sensors``;
+    no asymmetry, share, co-contraction or onset order). Envelopes are in %MVC
     for channels with an MVC reference, else in input units (µV). Analysis starts once the filters
     have settled. The rest level of each channel (onsets, the asymmetry noise floor) is ``rest`` (a
     calibration, the quietest moment before the set) or the set's first ``baseline_window_ms``,
@@ -131,6 +135,8 @@ class SetAnalyzer:
                                      self.settings.reps)
         self._fed = self.settled_at
         self._onset_lookback = round(ONSET_LOOKBACK_S * self.fs_hz)
+        #: Per sensor, runs of lost samples [start, end) in set samples (short ones forgotten once closed).
+        self._gaps: dict[str, list[list[int]]] = {sid: [] for sid in layout.sensors}
         self.reps: list[RepMetrics] = []
         #: The envelope values (n, channels) the last ``add`` produced, for the live bars.
         self.latest_values = np.zeros((0, 0))
@@ -140,9 +146,12 @@ class SetAnalyzer:
     def add(self, sensor_id: str, samples: np.ndarray, gap_before: int = 0) -> list[RepMetrics]:
         """Feed one sensor's next samples ``(n, channels)``; return reps completed meanwhile."""
         pipeline = self._pipelines[sensor_id]
+        if gap_before:
+            self._mark_gap(sensor_id, self._envelopes[self._columns[sensor_id][0]].size, gap_before)
         frames = [pipeline.process_gap(gap_before)] if gap_before else []
-        frames.append(pipeline.process(samples))
-        values = np.concatenate([f.activation for f in frames]) if gap_before else frames[0].activation
+        if samples.shape[0] or not frames:
+            frames.append(pipeline.process(samples))
+        values = np.concatenate([f.activation for f in frames]) if len(frames) > 1 else frames[0].activation
         self._find_pops(sensor_id, samples, gap_before)
         for k, column in enumerate(self._columns[sensor_id]):
             self._envelopes[column].extend(values[:, k])
@@ -151,6 +160,26 @@ class SetAnalyzer:
                     self._filtered[column].extend(frame.filtered[:, k])
         self.latest_values = values
         return self._advance()
+
+    def _mark_gap(self, sensor_id: str, at: int, n: int) -> None:
+        runs = self._gaps[sensor_id]
+        if runs and runs[-1][1] == at:  # the same loss goes on (a lost sensor is padded piece by piece)
+            runs[-1][1] += n
+            return
+        if runs and runs[-1][1] - runs[-1][0] < self._pipelines[sensor_id].envelope_window:
+            runs.pop()  # a dropped packet or two: it only dents the envelope
+        runs.append([at, at + n])
+
+    def lost_stretches(self, sensor_id: str) -> list[tuple[int, int]]:
+        """Where ``sensor_id`` was lost: [first lost sample, sample its filters have recovered by)."""
+        pipeline = self._pipelines[sensor_id]
+        return [(start, end + pipeline.recovery_samples) for start, end in self._gaps[sensor_id]
+                if end - start >= pipeline.envelope_window]
+
+    def _lost_columns(self, start: int, end: int) -> set[int]:
+        """Channels whose sensor was lost somewhere in samples [start, end)."""
+        return {column for sid, columns in self._columns.items()
+                if any(a < end and b > start for a, b in self.lost_stretches(sid)) for column in columns}
 
     def _find_pops(self, sensor_id: str, samples: np.ndarray, gap_before: int) -> None:
         detector = self._pop_detectors.get(sensor_id)
@@ -241,6 +270,11 @@ class SetAnalyzer:
     def _metrics(self, rep: Rep, index: int) -> RepMetrics:
         start, end = self.settled_at + rep.start, self.settled_at + rep.end
         fs = self.fs_hz
+        # Each muscle's onset is the start of its activity period around this rep; look back to the
+        # previous rep's end (at most ONSET_LOOKBACK_S) so a slow rise is not cut off.
+        previous_end = round(self.reps[-1].end_s * fs) if self.reps else self.settled_at
+        lead = max(previous_end, start - self._onset_lookback, self.settled_at)
+        lost = self._lost_columns(lead, end)
         rest = [r.at(rep.end) for r in self._rest]
 
         def window(column: int) -> np.ndarray:
@@ -250,6 +284,8 @@ class SetAnalyzer:
         # averaged), see ``dsp.peak``; each side's for the asymmetry with the reference's window.
         target_curve = np.mean([window(i) for i in self._target], axis=0)
         top = peak(target_curve, fs, self.settings.peak)
+        if lost & set(self._target + self._synergists + self._antagonists):
+            return self._incomplete(rep, index, start, end, top, sorted(lost))
         sides = {self.channels[i][2].side: i for i in self._target}
         asymmetry = weaker = None
         if "L" in sides and "R" in sides:
@@ -273,11 +309,9 @@ class SetAnalyzer:
             antagonist_curve = np.mean([window(i) for i in self._antagonists], axis=0)
             cocontraction = cocontraction_index(target_curve, antagonist_curve)
         onsets: dict[str, float | None] = {}
-        # Each muscle's onset is the start of its activity period around this rep; look back to the
-        # previous rep's end (at most ONSET_LOOKBACK_S) so a slow rise is not cut off.
-        previous_end = round(self.reps[-1].end_s * fs) if self.reps else self.settled_at
-        lead = max(previous_end, start - self._onset_lookback, self.settled_at)
         for i, (_, _, assignment) in enumerate(self.channels):
+            if i in lost:  # a muscle outside the exercise whose sensor was lost: no onset of its own
+                continue
             periods = detect_onsets(self._envelopes[i].view(lead, end), fs, rest[i], self.settings.onsets)
             around = [on for on, off in periods if off is None or lead + off > start]
             onsets[assignment.label] = (lead + around[0]) / fs if around else None
@@ -304,6 +338,24 @@ class SetAnalyzer:
             median_frequency_hz=frequency,
             window_frequencies_hz=windows,
             electrode_pop=popped,
+        )
+
+    def _incomplete(self, rep: Rep, index: int, start: int, end: int, top, lost: list[int]) -> RepMetrics:
+        """A rep during which a sensor of the exercise's muscles was lost: its place and the target's
+        envelope as seen, and which sensors were lost instead of the measures that needed them."""
+        sides = {self.channels[i][2].side for i in self._target}
+        target = self.channels[self._target[0]][2]
+        return RepMetrics(
+            index=index,
+            start_s=start / self.fs_hz,
+            end_s=end / self.fs_hz,
+            peak=top.value,
+            mean=rep.mean,
+            time_to_peak_s=top.at / self.fs_hz,
+            units=self.units[self._target[0]],
+            muscle=target.muscle,
+            side=None if len(sides) > 1 else target.side,
+            lost_sensors=tuple(self.channels[i][2].label for i in lost),
         )
 
     def _median_frequencies(self, start: int, end: int, curve: np.ndarray) -> tuple[float | None, tuple[float, ...]]:

@@ -10,7 +10,6 @@ owner-only; nothing leaves the machine unless the trainer sends the file.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ from pathlib import Path
 from coach_tui.config import Config
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import exercise_library
+from coach_tui.domain.names import file_slug
 from coach_tui.domain.progress import ABSummary, ActivationSeries, ClientProgress, client_progress
 from coach_tui.dsp import asymmetry, fatigue, peak, target_share
 from coach_tui.dsp.fatigue import FatigueSettings
@@ -78,6 +78,25 @@ def quantity(n: int, noun: str) -> str:
 def day(when: datetime) -> str:
     """The local calendar date: "2025-03-29"."""
     return f"{when.astimezone():%Y-%m-%d}"
+
+
+def clock_time(when: datetime) -> str:
+    """The local time of day: "14:05"."""
+    return f"{when.astimezone():%H:%M}"
+
+
+def set_rows(progress: ClientProgress) -> tuple[tuple[str, ...], ...]:
+    """One row per set, oldest first: date, time, exercise, load, reps (and incomplete ones), the
+    target's peak %MVC, the client's score, the cue."""
+    rows = []
+    for line in progress.set_lines:
+        reps = str(line.reps) + (f" (+{line.incomplete} incomplete)" if line.incomplete else "")
+        rows.append((day(line.started), clock_time(line.started), line.exercise_name, number(line.load_kg, "kg", 1),
+                     reps, number(line.peak_pct), "—" if line.perceived is None else str(line.perceived), line.cue))
+    return tuple(rows)
+
+
+SET_COLUMNS = ("date", "time", "exercise", "load", "reps", "peak %MVC", "perceived", "cue")
 
 
 def load_progress(repo, client: Client, config: Config) -> ClientProgress:
@@ -151,6 +170,15 @@ def _activation(progress: ClientProgress) -> _Section:
     text = ("Per session; first → last value. " + NOT_FORCE,)
     charts = tuple(_series_chart(series) for series in progress.series)
     return _Section("Activation and symmetry", text, tuple(rows), tuple(notes), charts)
+
+
+def _sets(progress: ClientProgress) -> _Section:
+    missing = progress.missing("sets")
+    if missing:
+        return _Section("Sets", (missing,))
+    text = ("Every set with its load and time of day; reps during which a sensor was lost are counted apart "
+            "and left out of every number.",)
+    return _Section("Sets", text, (SET_COLUMNS, *set_rows(progress)))
 
 
 def _progression(progress: ClientProgress) -> _Section:
@@ -275,7 +303,7 @@ def _document(progress: ClientProgress, generated: datetime, ab_settings: ABSett
         *([progress.left_out] if progress.left_out else []),
     )
     sections = (_activation(progress), _progression(progress), _ab_tests(progress, ab_settings), _perceived(progress),
-                _fatigue(progress, fatigue_settings), _calibrations(progress), _formulas(progress))
+                _fatigue(progress, fatigue_settings), _sets(progress), _calibrations(progress), _formulas(progress))
     return f"Activation report — {client.name}", intro, sections
 
 
@@ -297,8 +325,8 @@ def _md_cell(text: str) -> str:
 def _md_chart(chart: _Chart) -> list[str]:
     lines = []
     for line in chart.lines:
-        values = [v for _, v in line.points]
         digits = 2 if not line.unit else 0
+        values = [round(v, digits) for _, v in line.points]  # the line draws the numbers it is shown with
         span = f"{day(line.points[0][0])} → {day(line.points[-1][0])}"
         lines.append(f"- {chart.title}, {line.label}: `{sparkline(values)}` {number(values[0], digits=digits)} → "
                      f"{number(values[-1], line.unit, digits)} ({span})")
@@ -416,7 +444,7 @@ def format_for(path: Path | None, explicit: str | None = None) -> str:
 
 def report_path(sessions_dir: Path, client: Client, fmt: str, when: datetime) -> Path:
     """``sessions/reports/<client>-<date>.<fmt>``; the reports folder is created owner-only."""
-    slug = re.sub(r"[^\w]+", "-", client.name.casefold()).strip("-") or client.id
+    slug = file_slug(client.name, client.id)
     return private_dirs(sessions_dir / REPORTS_FOLDER) / f"{slug}-{when.astimezone():%Y-%m-%d}.{fmt}"
 
 

@@ -6,17 +6,20 @@ What is modelled, per sensor (all in µV):
   surface-EMG spectrum, unit RMS) multiplied by a scripted *activation* curve (µV RMS), plus a white
   amplifier noise floor (default 3 µV RMS). The true RMS envelope is therefore
   ``sqrt(activation² + floor²)``; ``keep_truth=True`` records the activation curve.
-- **Scenarios**: ``"rest"`` (activation 0); ``"reps"`` (endless reps of an exercise: sin²-shaped
-  bursts of 1.5–2.5 s with 0.8–1.2 s rest, peak varying ±10 % rep to rep, each muscle at a fraction
-  of its MVC amplitude set by its role — target 70 %, synergist 40 %, antagonist 10 %); ``"mvc"``
-  (an MVC protocol on request: 3 s rest baseline, then 3 ramp-hold-ramp trials of 5 s with 5 s rest
-  between, every sensor reaching 92 %, 100 % and 97 % of its MVC amplitude; afterwards the kit
-  switches itself back to ``"rest"``).
-- **Steering** (:meth:`SimulatedKit.steer`, any time): compensation (target lower, synergists
-  higher and leading), a left-side deficit, fatigue (amplitude up to +25 %, spectrum compressed down
-  to 0.7 over ``fatigue_time_s``), mains hum with harmonics, a one-off electrode pop (step with
-  exponential decay), dropped packets (reported as ``gap_before`` on the next block) and saturation.
-- **Link**: battery slowly draining from 80–100 %, measured sample rate, samples/packets lost.
+- **Scenarios** (``simulated_scenarios``): ``"rest"`` (activation 0); ``"reps"`` (endless reps of an
+  exercise: sin²-shaped bursts of 1.5–2.5 s with 0.8–1.2 s rest, peak varying ±10 % rep to rep, each
+  muscle at a fraction of its MVC amplitude set by its role — target 70 %, synergist 40 %,
+  antagonist 10 %); ``"mvc"`` (an MVC protocol on request: 3 s rest baseline, then 3
+  ramp-hold-ramp trials of 5 s with 5 s rest between, every sensor reaching 92 %, 100 % and 97 % of
+  its MVC amplitude; afterwards the kit switches itself back to ``"rest"``).
+- **Steering** (:meth:`SimulatedKit.steer`, any time; ``simulated_steering``): compensation, a
+  left-side deficit, fatigue (amplitude up to +25 %, spectrum compressed down to 0.7 over
+  ``fatigue_time_s``), mains hum with harmonics, a one-off electrode pop (step with exponential
+  decay), dropped packets, a lost sensor (``simulated_link``) and saturation.
+- **Pacing**: as fast as the consumer takes blocks (``t_host`` on a virtual clock), at wall-clock
+  rate (``realtime``), or on any :class:`~coach_tui.sources.clock.Clock` — a
+  :class:`~coach_tui.sources.clock.SteppedClock` makes it deliver exactly the samples due when a
+  test advances the clock.
 
 Deterministic by seed: each sensor draws from its own generators spawned from
 ``numpy.random.SeedSequence(seed)`` (signal, floor, packet loss, misc), rep timing from a kit-level
@@ -29,169 +32,32 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from coach_tui.sources.block import Block, SensorStatus
-from coach_tui.sources.emg_synthesis import EmgNoise, plateau, raised_cosine_bursts
+from coach_tui.sources.clock import Clock, WallClock
+from coach_tui.sources.emg_synthesis import EmgNoise
+from coach_tui.sources.simulated_link import SimulatedLink
+from coach_tui.sources.simulated_scenarios import ActivationScript, RepProfile, SimulatedMvcTrials
+from coach_tui.sources.simulated_sensors import (
+    DEFAULT_MVC_UV,
+    DEFAULT_SENSORS,
+    TYPICAL_MVC_UV,
+    SimulatedSensor,
+    resolve_sensors,
+    sensors_for_exercise,
+)
+from coach_tui.sources.simulated_steering import Steering, steered
+
+__all__ = ["DEFAULT_SENSORS", "RepProfile", "SimulatedKit", "SimulatedMvcTrials", "SimulatedSensor", "Steering",
+           "sensors_for_exercise"]
 
 ALLOWED_FS_HZ = (1000, 2000)
-ALLOWED_MAINS_HZ = (0, 50, 60)
-SCENARIOS = ("rest", "mvc", "reps")
-ROLES = ("target", "synergist", "antagonist")
-SIDES = ("L", "R")
-
-#: Typical MVC amplitudes (µV RMS) per muscle before the kit's ±10 % per-muscle variation.
-TYPICAL_MVC_UV: dict[str, float] = {
-    "glute_max": 400.0,
-    "glute_med": 350.0,
-    "hamstrings": 350.0,
-    "erector_spinae": 300.0,
-    "rectus_femoris": 450.0,
-    "vastus_lateralis": 450.0,
-    "gastrocnemius": 350.0,
-    "biceps": 500.0,
-    "triceps": 450.0,
-}
-DEFAULT_MVC_UV = 400.0
 
 #: Relative RMS amplitude of mains harmonics (fundamental = 1).
 MAINS_HARMONICS: dict[int, float] = {1: 1.0, 2: 0.05, 3: 0.3, 5: 0.1}
-
-
-@dataclass(frozen=True, slots=True)
-class SimulatedSensor:
-    """One simulated single-channel sensor on one muscle and side.
-
-    ``role`` is the muscle's role in the simulated exercise: "target", "synergist" or
-    "antagonist". ``mvc_uv`` overrides the kit's MVC amplitude for this sensor (µV RMS).
-    """
-
-    sensor_id: str
-    muscle: str
-    side: str
-    role: str
-    mvc_uv: float | None = None
-
-
-def _sensor(muscle: str, side: str, role: str) -> SimulatedSensor:
-    return SimulatedSensor(f"sim-{muscle}-{side}", muscle, side, role)
-
-
-#: The full 8-sensor hip-thrust kit; the default kit is the first 4.
-DEFAULT_SENSORS: tuple[SimulatedSensor, ...] = (
-    _sensor("glute_max", "L", "target"),
-    _sensor("glute_max", "R", "target"),
-    _sensor("hamstrings", "L", "synergist"),
-    _sensor("hamstrings", "R", "synergist"),
-    _sensor("erector_spinae", "L", "synergist"),
-    _sensor("erector_spinae", "R", "synergist"),
-    _sensor("rectus_femoris", "L", "antagonist"),
-    _sensor("rectus_femoris", "R", "antagonist"),
-)
-
-
-def sensors_for_exercise(
-    target: str, synergists: tuple[str, ...], antagonists: tuple[str, ...], count: int
-) -> list[SimulatedSensor]:
-    """A kit of ``count`` sensors (2–8, pairs) on an exercise's muscles: target, synergists, antagonists."""
-    muscles = [(target, "target")] + [(m, "synergist") for m in synergists] + [(m, "antagonist") for m in antagonists]
-    chosen = muscles[: max(1, count // 2)]
-    return [_sensor(muscle, side, role) for muscle, role in chosen for side in SIDES]
-
-
-@dataclass(frozen=True, slots=True)
-class RepProfile:
-    """Shape of the "reps" scenario. Levels are fractions of each sensor's MVC amplitude."""
-
-    duration_s: tuple[float, float] = (1.5, 2.5)
-    rest_s: tuple[float, float] = (0.8, 1.2)
-    peak_jitter: float = 0.10
-    levels: Mapping[str, float] = field(
-        default_factory=lambda: {"target": 0.70, "synergist": 0.40, "antagonist": 0.10}
-    )
-    compensated_levels: Mapping[str, float] = field(
-        default_factory=lambda: {"target": 0.40, "synergist": 0.65, "antagonist": 0.10}
-    )
-    #: Onset delay relative to the rep start, per role (ms); compensating synergists lead.
-    onset_ms: Mapping[str, float] = field(
-        default_factory=lambda: {"target": 0.0, "synergist": 40.0, "antagonist": 0.0}
-    )
-    compensated_onset_ms: Mapping[str, float] = field(
-        default_factory=lambda: {"target": 0.0, "synergist": -60.0, "antagonist": 0.0}
-    )
-    #: Antagonist level while the client co-contracts (bracing against the movement).
-    cocontracting_antagonist: float = 0.55
-
-
-@dataclass(frozen=True, slots=True)
-class SimulatedMvcTrials:
-    """Shape of the "mvc" scenario: baseline, then trials (ramp-hold-ramp) with rest between."""
-
-    baseline_s: float = 3.0
-    trial_s: float = 5.0
-    ramp_s: float = 0.5
-    rest_s: float = 5.0
-    levels: tuple[float, ...] = (0.92, 1.0, 0.97)
-
-    @property
-    def total_s(self) -> float:
-        """Length of the protocol from request to the end of the last trial."""
-        n = len(self.levels)
-        return self.baseline_s + n * self.trial_s + (n - 1) * self.rest_s
-
-
-@dataclass(frozen=True, slots=True)
-class Steering:
-    """The switchable flags of a :class:`SimulatedKit` (read ``kit.flags``, change via ``steer``).
-
-    - ``scenario``: "rest" | "mvc" | "reps"; requesting "mvc" (re)starts the protocol.
-    - ``compensate``: target share drops (target 40 % MVC, synergists 65 % and leading by 60 ms).
-    - ``cocontract``: antagonists work with the target (``RepProfile.cocontracting_antagonist``).
-    - ``left_deficit_pct``: activation of every left-side sensor scaled by ``1 - pct/100``.
-    - ``fatigue``: fatigue builds over ``fatigue_time_s`` (amplitude ×1.25, spectrum ×0.7 at
-      full fatigue) and recovers twice as fast when switched off.
-    - ``mains_hz`` (0, 50, 60), ``mains_uv`` (RMS at the fundamental), ``mains_sensor`` (None = all
-      sensors, or one sensor id): additive hum with harmonics.
-    - ``electrode_pop``: True (first sensor) or a sensor id; one step transient, then clears.
-    - ``drop_packets``: probability per block and sensor that the block is lost.
-    - ``clip_uv``: saturate samples at ±value (None = no clipping).
-    - ``lost_sensor``: a sensor id whose link is down (nothing delivered, reported disconnected);
-      back to None and it reconnects, its first block reporting the samples lost meanwhile.
-    """
-
-    scenario: str = "rest"
-    compensate: bool = False
-    cocontract: bool = False
-    left_deficit_pct: float = 0.0
-    fatigue: bool = False
-    mains_hz: int = 0
-    mains_uv: float = 20.0
-    mains_sensor: str | None = None
-    electrode_pop: bool | str = False
-    drop_packets: float = 0.0
-    clip_uv: float | None = None
-    lost_sensor: str | None = None
-
-
-@dataclass(slots=True)
-class _SensorState:
-    spec: SimulatedSensor
-    mvc_uv: float
-    signal_rng: np.random.Generator
-    floor_rng: np.random.Generator
-    drop_rng: np.random.Generator
-    misc_rng: np.random.Generator
-    status: SensorStatus
-    battery0: float
-    mains_phase: float
-    pop_uv: float = 0.0
-    pending_gap: int = 0
-    pending_packets: int = 0
-    truth: list[np.ndarray] = field(default_factory=list)
 
 
 class _StackedNormal:
@@ -211,17 +77,18 @@ class SimulatedKit:
     :data:`DEFAULT_SENSORS`), default 4 (glute max and hamstrings, both sides). ``fs_hz`` is 1000 or
     2000; every block carries ``block_ms`` of samples (default 20 ms). ``duration_s`` bounds the
     stream (counted from the kit's first sample, shared with :meth:`generate`); None streams
-    endlessly. ``realtime`` paces blocks at wall-clock rate; otherwise they come as fast as the
-    consumer takes them, with ``t_host`` on a virtual clock (start time + sample index / fs).
-    Remaining keyword arguments are initial :class:`Steering` flags.
+    endlessly. ``clock`` paces the blocks (each is handed out once the clock reaches its last
+    sample's time); ``realtime`` is the wall clock; with neither they come as fast as the consumer
+    takes them, with ``t_host`` on a virtual clock (start time + sample index / fs). Remaining
+    keyword arguments are initial :class:`Steering` flags.
     """
 
     #: Block periods generated per call (120 ms at the default 20 ms blocks) …
     GROUP_BLOCKS = 6
-    #: … and handed out this many periods at a time (every 40 ms at 20 ms blocks when
-    #: ``realtime``), as a Bluetooth host hands over a connection event's notifications together. Each
-    #: wake-up of the event loop costs CPU of its own (~0.3 ms on a small VM), so pacing every block
-    #: would cost more than making it.
+    #: … and handed out this many periods at a time (every 40 ms at 20 ms blocks when paced), as a
+    #: Bluetooth host hands over a connection event's notifications together. Each wake-up of the
+    #: event loop costs CPU of its own (~0.3 ms on a small VM), so pacing every block would cost
+    #: more than making it.
     DELIVER_BLOCKS = 2
 
     def __init__(
@@ -232,6 +99,7 @@ class SimulatedKit:
         block_ms: float = 20.0,
         seed: int = 0,
         realtime: bool = False,
+        clock: Clock | None = None,
         duration_s: float | None = None,
         noise_floor_uv: float = 3.0,
         fatigue_time_s: float = 30.0,
@@ -245,7 +113,7 @@ class SimulatedKit:
     ):
         if fs_hz not in ALLOWED_FS_HZ:
             raise ValueError(f"fs_hz={fs_hz!r} not supported; allowed values: {ALLOWED_FS_HZ}")
-        specs = self._resolve_sensors(sensors)
+        specs = resolve_sensors(sensors)
         block_n = round(block_ms * fs_hz / 1000.0)
         if block_n < 1:
             raise ValueError(f"block_ms={block_ms!r} gives less than one sample at {fs_hz} Hz")
@@ -254,103 +122,76 @@ class SimulatedKit:
         self.fs_hz = int(fs_hz)
         self.block_samples = block_n
         self.seed = seed
-        self.realtime = realtime
+        self.clock: Clock | None = clock or (WallClock() if realtime else None)
         self.duration_s = duration_s
         self.noise_floor_uv = float(noise_floor_uv)
         self.fatigue_time_s = float(fatigue_time_s)
         self.pop_uv = float(pop_uv)
         self.pop_tau_s = float(pop_tau_s)
-        self.rep_profile = rep_profile or RepProfile()
-        self.mvc_trials = mvc_trials or SimulatedMvcTrials()
         self.keep_truth = keep_truth
         self.sensors: list[SimulatedSensor] = list(specs)
 
         root = np.random.SeedSequence(seed)
         kit_ss, *sensor_ss = root.spawn(1 + len(specs))
         kit_rng = np.random.default_rng(kit_ss)
-        muscle_factor = {
-            m: float(kit_rng.uniform(0.9, 1.1)) for m in sorted({s.muscle for s in specs})
-        }
-        self._scenario_rng = np.random.default_rng(kit_ss.spawn(1)[0])
+        muscle_factor = {m: float(kit_rng.uniform(0.9, 1.1)) for m in sorted({s.muscle for s in specs})}
+        self.script = ActivationScript(self.fs_hz, np.random.default_rng(kit_ss.spawn(1)[0]),
+                                       rep_profile or RepProfile(), mvc_trials or SimulatedMvcTrials())
         overrides = dict(mvc_uv or {})
         unknown = set(overrides) - {s.sensor_id for s in specs}
         if unknown:
             raise ValueError(f"mvc_uv names unknown sensors: {sorted(unknown)}")
 
-        self._states: list[_SensorState] = []
+        self._signal_rngs, self._floor_rngs, self._misc_rngs, self.links = [], [], [], []
+        mvc, phases = [], []
         for spec, ss in zip(specs, sensor_ss, strict=True):
             sig, flo, drp, misc = (np.random.default_rng(s) for s in ss.spawn(4))
-            mvc = overrides.get(spec.sensor_id, spec.mvc_uv)
-            if mvc is None:
-                mvc = TYPICAL_MVC_UV.get(spec.muscle, DEFAULT_MVC_UV) * muscle_factor[spec.muscle]
-            battery0 = float(misc.uniform(80.0, 100.0))
-            self._states.append(
-                _SensorState(
-                    spec=spec,
-                    mvc_uv=float(mvc),
-                    signal_rng=sig,
-                    floor_rng=flo,
-                    drop_rng=drp,
-                    misc_rng=misc,
-                    status=SensorStatus(
-                        sensor_id=spec.sensor_id,
-                        nominal_rate_hz=float(self.fs_hz),
-                        channels=1,
-                        connected=True,
-                        battery_pct=battery0,
-                        simulated=True,
-                        notes=[f"simulated {spec.muscle} {spec.side} ({spec.role})"],
-                    ),
-                    battery0=battery0,
-                    mains_phase=float(misc.uniform(0.0, 2 * np.pi)),
-                )
-            )
+            amplitude = overrides.get(spec.sensor_id, spec.mvc_uv)
+            if amplitude is None:
+                amplitude = TYPICAL_MVC_UV.get(spec.muscle, DEFAULT_MVC_UV) * muscle_factor[spec.muscle]
+            mvc.append(float(amplitude))
+            self.links.append(SimulatedLink(spec, self.fs_hz, drp, float(misc.uniform(80.0, 100.0))))
+            phases.append(float(misc.uniform(0.0, 2 * np.pi)))
+            self._signal_rngs.append(sig)
+            self._floor_rngs.append(flo)
+            self._misc_rngs.append(misc)
         # One EmgNoise filters all sensors in one call; each row still comes from its own generator.
-        stacked = _StackedNormal([st.signal_rng for st in self._states])
-        self._noise = EmgNoise(self.fs_hz, len(self._states), stacked)
-        self._mains_phase = np.array([st.mains_phase for st in self._states])
+        self._noise = EmgNoise(self.fs_hz, len(specs), _StackedNormal(self._signal_rngs))
+        self._mains_phase = np.array(phases)
         #: MVC amplitude (µV RMS) per sensor id: the truth the "mvc" scenario reaches at 100 %.
-        self.mvc_uv: dict[str, float] = {st.spec.sensor_id: st.mvc_uv for st in self._states}
-        #: Reps generated so far: (start sample, end sample, peak factor) of the target's burst.
-        self.rep_log: list[tuple[int, int, float]] = []
+        self.mvc_uv: dict[str, float] = {s.sensor_id: a for s, a in zip(specs, mvc)}
+        self._mvc = mvc
+        self._pop = [0.0] * len(specs)
+        self._truth: list[list[np.ndarray]] = [[] for _ in specs]
 
         self._index = 0  # next sample index (same for all sensors)
         self._fatigue_level = 0.0
-        self._scenario_start = 0
-        self._reps: list[tuple[int, int, float]] = []  # scheduled (start, length, peak factor)
-        self._next_rep_start = 0
         self._closed = False
-        self._t0: float | None = None  # monotonic time of sample index 0
+        self._sleeping: asyncio.Task | None = None  # the task waiting for the clock, if any
+        self._t0: float | None = None  # clock time of sample index 0
         self._run_wall0 = 0.0
         self._run_index0 = 0
-        self._delivered_since_run = [0] * len(self._states)
-        self._position = {st.spec.sensor_id: k for k, st in enumerate(self._states)}
+        self._delivered_since_run = [0] * len(specs)
+        self._position = {s.sensor_id: k for k, s in enumerate(specs)}
         self._flags = Steering()
         self.steer(**flags)
 
-    # ----------------------------------------------------------------------------------- setup
-    @staticmethod
-    def _resolve_sensors(sensors: Sequence[SimulatedSensor] | int | None) -> list[SimulatedSensor]:
-        if sensors is None:
-            sensors = 4
-        if isinstance(sensors, int):
-            if not 2 <= sensors <= len(DEFAULT_SENSORS):
-                raise ValueError(f"sensor count {sensors} not supported; allowed 2..{len(DEFAULT_SENSORS)}")
-            return list(DEFAULT_SENSORS[:sensors])
-        specs = list(sensors)
-        if not 2 <= len(specs) <= 8:
-            raise ValueError(f"{len(specs)} sensors not supported; allowed 2..8")
-        ids = [s.sensor_id for s in specs]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"duplicate sensor ids: {ids}")
-        for s in specs:
-            if s.role not in ROLES:
-                raise ValueError(f"sensor {s.sensor_id}: role={s.role!r}; allowed: {ROLES}")
-            if s.side not in SIDES:
-                raise ValueError(f"sensor {s.sensor_id}: side={s.side!r}; allowed: {SIDES}")
-        return specs
-
     # -------------------------------------------------------------------------------- steering
+    @property
+    def rep_profile(self) -> RepProfile:
+        """Shape of the "reps" scenario."""
+        return self.script.rep_profile
+
+    @property
+    def mvc_trials(self) -> SimulatedMvcTrials:
+        """Shape of the "mvc" scenario."""
+        return self.script.mvc_trials
+
+    @property
+    def rep_log(self) -> list[tuple[int, int, float]]:
+        """Reps generated so far: (start sample, end sample, peak factor) of the target's burst."""
+        return self.script.rep_log
+
     @property
     def flags(self) -> Steering:
         """The current steering flags (immutable; change them with :meth:`steer`)."""
@@ -376,121 +217,11 @@ class SimulatedKit:
 
         Unknown names or bad values raise ``ValueError`` naming the flag and what is allowed.
         """
-        known = {f.name for f in dataclasses.fields(Steering)}
-        ids = {st.spec.sensor_id for st in self._states}
-        clean: dict[str, object] = {}
-        for name, value in flags.items():
-            if name not in known:
-                raise ValueError(f"unknown steering flag {name!r}; allowed: {sorted(known)}")
-            clean[name] = self._validate(name, value, ids)
-        new = dataclasses.replace(self._flags, **clean)
-        if "scenario" in clean and (new.scenario != self._flags.scenario or new.scenario == "mvc"):
-            self._start_scenario(new.scenario)
+        new = steered(self._flags, flags, set(self._position))
+        if "scenario" in flags and (new.scenario != self._flags.scenario or new.scenario == "mvc"):
+            self.script.start(new.scenario, self._index)
         self._flags = new
         return new
-
-    @staticmethod
-    def _validate(name: str, value: object, ids: set[str]) -> object:
-        def bad(allowed: str) -> ValueError:
-            return ValueError(f"steering flag {name}={value!r} not allowed; allowed: {allowed}")
-
-        if name == "scenario":
-            if value not in SCENARIOS:
-                raise bad(str(SCENARIOS))
-            return value
-        if name in ("compensate", "cocontract", "fatigue"):
-            if not isinstance(value, bool | np.bool_):
-                raise bad("True or False")
-            return bool(value)
-        if name == "left_deficit_pct":
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 100:
-                raise bad("a number 0 <= pct < 100")
-            return float(value)
-        if name == "mains_hz":
-            if isinstance(value, bool) or value not in ALLOWED_MAINS_HZ:
-                raise bad(str(ALLOWED_MAINS_HZ))
-            return int(value)  # type: ignore[arg-type]
-        if name == "mains_uv":
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise bad("a number >= 0 (µV RMS)")
-            return float(value)
-        if name in ("mains_sensor", "lost_sensor"):
-            if value is not None and value not in ids:
-                raise bad(f"None or one of {sorted(ids)}")
-            return value
-        if name == "electrode_pop":
-            if value is True or value is False or value in ids:
-                return value
-            raise bad(f"True, False or one of {sorted(ids)}")
-        if name == "drop_packets":
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
-                raise bad("a probability 0 <= p < 1")
-            return float(value)
-        if name == "clip_uv":
-            if value is None:
-                return None
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise bad("None or a number > 0 (µV)")
-            return float(value)
-        raise AssertionError(name)  # pragma: no cover
-
-    def _start_scenario(self, scenario: str) -> None:
-        self._scenario_start = self._index
-        self._reps = []
-        if scenario == "reps":
-            self._next_rep_start = self._index + self._draw_samples(self.rep_profile.rest_s)
-
-    def _draw_samples(self, bounds: tuple[float, float]) -> int:
-        return round(self._scenario_rng.uniform(*bounds) * self.fs_hz)
-
-    # ---------------------------------------------------------------------------- activation
-    def _schedule_reps(self, until: int) -> None:
-        """Schedule reps starting before ``until``; drop reps that are long over."""
-        prof = self.rep_profile
-        while self._next_rep_start < until:
-            length = self._draw_samples(prof.duration_s)
-            peak = 1.0 + float(self._scenario_rng.uniform(-prof.peak_jitter, prof.peak_jitter))
-            start = self._next_rep_start
-            self._reps.append((start, length, peak))
-            self.rep_log.append((start, start + length, peak))
-            self._next_rep_start = start + length + self._draw_samples(prof.rest_s)
-        horizon = self._index - self.fs_hz  # onset shifts are far below 1 s
-        self._reps = [r for r in self._reps if r[0] + r[1] > horizon]
-
-    def _base_activation(self, n: int) -> np.ndarray:
-        """Activation (µV RMS) per sensor for the next ``n`` samples, before deficit and fatigue."""
-        i0, fs = self._index, self.fs_hz
-        out = np.zeros((len(self._states), n))
-        scenario = self._flags.scenario
-        if scenario == "reps":
-            prof = self.rep_profile
-            comp = self._flags.compensate
-            levels = prof.compensated_levels if comp else prof.levels
-            if self._flags.cocontract:
-                levels = {**levels, "antagonist": prof.cocontracting_antagonist}
-            onsets = prof.compensated_onset_ms if comp else prof.onset_ms
-            self._schedule_reps(i0 + n + fs)
-            lengths = [length / fs for _, length, _ in self._reps]
-            unit: dict[str, np.ndarray] = {}  # per role, in fractions of MVC
-            for role in {st.spec.role for st in self._states}:
-                shift = onsets.get(role, 0.0) / 1000.0
-                starts = [(s - i0) / fs + shift for s, _, _ in self._reps]
-                peaks = [p * levels.get(role, 0.0) for _, _, p in self._reps]
-                unit[role] = raised_cosine_bursts(n, fs, starts, lengths, peaks)
-            for k, st in enumerate(self._states):
-                out[k] = unit[st.spec.role] * st.mvc_uv
-        elif scenario == "mvc":
-            proto = self.mvc_trials
-            rel0 = (i0 - self._scenario_start) / fs
-            hold = proto.trial_s - 2 * proto.ramp_s
-            curve = np.zeros(n)
-            for j, level in enumerate(proto.levels):
-                start = proto.baseline_s + j * (proto.trial_s + proto.rest_s) - rel0
-                if start < n / fs and start + proto.trial_s > 0:
-                    curve = np.maximum(curve, plateau(n, fs, start, hold, level, proto.ramp_s))
-            for k, st in enumerate(self._states):
-                out[k] = curve * st.mvc_uv
-        return out
 
     # ---------------------------------------------------------------------------- generation
     def _next_group(self, n: int, t_host0: float) -> list[list[Block]]:
@@ -507,108 +238,75 @@ class SimulatedKit:
         compression = round(1.0 - 0.3 * self._fatigue_level, 3)
         amp_gain = 1.0 + 0.25 * self._fatigue_level
 
-        activation = self._base_activation(n) * amp_gain
+        fractions = self.script.activation(i0, n, flags, [s.role for s in self.sensors])
         emg = self._noise.next(n, compression)  # (n, n_sensors), unit RMS
         hum = self._hum(i0, n, flags.mains_hz, flags.mains_uv) if flags.mains_hz else None
         pop_target = None
         if flags.electrode_pop is not False:
-            first_id = self._states[0].spec.sensor_id
-            pop_target = first_id if flags.electrode_pop is True else flags.electrode_pop
+            pop_target = self.sensors[0].sensor_id if flags.electrode_pop is True else flags.electrode_pop
             self._flags = dataclasses.replace(self._flags, electrode_pop=False)
 
         decay = np.exp(-np.arange(n) / (self.pop_tau_s * fs))
         signals = []
-        for k, st in enumerate(self._states):
-            spec = st.spec
-            act = activation[k]
+        for k, spec in enumerate(self.sensors):
+            act = fractions[k] * self._mvc[k] * amp_gain
             if spec.side == "L" and flags.left_deficit_pct:
                 act = act * (1.0 - flags.left_deficit_pct / 100.0)
             x = act * emg[:, k]
-            x += self.noise_floor_uv * st.floor_rng.standard_normal(n)
+            x += self.noise_floor_uv * self._floor_rngs[k].standard_normal(n)
             if hum is not None and (flags.mains_sensor is None or flags.mains_sensor == spec.sensor_id):
                 x += hum[k]
             if pop_target == spec.sensor_id:
-                st.pop_uv = self.pop_uv * (1.0 if st.misc_rng.random() < 0.5 else -1.0)
-            if st.pop_uv:
-                x += st.pop_uv * decay
-                st.pop_uv *= math.exp(-n / (self.pop_tau_s * fs))
-                if abs(st.pop_uv) < 0.01:
-                    st.pop_uv = 0.0
+                self._pop[k] = self.pop_uv * (1.0 if self._misc_rngs[k].random() < 0.5 else -1.0)
+            if self._pop[k]:
+                x += self._pop[k] * decay
+                self._pop[k] *= math.exp(-n / (self.pop_tau_s * fs))
+                if abs(self._pop[k]) < 0.01:
+                    self._pop[k] = 0.0
             if flags.clip_uv is not None:
                 np.clip(x, -flags.clip_uv, flags.clip_uv, out=x)
             if self.keep_truth:
-                st.truth.append(act.copy())
+                self._truth[k].append(act.copy())
             signals.append(x.astype(np.float32).reshape(n, 1))
 
         periods = []
         for start in range(0, n, bs):
             m = min(bs, n - start)
-            periods.append(self._deliver(signals, i0 + start, start, m, t_host0))
+            index, t_host = i0 + start, t_host0 + (i0 + start) / fs
+            delivered = (link.deliver(index, x[start : start + m], t_host, self._flags, self._closed)
+                         for link, x in zip(self.links, signals, strict=True))
+            periods.append([block for block in delivered if block is not None])
         self._index += n
-        if flags.scenario == "mvc" and self._index >= self._scenario_start + round(
-            self.mvc_trials.total_s * fs
-        ):
+        if flags.scenario == "mvc" and self.script.mvc_done(self._index):
             self._flags = dataclasses.replace(self._flags, scenario="rest")
-            self._start_scenario("rest")
+            self.script.start("rest", self._index)
         return periods
 
-    def _deliver(self, signals: list[np.ndarray], index: int, offset: int, m: int, t_host0: float) -> list[Block]:
-        """The blocks of one period (``m`` samples from ``index``) that get through."""
-        flags = self._flags
-        blocks: list[Block] = []
-        t_host = t_host0 + index / self.fs_hz
-        for st, x in zip(self._states, signals, strict=True):
-            spec, status = st.spec, st.status
-            status.battery_pct = max(0.0, st.battery0 - 0.2 * (index + m) / self.fs_hz / 60.0)
-            if st.drop_rng.random() < flags.drop_packets:
-                st.pending_gap += m
-                st.pending_packets += 1
-                continue
-            if flags.lost_sensor == spec.sensor_id:
-                status.connected = False
-                st.pending_gap += m
-                continue
-            if not status.connected and not self._closed:
-                status.connected = True
-                status.reconnects += 1
-            blocks.append(Block(spec.sensor_id, index, x[offset : offset + m], t_host, st.pending_gap))
-            status.samples_received += m
-            status.samples_lost += st.pending_gap
-            status.packets_lost += st.pending_packets
-            st.pending_gap = st.pending_packets = 0
-        return blocks
-
-    def _count_delivered(self, blocks: list[Block]) -> None:
-        """Measured rates count what has been handed out, not what was generated ahead."""
+    def _count_delivered(self, blocks: list[Block], due: float | None = None) -> None:
+        """Measured rates count what has been handed out, not what was generated ahead, over the time
+        until these blocks were due (``due``, on the clock; else the virtual time of the samples)."""
         for block in blocks:
             self._delivered_since_run[self._position[block.sensor_id]] += block.n_samples
-        self._update_rates()
+        elapsed = (due - self._run_wall0) if due is not None else (self._index - self._run_index0) / self.fs_hz
+        if elapsed > 0:
+            for link, delivered in zip(self.links, self._delivered_since_run, strict=True):
+                link.status.measured_rate_hz = delivered / elapsed
 
     def _hum(self, i0: int, n: int, mains_hz: int, mains_uv: float) -> np.ndarray:
         """Mains hum for every sensor, shape (n_sensors, n); ``mains_uv`` is the fundamental's RMS."""
         t = np.arange(i0, i0 + n) / self.fs_hz
-        hum = np.zeros((len(self._states), n))
+        hum = np.zeros((len(self.sensors), n))
         for h, rel in MAINS_HARMONICS.items():
             if h * mains_hz < self.fs_hz / 2:
                 hum += rel * np.sin(2 * np.pi * h * mains_hz * t[None, :] + h * self._mains_phase[:, None])
         return math.sqrt(2.0) * mains_uv * hum
 
-    def _update_rates(self) -> None:
-        if self.realtime:
-            elapsed = time.monotonic() - self._run_wall0
-        else:
-            elapsed = (self._index - self._run_index0) / self.fs_hz
-        if elapsed <= 0:
-            return
-        for st, delivered in zip(self._states, self._delivered_since_run, strict=True):
-            st.status.measured_rate_hz = delivered / elapsed
-
     def _begin_run(self) -> None:
-        now = time.monotonic()
+        now = self.clock.now() if self.clock is not None else 0.0
         self._t0 = now - self._index / self.fs_hz
         self._run_wall0 = now
         self._run_index0 = self._index
-        self._delivered_since_run = [0] * len(self._states)
+        self._delivered_since_run = [0] * len(self.sensors)
 
     def _remaining(self) -> int | None:
         if self.duration_s is None:
@@ -632,10 +330,15 @@ class SimulatedKit:
             first = self._index
             periods: list[list[Block]] | None = None
             for p in range(0, -(-n // self.block_samples), self.DELIVER_BLOCKS):
-                if self.realtime:
+                due = None
+                if self.clock is not None:
                     end = min(n, (p + self.DELIVER_BLOCKS) * self.block_samples)
                     due = self._t0 + (first + end) / self.fs_hz
-                    await asyncio.sleep(max(0.0, due - time.monotonic()))
+                    self._sleeping = asyncio.current_task()
+                    try:
+                        await self.clock.sleep_until(due)
+                    finally:
+                        self._sleeping = None
                 else:
                     await asyncio.sleep(0)
                 if self._closed:
@@ -643,7 +346,7 @@ class SimulatedKit:
                 if periods is None:  # generated when its first block is due, so steering applies
                     periods = self._next_group(n, self._t0)
                 delivered = [block for period in periods[p : p + self.DELIVER_BLOCKS] for block in period]
-                self._count_delivered(delivered)
+                self._count_delivered(delivered, due)
                 for block in delivered:
                     if self._closed:
                         return
@@ -653,46 +356,46 @@ class SimulatedKit:
         """Synchronously generate the next ``seconds`` of data: sensor id → 1-D float32 µV array.
 
         Advances the kit as iterating would (same signals, same steering, same status updates,
-        ignoring ``realtime`` and ``duration_s``); samples of dropped blocks are left out, so each
+        ignoring pacing and ``duration_s``); samples of dropped blocks are left out, so each
         array is the concatenation of the blocks iteration would have yielded.
         """
         if self._t0 is None:
             self._begin_run()
         assert self._t0 is not None
         total = round(seconds * self.fs_hz)
-        parts: dict[str, list[np.ndarray]] = {st.spec.sensor_id: [] for st in self._states}
+        parts: dict[str, list[np.ndarray]] = {s.sensor_id: [] for s in self.sensors}
         end = self._index + total
         while self._index < end:
             for period in self._next_group(min(self.GROUP_BLOCKS * self.block_samples, end - self._index), self._t0):
                 self._count_delivered(period)
                 for block in period:
                     parts[block.sensor_id].append(block.samples[:, 0])
-        return {
-            sid: (np.concatenate(p) if p else np.zeros(0, dtype=np.float32)) for sid, p in parts.items()
-        }
+        return {sid: (np.concatenate(p) if p else np.zeros(0, dtype=np.float32)) for sid, p in parts.items()}
 
     def truth(self, sensor_id: str) -> np.ndarray:
         """True activation (µV RMS, noise floor excluded) of every generated sample, dropped ones
         included; needs ``keep_truth=True``."""
         if not self.keep_truth:
             raise RuntimeError("truth is only recorded with keep_truth=True")
-        for st in self._states:
-            if st.spec.sensor_id == sensor_id:
-                return np.concatenate(st.truth) if st.truth else np.zeros(0)
-        raise KeyError(sensor_id)
+        if sensor_id not in self._position:
+            raise KeyError(sensor_id)
+        parts = self._truth[self._position[sensor_id]]
+        return np.concatenate(parts) if parts else np.zeros(0)
 
     def status(self) -> list[SensorStatus]:
         """Snapshot of every sensor's status (copies), in sensor order."""
-        return [dataclasses.replace(st.status, notes=list(st.status.notes)) for st in self._states]
+        return [dataclasses.replace(link.status, notes=list(link.status.notes)) for link in self.links]
 
     async def close(self) -> None:
-        """Stop streaming: iteration ends and every sensor reports disconnected."""
+        """Stop streaming: iteration ends (a reader waiting for the clock is woken by cancelling its
+        wait) and every sensor reports disconnected."""
         self._closed = True
-        for st in self._states:
-            st.status.connected = False
+        for link in self.links:
+            link.status.connected = False
+        if self._sleeping is not None and self._sleeping is not asyncio.current_task():
+            self._sleeping.cancel()
 
     @property
     def closed(self) -> bool:
         """True after :meth:`close`."""
         return self._closed
-

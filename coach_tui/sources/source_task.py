@@ -27,6 +27,11 @@ class SourceTask:
                 break
         await self.source.close()
 
+    @property
+    def done(self) -> bool:
+        """True once streaming has ended (the source ran out, or ``on_block`` asked to stop)."""
+        return self._task is not None and self._task.done()
+
     async def stop(self) -> None:
         """Close the source and wait for the last block to be handled."""
         await self.source.close()

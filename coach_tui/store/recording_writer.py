@@ -1,7 +1,8 @@
 """Writing a raw recording (format: :mod:`~coach_tui.store.recording_format`).
 
 The writer coalesces consecutive contiguous blocks of one sensor (no gap, no resync) into one
-record until the next flush, so 8 sensors flushed once a second cost 8 record headers a second
+record until the next flush (and consecutive gaps, blocks of no samples that only mark lost ones,
+into one), so 8 sensors flushed once a second cost 8 record headers a second
 rather than one per block. A coalesced record keeps the ``t_host`` of its first block only: the
 host times of later blocks in it are implied by the device index. Records are written with
 ``os.write`` then ``fsync``\\ ed at least every ``flush_interval_s`` of wall time (checked at each
@@ -179,6 +180,15 @@ class RecordingWriter:
                 and rec.n + n <= self.max_record_samples):
             rec.chunks.append(data)
             rec.n += n
+        elif (self.coalesce and rec is not None and rec.n == 0 and block.gap_before
+              and int(block.first_index) == rec.first_index + block.gap_before
+              and rec.gap_before + block.gap_before <= U32_MAX and n <= self.max_record_samples):
+            # a gap continuing a gap (a lost sensor is padded piece by piece): one record says it all
+            rec.gap_before += int(block.gap_before)
+            rec.first_index = int(block.first_index)
+            rec.flags |= FLAG_RESYNC if block.resync else 0
+            rec.chunks.append(data)
+            rec.n = n
         else:
             if n > self.max_record_samples:  # split an oversized block into several records
                 rows = self.max_record_samples

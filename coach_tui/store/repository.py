@@ -8,13 +8,15 @@ from pathlib import Path
 from coach_tui.domain.abtest import ABTest
 from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.client import Client
+from coach_tui.domain.names import name_key
 from coach_tui.domain.placement import Placement
 from coach_tui.domain.session import Session, SetRecord
+from coach_tui.domain.set_choices import SetChoices
 from coach_tui.store.database import Database
 from coach_tui.store.record_check import check_records
 
 CLIENTS, CALIBRATIONS, SESSIONS, SETS, PLACEMENTS = "clients", "calibrations", "sessions", "sets", "placements"
-ABTESTS = "abtests"
+ABTESTS, SET_CHOICES = "abtests", "set_choices"
 
 
 def open_database(sessions_dir: Path, *, read_only: bool = False) -> Database:
@@ -28,12 +30,12 @@ class UnknownRecord(LookupError):
 
 
 def _close_names(wanted: str, names: list[str], limit: int = 3) -> list[str]:
-    """``names`` that ``wanted`` may have meant, ignoring case: those with a word starting with it
-    ("Ana" → "Ana Díaz"), then those spelled alike (difflib ratio ≥ 0.6: "Ana Diaz" → "Ana Díaz")."""
-    key = wanted.strip().casefold()
+    """``names`` that ``wanted`` may have meant, ignoring case and accents: those with a word starting
+    with it ("zoe" → "Zoë Ørsted"), then those spelled alike (difflib ratio ≥ 0.6: "Ana Diaz" → "Ana Díaz")."""
+    key = name_key(wanted)
     if not key:
         return []
-    by_key = {n.casefold(): n for n in names}
+    by_key = {name_key(n): n for n in names}
     starts = [n for k, n in by_key.items() if any(word.startswith(key) for word in k.split()) or k.startswith(key)]
     alike = [by_key[k] for k in difflib.get_close_matches(key, list(by_key), n=limit, cutoff=0.6)]
     return list(dict.fromkeys(starts + alike))[:limit]
@@ -64,6 +66,11 @@ class Repository:
     def clients(self) -> list[Client]:
         """All clients, by name."""
         return sorted((Client.from_dict(d) for d in self.db.all(CLIENTS)), key=lambda c: c.name.casefold())
+
+    def search_clients(self, typed: str) -> list[Client]:
+        """The clients whose name holds ``typed``, ignoring case and accents (all for nothing typed)."""
+        key = name_key(typed)
+        return [c for c in self.clients() if key in name_key(c.name)]
 
     def find_client(self, name: str) -> Client | None:
         """The client with this name (case-insensitive), or None."""
@@ -98,6 +105,16 @@ class Repository:
     def save_placements(self, client_id: str, placements: list[Placement]) -> None:
         """Remember where each sensor sits on this client."""
         self.db.upsert(PLACEMENTS, {"id": client_id, "placements": [p.to_dict() for p in placements]})
+
+    # what the trainer set for the next sets
+    def set_choices(self, client_id: str) -> SetChoices:
+        """The exercise, load and cue of the client's next sets (as last set, else none)."""
+        doc = self.db.get(SET_CHOICES, client_id)
+        return SetChoices() if doc is None else SetChoices.from_dict(doc)
+
+    def save_set_choices(self, client_id: str, choices: SetChoices) -> None:
+        """Keep the exercise, load and cue for the client's next sets until they are changed."""
+        self.db.upsert(SET_CHOICES, {"id": client_id, **choices.to_dict()})
 
     # calibrations
     def add_calibration(self, calibration: Calibration) -> None:

@@ -15,25 +15,25 @@ from textual.screen import ModalScreen
 from textual.widgets import Label
 
 from coach_tui.config import Config
-from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.client import Client
-from coach_tui.domain.exercises import Exercise, exercise_library
+from coach_tui.domain.exercises import Exercise
 from coach_tui.domain.ids import new_id, now_utc
+from coach_tui.domain.names import cut
 from coach_tui.domain.placement import Placement
 from coach_tui.store.repository import Repository
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
 from coach_tui.ui.screens.clients_screen import ClientsScreen
-from coach_tui.ui.sensors_not_ready import SensorsNotReady
+from coach_tui.workflows.sensor_kit import DEFAULT_EXERCISE, SensorKit
 
 if TYPE_CHECKING:
-    from coach_tui.sources.source_hub import SourceHub
+    from coach_tui.sources.clock import Clock
+    from coach_tui.ui.screens.live_screen import LiveScreen
     from coach_tui.workflows.calibration_protocol import CalibrationProtocol
     from coach_tui.workflows.live_monitor import LiveMonitor
 
 # The working screens are imported when first opened: the clients screen paints sooner.
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
-DEFAULT_EXERCISE = "hip_thrust"
 DEMO_CLIENT = "Demo client"
 NEW_TEST = "new"  # the A/B test chooser's "plan a new one"
 
@@ -44,26 +44,44 @@ def too_small_message(width: int, height: int) -> str:
 
 
 class TooSmallScreen(ModalScreen[None]):
-    """Shown instead of a squeezed layout while the terminal is below the minimum size."""
+    """Shown instead of a squeezed layout while the terminal is below the minimum size; space still
+    stops a running set (and keeps it)."""
+
+    BINDINGS = [Binding("space", "stop_set", "Stop the set", id="small.stop")]
 
     def __init__(self, width: int, height: int):
         super().__init__()
         self.message = too_small_message(width, height)
+        self.note = ""
 
     def compose(self) -> ComposeResult:
-        yield Label(self.message, id="too-small")
+        yield Label(self._text(), id="too-small")
+
+    def _text(self) -> str:
+        recording = self.app.recording_live() is not None
+        return "\n".join([self.message, *(["a set is recording: space stops it and keeps it"] if recording else []),
+                          *([self.note] if self.note else [])])
 
     def say(self, width: int, height: int) -> None:
         """Update the message after a resize."""
         self.message = too_small_message(width, height)
         if self.is_mounted:
-            self.query_one(Label).update(self.message)
+            self.query_one(Label).update(self._text())
+
+    def action_stop_set(self) -> None:
+        live = self.app.recording_live()
+        record = live.stop_and_keep() if live is not None else None
+        self.note = (f"set {record.index} stopped and kept: {len(record.reps)} rep{'' if len(record.reps) == 1 else 's'}"
+                     if record is not None else "no set is recording")
+        self.query_one(Label).update(self._text())
 
 
 class CoachApp(App):
     """The console. ``repo`` is the open client database. ``simulated``: the simulated kit, else the
     Bluetooth sensors of ``config.toml`` (kept connected while the console runs; each screen reads
-    them through a reader of its own). ``scanner_backend``/``client_backend`` go to bleak (tests)."""
+    them through a reader of its own); see ``SensorKit``. ``clock`` paces the simulated kit (a test's
+    ``SteppedClock``; default: the wall clock as ``[simulation] realtime`` says).
+    ``scanner_backend``/``client_backend`` go to bleak (tests)."""
 
     CSS_PATH = "coach.tcss"
     TITLE = "coach-tui"
@@ -74,18 +92,22 @@ class CoachApp(App):
         Binding("f1,question_mark", "help", "Help", id="app.help"),
     ]
 
-    def __init__(self, config: Config, repo: Repository, *, simulated: bool = True, scanner_backend=None,
-                 client_backend=None, log_path: Path | None = None):
+    def __init__(self, config: Config, repo: Repository, *, simulated: bool = True, clock: Clock | None = None,
+                 scanner_backend=None, client_backend=None, log_path: Path | None = None):
         super().__init__()
         self.log_path = log_path
         self.config = config
         self.repo = repo
-        self.simulated = simulated or not config.sensors
-        self.exercises: dict[str, Exercise] = exercise_library(config.exercises)
+        self.kit = SensorKit(config, repo, simulated=simulated, clock=clock, scanner_backend=scanner_backend,
+                             client_backend=client_backend)
+        self.exercises: dict[str, Exercise] = self.kit.exercises
         self._too_small: TooSmallScreen | None = None
         self._screens_up = False  # the clients screen is pushed (size checks wait for it)
-        self._backends = {"scanner_backend": scanner_backend, "client_backend": client_backend}
-        self._hub: SourceHub | None = None
+
+    @property
+    def simulated(self) -> bool:
+        """True while the console reads the simulated kit."""
+        return self.kit.simulated
 
     def _handle_exception(self, error: Exception) -> None:
         """An unexpected exception: logged with its traceback, and the shell is left one line
@@ -111,13 +133,12 @@ class CoachApp(App):
 
     async def _connect_sensors(self) -> None:
         """Connect the configured sensors; without Bluetooth, say why and offer the simulated kit."""
-        from coach_tui.workflows.configured_sensors import bluetooth_source, configured_placements
-        from coach_tui.sources.ble.bluetooth_errors import BluetoothUnavailable, check_bluetooth
+        from coach_tui.sources.ble.bluetooth_errors import BluetoothUnavailable
 
         try:
-            await check_bluetooth(self._backends["scanner_backend"])
+            await self.kit.connect()
         except BluetoothUnavailable as error:
-            self.simulated = True
+            self.kit.use_simulated()
             self._label_source()
             reason = str(error)
 
@@ -127,19 +148,13 @@ class CoachApp(App):
 
             self.push_screen(ChoiceDialog(f"Bluetooth: {reason}",
                                           [("simulate", "use the SIMULATED sensor kit instead"), ("quit", "quit")]), chosen)
-            return
-        from coach_tui.sources.source_hub import SourceHub
-
-        self._hub = SourceHub(bluetooth_source(self.config, configured_placements(self.config), **self._backends))
-        self._hub.start()
 
     def _label_source(self) -> None:
         """Every screen's header says when the numbers come from the simulated kit."""
         self.sub_title = "SIMULATED sensor kit" if self.simulated else ""
 
     async def on_unmount(self) -> None:
-        if self._hub is not None:
-            await self._hub.close()
+        await self.kit.close()
 
     def on_resize(self, event: events.Resize) -> None:
         # Dispatched before App's own handler (which stops the event); the first one comes before
@@ -167,13 +182,35 @@ class CoachApp(App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    def recording_live(self) -> LiveScreen | None:
+        """The live screen whose set is recording, if any."""
+        return next((s for s in self.screen_stack if hasattr(s, "stop_and_keep") and s.console is not None
+                     and s.console.recording), None)
+
+    async def action_quit(self) -> None:
+        """Quit; while a set records, ask first, then stop it and keep it."""
+        live = self.recording_live()
+        if live is None:
+            self.exit()
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice == "stop":
+                record = live.stop_and_keep()
+                reps = len(record.reps) if record else 0
+                self.exit(message=f"the set was stopped and kept ({reps} rep{'' if reps == 1 else 's'}) before quitting")
+
+        self.push_screen(ChoiceDialog("A set is recording. Quit?", [("stop", "stop the set, keep it and quit"),
+                                                                   ("stay", "keep recording")]), chosen)
+
     # -- screens that need a client -----------------------------------------------------------
 
     def open_live(self, client: Client) -> None:
-        """The live screen for ``client``, on the default exercise."""
+        """The live screen for ``client``, on the exercise last chosen for them (else the default)."""
         from coach_tui.ui.screens.live_screen import LiveScreen
 
-        self.push_screen(LiveScreen(client, DEFAULT_EXERCISE))
+        chosen = self.repo.set_choices(client.id).exercise
+        self.push_screen(LiveScreen(client, chosen if chosen in self.exercises else DEFAULT_EXERCISE))
 
     def open_placement(self, client: Client) -> None:
         """Placement and check for ``client``."""
@@ -217,7 +254,7 @@ class CoachApp(App):
             self._plan_abtest(client, target)
             return
         options = [(NEW_TEST, "plan a new A/B test"), *((t.id, abtest_label(t, self.exercises)) for t in tests)]
-        self.push_screen(ChoiceDialog(f"A/B tests of {client.name}: continue one or plan a new one", options), chosen)
+        self.push_screen(ChoiceDialog(f"A/B tests of {cut(client.name, 30)}: continue one or plan a new one", options), chosen)
 
     def _plan_abtest(self, client: Client, target: str | None) -> None:
         from coach_tui.domain.abtest import ABTest
@@ -235,127 +272,41 @@ class CoachApp(App):
 
         self.push_screen(ABTestPlanDialog(client, muscles, default, self.exercises, self.config.ab_plan), planned)
 
-    # -- sensors ------------------------------------------------------------------------------
+    # -- sensors (see SensorKit) -----------------------------------------------------------------
 
     def placements_for(self, client: Client) -> list[Placement]:
-        """Where the sensors sit on ``client``: as stored, else the default layout (the simulated kit's,
-        or ``[[sensors]]``'s). With Bluetooth sensors, a stored layout must use their channels."""
-        from coach_tui.workflows.configured_sensors import configured_placements
-        from coach_tui.sources.simulated import sensors_for_exercise
-
-        stored = self.repo.placements(client.id)
-        if self.simulated:
-            if stored and len(stored) == len({p.sensor_id for p in stored}):  # one channel per simulated sensor
-                return stored
-            exercise = self.exercises[DEFAULT_EXERCISE]
-            kit = sensors_for_exercise(exercise.target, exercise.synergists, exercise.antagonists,
-                                       self.config.simulation.sensors)
-            return [Placement(s.muscle, s.side, s.sensor_id) for s in kit]
-        configured = configured_placements(self.config)
-        channels = {(p.sensor_id, p.channel) for p in configured}
-        if stored and {(p.sensor_id, p.channel) for p in stored} == channels:
-            return stored
-        return configured
+        """Where every sensor there is now sits on ``client``."""
+        return self.kit.placements_for(client)
 
     def sensor_rate(self) -> float:
         """The sample rate every sensor runs at; ``SensorsNotReady`` says why there is none yet."""
-        if self.simulated:
-            return float(self.config.simulation.fs_hz)
-        if self._hub is None:
-            raise SensorsNotReady("sensors are not connected")
-        statuses = self._hub.status()
-        waiting = [f"{s.sensor_id} {s.state or 'connecting'}" for s in statuses
-                   if not (s.nominal_rate_hz or s.measured_rate_hz)]
-        if waiting:
-            raise SensorsNotReady(f"waiting for sensors: {'; '.join(waiting)}")
-        rates = {s.sensor_id: s.nominal_rate_hz or round(s.measured_rate_hz) for s in statuses}
-        if len(set(rates.values())) > 1:
-            listed = ", ".join(f"{sid} {rate:g} Hz" for sid, rate in rates.items())
-            raise SensorsNotReady(f"the sensors run at different rates ({listed}); use sensors of one rate together")
-        return float(next(iter(rates.values())))
-
-    def _assignments(self, placements: list[Placement]) -> dict[str, list]:
-        """Per sensor, the muscle and side of each channel the source delivers, in its order."""
-        from coach_tui.workflows.configured_sensors import configured_placements, placed_columns
-
-        by_channel = {(p.sensor_id, p.channel): p.assignment for p in placements}
-        if self.simulated:
-            return {p.sensor_id: [p.assignment] for p in placements}
-        columns = placed_columns(configured_placements(self.config))
-        return {sid: [by_channel[(sid, channel)] for channel in picked] for sid, picked in columns.items()}
-
-    def _source(self, placements: list[Placement], exercise: Exercise, scenario: str):
-        """What the screens read: the simulated kit wearing ``placements`` (each muscle playing its role
-        in ``exercise``, doing ``scenario``), or a reader of the connected sensors."""
-        if not self.simulated:
-            if self._hub is None:
-                raise SensorsNotReady("sensors are not connected")
-            return self._hub.reader()
-        from coach_tui.sources.simulated import SimulatedKit, SimulatedSensor
-
-        def role(muscle: str) -> str:
-            return "target" if muscle == exercise.target else "synergist" if muscle in exercise.synergists else "antagonist"
-
-        sensors = [SimulatedSensor(p.sensor_id, p.muscle, p.side or "L", role(p.muscle)) for p in placements]
-        sim = self.config.simulation
-        return SimulatedKit(sensors, fs_hz=sim.fs_hz, seed=sim.seed, realtime=sim.realtime, scenario=scenario)
+        return self.kit.sensor_rate()
 
     def check_source(self, placements: list[Placement]):
         """A source for the placement check (the client at rest)."""
-        return self._source(placements, self.exercises[DEFAULT_EXERCISE], "rest")
+        return self.kit.check_source(placements)
 
     def calibration_run(self, client: Client, muscle: str) -> tuple[object, CalibrationProtocol]:
         """A source with the client doing MVC trials, and the protocol reading ``muscle``'s sensors."""
-        from coach_tui.workflows.calibration_protocol import CalibrationProtocol
-
-        placements = self.placements_for(client)
-        rate = self.sensor_rate()
-        sides = {p.side: p.sensor_id for p in placements if p.muscle == muscle and p.side}
-        assigned = self._assignments(placements)
-        columns = {side: assigned[sid].index(ChannelAssignment(muscle, side)) for side, sid in sides.items()}
-        source = self._source(placements, self.exercises[DEFAULT_EXERCISE], "mvc")
-        return source, CalibrationProtocol(rate, muscle, sides, self.config.analysis.dsp, self.config.mvc,
-                                   self.envelope_sensors(), columns, self.config.analysis.peak)
+        return self.kit.calibration_run(client, muscle)
 
     def envelope_sensors(self) -> frozenset[str]:
         """Sensors that send their own envelope (none in the simulated kit)."""
-        from coach_tui.workflows.configured_sensors import envelope_sensors
-
-        return frozenset() if self.simulated else envelope_sensors(self.config)
+        return self.kit.envelope_sensors()
 
     def live_monitor(self, client: Client, exercise: str | Exercise) -> LiveMonitor:
-        """A console streaming the kit as placed on ``client``, for ``exercise``: a library key, or an
-        exercise of its own (an A/B test's variation)."""
-        exercise = self.exercises[exercise] if isinstance(exercise, str) else exercise
-        from coach_tui.workflows.configured_sensors import device_units
-        from coach_tui.workflows.live_monitor import LiveMonitor
-
-        placements = self.placements_for(client)
-        rate = self.sensor_rate()
-        source = self._source(placements, exercise, "reps")
-        keys = {p.assignment.key for p in placements}
-        calibrations = {k: c for k, c in self.repo.latest_calibrations(client.id).items() if k in keys}
-        if self.simulated:
-            return LiveMonitor(source, rate, self._assignments(placements), client, exercise, self.config.analysis,
-                               calibrations, self.config.sessions_dir, self.repo, "simulated kit")
-        return LiveMonitor(source, rate, self._assignments(placements), client, exercise, self.config.analysis,
-                           calibrations, self.config.sessions_dir, self.repo, "bluetooth sensors",
-                           self.envelope_sensors(), device_units(self.config))
+        """The kit as placed on ``client`` streaming for ``exercise`` (a library key, or an A/B test's
+        variation); its sets go into the client's visit."""
+        return self.kit.live_monitor(client, exercise)
 
     def stale_calibrations(self, client: Client) -> dict[str, list[str]]:
         """Muscles whose calibration should be redone, with why (placement moved, too old)."""
-        placed = {p.assignment.key: p for p in self.placements_for(client)}
-        stale: dict[str, list[str]] = {}
-        for key, calibration in self.repo.latest_calibrations(client.id).items():
-            reason = calibration.staleness(now_utc(), placed.get(key), self.config.calibration.max_age_days)
-            if reason:
-                stale.setdefault(calibration.muscle, []).append(f"{calibration.label}: {reason}")
-        return stale
+        return self.kit.stale_calibrations(client)
 
 
 def make_app(config: Config, repo: Repository, *, simulated: bool = True, **options) -> CoachApp:
     """The app as ``coach`` runs it (``simulated`` unless ``config.toml`` lists sensors and
-    ``--simulate`` is not given); tests build it the same way."""
+    ``--simulate`` is not given); tests build it the same way (e.g. ``clock=SteppedClock()``)."""
     return CoachApp(config, repo, simulated=simulated, **options)
 
 

@@ -1,11 +1,14 @@
-"""The console's signal side: one source streaming into a live meter and, during a set, a recorder.
+"""A set's life cycle and the live signal around it: one source streaming into a live meter and,
+during a set, a recorder — for the console and ``coach record`` alike.
 
-The UI reads ``view()`` on its refresh timer and calls ``start_set``/``stop_set``; nothing here
-knows Textual. Sets go into the store exactly as `coach record` stores them.
+A front end reads ``view()`` on its own clock and calls ``start_set``/``stop_set``; nothing here
+knows Textual. Sets go into the client's visit (``Visits``); a lost sensor never stops a set (see
+``SetRecorder``).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,8 +17,7 @@ from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
 from coach_tui.domain.hysteresis_alert import GradeAlerts, HysteresisAlert, LinkAlert
-from coach_tui.domain.ids import now_utc
-from coach_tui.domain.session import RepMetrics, Session, SetRecord
+from coach_tui.domain.session import RepMetrics, SetRecord, complete_reps
 from coach_tui.dsp.asymmetry import asymmetry_pct
 from coach_tui.dsp.fatigue import set_fatigue
 from coach_tui.dsp.live_meter import LiveMeter
@@ -25,7 +27,10 @@ from coach_tui.dsp.quality_watch import QualityWatch
 from coach_tui.dsp.analysis_settings import AnalysisSettings
 from coach_tui.dsp.set_analysis import SetLayout
 from coach_tui.dsp.set_plan import SetPlan
+from coach_tui.workflows.demo_steering import steer_demo
+from coach_tui.workflows.set_readiness import unmeasured, why_no_reps
 from coach_tui.workflows.set_recording import SetRecorder, begin_set
+from coach_tui.workflows.visits import Visits
 from coach_tui.sources.block_coalescer import BlockCoalescer
 from coach_tui.sources.source_task import SourceTask
 from coach_tui.store.recording_format import describe
@@ -42,8 +47,8 @@ BATCH_SECONDS = 0.1
 
 @dataclass(frozen=True, slots=True)
 class ChannelView:
-    """One bar: a muscle side's current value, recent peak, units, whether its sensor streams, and
-    whether its electrode just popped."""
+    """One bar: a muscle side's current value, recent peak, units, whether its sensor streams (False:
+    lost, reconnecting), and whether its electrode just popped."""
 
     assignment: ChannelAssignment
     value: float
@@ -55,7 +60,8 @@ class ChannelView:
 
 @dataclass(frozen=True, slots=True)
 class PairView:
-    """Left and right of one muscle: asymmetry (%), the weaker side, and the alert state."""
+    """Left and right of one muscle: asymmetry (%; None: inconclusive, both sides at the noise floor,
+    or a side lost), the weaker side, and the alert state."""
 
     muscle: str
     asymmetry_pct: float | None
@@ -80,8 +86,9 @@ class LiveView:
 class LiveMonitor:
     """Streams a source into the live meter, and into a set recorder between start and stop.
 
+    ``visits`` says which session a set goes into (default: one visit of this monitor's own).
     ``sample_clock`` times the lost-sensor alerts by the samples streamed instead of the wall clock
-    (for tests and replays that stream faster than real time).
+    (for tests and replays that stream faster than real time, or on a stepped clock).
     """
 
     def __init__(
@@ -99,6 +106,7 @@ class LiveMonitor:
         envelope_sensors: frozenset[str] = frozenset(),
         device_units: dict[str, str] | None = None,
         sample_clock: bool = False,
+        visits: Visits | None = None,
     ):
         self.source = source
         self.fs_hz = fs_hz
@@ -115,7 +123,7 @@ class LiveMonitor:
         self.envelope_sensors = envelope_sensors
         self.device_units = device_units
         self.meter = LiveMeter(fs_hz, sensors, settings.dsp, self.mvc, envelope_sensors=envelope_sensors)
-        self.session: Session | None = None
+        self.visits = visits or Visits(repo, 60.0)
         self._set: SetRecord | None = None
         self._fatigue: list[str] = []
         self._recorder: SetRecorder | None = None
@@ -132,6 +140,8 @@ class LiveMonitor:
         self._arrived: dict[str, tuple[int, float]] = {}  # per sensor: end index and host time of its last block
         self._link_since: dict[str, tuple[int, int, int, float] | None] = {}  # counts at the last link grading
         self._interrupted: set[str] = set()  # sensors whose lost-sensor alert was up since then
+        self._lost: frozenset[str] = frozenset()  # sensors whose link is down, as last looked up
+        self._since_links = 0
         self._pair_state: dict[str, tuple[float | None, str | None]] = {m: (None, None) for m in self._alerts}
         self._window = 0
         self._problems: list[str] = []
@@ -155,8 +165,12 @@ class LiveMonitor:
         """Stop streaming (a running set is ended and kept)."""
         if self._recorder is not None:
             self.stop_set()
-        self.close_session()
         await self._stream.stop()
+
+    @property
+    def finished(self) -> bool:
+        """True once the source has ended (a simulated kit of fixed length, a closed source)."""
+        return self._stream.done
 
     def feed(self, block) -> None:
         """Take one block from the source (the stream task calls this; tests drive the monitor by samples with it)."""
@@ -174,12 +188,12 @@ class LiveMonitor:
         else:
             # During a set the bars show the set's own analysis of the stored samples.
             try:
-                for rep in self._recorder.add(block):
+                for rep in self._recorder.add(block, self._lost_links(block.n_samples)):
                     self._on_rep(rep)
-                self.meter.show(block.sensor_id, self._recorder.analyzer.latest_values)
+                for sensor_id, values, lost in self._recorder.latest:
+                    self.meter.show(sensor_id, values, lost)
             except RecordingError as error:
-                self._problems.append(f"recording stopped: {error}")
-                self.stop_set()
+                self.stop_set(problem=str(error))
         self._streamed[block.sensor_id] = self._streamed.get(block.sensor_id, 0) + block.gap_before + block.n_samples
         self._arrived[block.sensor_id] = (block.end_index, block.t_host + block.n_samples / self.fs_hz)
         watch = self._watches.get(block.sensor_id)
@@ -190,9 +204,17 @@ class LiveMonitor:
             self._since_link_grade = 0
             self._grade_links()
         self._window += block.n_samples
-        if self._recorder is None and self._window >= self.fs_hz * len(self.sensors):
+        if self._window >= self.fs_hz * len(self.sensors):
             self._window = 0
             self._window_asymmetry()
+
+    def _lost_links(self, n_samples: int) -> frozenset[str]:
+        """Sensors whose link is down, looked up again every ``BATCH_SECONDS`` of samples."""
+        self._since_links += n_samples
+        if self._since_links >= BATCH_SECONDS * self.fs_hz * len(self.sensors):
+            self._since_links = 0
+            self._lost = frozenset(s.sensor_id for s in self.source.status() if not s.connected)
+        return self._lost
 
     @property
     def stream_seconds(self) -> float:
@@ -222,6 +244,8 @@ class LiveMonitor:
             self._link_quality.update(sid, grade, [reason for _, reason in findings])
 
     def _on_rep(self, rep: RepMetrics) -> None:
+        if rep.incomplete:  # a sensor was lost during the rep: nothing it measured raises an alert
+            return
         if rep.target_share is not None:
             self._compensation.update((self.exercise.expected_target_share - rep.target_share) * 100)
         self._cocontraction.update(rep.cocontraction_pct)
@@ -231,14 +255,27 @@ class LiveMonitor:
                     alert.update(rep.asymmetry_pct)
 
     def _window_asymmetry(self) -> None:
-        """Between sets: asymmetry of the last second's peaks, with the noise floor."""
-        peaks = {(a.muscle, a.side): p for (_, a), p in zip(self.meter.channels, self.meter.peaks)}
+        """Each pair's asymmetry over the last window (1 s mean of each side, the same stretch of time),
+        only where a side is above the noise floor and both sensors stream; during a set, the
+        target's comes from its reps."""
+        column = {(a.muscle, a.side): k for k, (_, a) in enumerate(self.meter.channels)}
+        sensor = {(a.muscle, a.side): sid for sid, a in self.meter.channels}
+        rest = self.meter.rest()
         floors = self.settings.floors
+        lost = {s.sensor_id for s in self.source.status() if not s.connected}
         for muscle, alert in self._alerts.items():
-            left, right = peaks[(muscle, "L")], peaks[(muscle, "R")]
-            floor = floors.asymmetry_pct_mvc if f"{muscle}:L" in self.mvc else None
-            active = floor is None or max(left, right) > floor
-            pct = asymmetry_pct(left, right) if active and max(left, right) > 0 else None
+            if self._recorder is not None and muscle == self.exercise.target:
+                continue
+            left, right = self.meter.window_means([column[(muscle, "L")], column[(muscle, "R")]], floors.window_s)
+            if f"{muscle}:L" in self.mvc and f"{muscle}:R" in self.mvc:
+                floor = floors.asymmetry_pct_mvc
+            elif f"{muscle}:L" not in self.mvc and f"{muscle}:R" not in self.mvc and {f"{muscle}:L", f"{muscle}:R"} <= set(rest):
+                floor = floors.uncalibrated_pair_factor * min(rest[f"{muscle}:L"].mean, rest[f"{muscle}:R"].mean)
+            else:
+                floor = math.inf  # one side in %MVC and one in µV, or no rest level yet: not comparable
+            streaming = not ({sensor[(muscle, "L")], sensor[(muscle, "R")]} & lost)
+            active = streaming and not math.isnan(left) and not math.isnan(right) and max(left, right) > floor
+            pct = asymmetry_pct(left, right) if active else None
             alert.update(pct)
             self._pair_state[muscle] = (pct, None if pct is None else "L" if left < right else "R")
 
@@ -255,77 +292,82 @@ class LiveMonitor:
         if problem not in self._problems:
             self._problems.append(problem)
 
-    def start_set(self, load_kg: float | None = None, cue: str = "") -> SetRecord | None:
-        """Begin recording a set (a session is opened on the first set); None when it cannot be
-        stored (a full disk: said in the alerts)."""
+    def start_set(self, load_kg: float | None = None, cue: str = "", seconds: float | None = None) -> SetRecord | None:
+        """Begin recording a set into the client's visit (of ``seconds`` exactly when given: samples
+        after that are not recorded); None when it cannot be stored (a full disk: said in the alerts)."""
         try:
-            return self._start_set(load_kg, cue)
+            return self._start_set(load_kg, cue, seconds)
         except OSError as error:
             self._cannot_store("the set could not start", error)
             return None
 
-    def _start_set(self, load_kg: float | None, cue: str) -> SetRecord:
+    def _start_set(self, load_kg: float | None, cue: str, seconds: float | None) -> SetRecord:
         self._catch_up()
-        if self.session is None:
-            self.session = Session.opened(self.client.id, now_utc())
-            self.repo.save_session(self.session)
-        index = len(self.repo.sets(self.session.id)) + 1
+        session = self.visits.session(self.client.id)
+        index = self.visits.next_set_number(session)
         layout = SetLayout(self.sensors, self.exercise.target, self.exercise.synergists, self.exercise.antagonists,
                            self.envelope_sensors)
         # Rest levels: the calibration's where there is one, else the quietest moment before the set;
         # hum the live filters already notch is notched from the set's first sample.
         notches = {sid: MainsDecision(0, hz) for sid, hz in self.meter.notched().items()}
         plan = SetPlan.from_calibrations(self.fs_hz, layout, self.settings, self.calibrations, self.meter.rest(), notches)
-        record, self._recorder = begin_set(self.repo, self.sessions_dir, self.session, index, self.exercise.key, plan,
+        record, self._recorder = begin_set(self.repo, self.sessions_dir, session, index, self.exercise.key, plan,
                                            self.calibration_ids, self.source_label, load_kg=load_kg, cue=cue,
-                                           device_units=self.device_units)
+                                           device_units=self.device_units,
+                                           max_samples=None if seconds is None else round(seconds * self.fs_hz))
         self._set = record
         self._fatigue = []
         for alert in (*self._alerts.values(), self._compensation, self._cocontraction):
             alert.update(None)
         return record
 
-    def stop_set(self, perceived_activation: int | None = None) -> SetRecord | None:
-        """End the set, store its reps; returns the stored set."""
+    def stop_set(self, perceived_activation: int | None = None, problem: str | None = None) -> SetRecord | None:
+        """End the set and store it with its reps; returns the stored set. After a write error
+        (``problem``) what reached the disk is kept, and the view says so."""
         if self._recorder is None or self._set is None:
             return None
-        self._catch_up()
+        if problem is None:
+            self._catch_up()
         if self._recorder is None:  # the last samples hit a recording error and ended the set
             return self._set
         recorder, record = self._recorder, self._set
         self._recorder = None
-        for rep in recorder.finish():  # the last rep, when the set was stopped right after it
-            self._on_rep(rep)
-        try:
-            recorder.close()
-        except RecordingError as error:
-            # What was flushed is kept; the session stays open, so the next start recovers the file.
-            self._problems.append(f"the end of the set could not be saved: {error}")
         analyzer = recorder.analyzer
         self.meter.adopt(analyzer.pipelines)
-        seconds = analyzer.samples_aligned / self.fs_hz
-        record = replace(record, duration_s=seconds, reps=tuple(analyzer.reps), perceived_activation=perceived_activation)
+        seen = len(analyzer.reps)
+        finished = recorder.finish(problem)
+        for rep in finished.reps[seen:] if finished.problem is None else ():
+            self._on_rep(rep)  # the last rep, when the set was stopped right after it
+        if finished.problem is not None:
+            self._problems.append(f"recording stopped: {finished.problem} — the set stopped after "
+                                  f"{finished.seconds:.1f} s; what was written is kept")
+        record = replace(record, duration_s=finished.seconds, reps=tuple(finished.reps),
+                         perceived_activation=perceived_activation)
         self._set = record
         try:
             self.repo.save_set(record)
         except OSError as error:  # the session stays open: the next start recovers the set from its file
             self._cannot_store("the set's reps could not be saved (recovered when coach next starts)", error)
         self._fatigue = ([analyzer.fatigue_unavailable] if analyzer.fatigue_unavailable else
-                         set_fatigue(record.reps, self.settings.fatigue).lines()
+                         set_fatigue(complete_reps(record.reps), self.settings.fatigue).lines()
                          or ["fatigue: no trend (fewer than 3 reps with a median frequency)"])
         return record
 
-    def close_session(self) -> None:
-        """Mark the session complete (it stays "recording" while the console is open, so a crash
-        in between is recovered on the next start)."""
-        if self.session is not None and self.session.status == "recording":
-            closed = replace(self.session, status="complete", ended=now_utc())
-            try:
-                self.repo.save_session(closed)
-            except OSError as error:  # stays "recording": recovered when coach next starts
-                self._cannot_store("the session could not be closed", error)
-                return
-            self.session = closed
+    def unmeasured(self) -> list[str]:
+        """What this exercise cannot measure with the sensors placed, in words (empty: everything)."""
+        return unmeasured(self.exercise, {a.muscle for _, a in self.meter.channels})
+
+    def why_no_reps(self, seconds: float) -> str:
+        """Why a set of ``seconds`` found no rep, in words a trainer acts on."""
+        layout = SetLayout(self.sensors, self.exercise.target, envelope_sensors=self.envelope_sensors)
+        settled = SetPlan(self.fs_hz, layout, self.settings, {}, {}).analyzer().settled_at
+        first = (settled + round(self.settings.onsets.baseline_window_ms * self.fs_hz / 1000)) / self.fs_hz
+        return why_no_reps(self.exercise, {a.muscle for _, a in self.meter.channels}, seconds, first)
+
+    @property
+    def problems(self) -> list[str]:
+        """What went wrong with recording (write errors), in words."""
+        return list(self._problems)
 
     def rate_set(self, perceived_activation: int) -> None:
         """Store the client's perceived activation (1–10) for the last set."""
@@ -340,32 +382,7 @@ class LiveMonitor:
 
     def steer(self, what: str) -> str:
         """Toggle a simulated condition so a demo shows every alert; returns what changed, in words."""
-        kit = self.source
-        flags = kit.flags
-        first = kit.sensors[0].sensor_id
-        if what == "compensate":
-            kit.steer(compensate=not flags.compensate)
-            return "client compensates (synergist does the work)" if not flags.compensate else "compensation off"
-        if what == "cocontract":
-            if not any(a.muscle in self.exercise.antagonists for _, a in self.meter.channels):
-                muscles = " or ".join(m.replace("_", " ") for m in self.exercise.antagonists) or "none for this exercise"
-                return (f"no antagonist sensor placed ({muscles}): co-contraction needs one "
-                        "(more sensors: [simulation] sensors = 8 in config.toml)")
-            kit.steer(cocontract=not flags.cocontract)
-            return "antagonist co-contracts" if not flags.cocontract else "co-contraction off"
-        if what == "left_deficit":
-            kit.steer(left_deficit_pct=0.0 if flags.left_deficit_pct else 30.0)
-            return "left side 30 % weaker" if not flags.left_deficit_pct else "left deficit off"
-        if what == "fatigue":
-            kit.steer(fatigue=not flags.fatigue)
-            return "fatigue building" if not flags.fatigue else "fatigue off (recovering)"
-        if what == "electrode_pop":
-            kit.steer(electrode_pop=first)
-            return f"electrode pop on {first}"
-        if what == "drop_sensor":
-            kit.steer(lost_sensor=None if flags.lost_sensor else first)
-            return f"{first} lost" if not flags.lost_sensor else f"{first} reconnected"
-        raise ValueError(f"unknown simulated condition {what!r}")
+        return steer_demo(self.source, what, self.exercise, {a.muscle for _, a in self.meter.channels})
 
     # -- the view ---------------------------------------------------------------------------
 
@@ -384,31 +401,36 @@ class LiveMonitor:
             channels.append(ChannelView(a, float(v), float(p), u, streaming.get(sid, True), pop))
         recorder = self._recorder
         reps = list(recorder.analyzer.reps) if recorder else list(self._set.reps) if self._set else []
+        measured = complete_reps(reps)
         pairs = []
+        away = {c.assignment.muscle for c in channels if not c.streaming}
         for muscle, alert in self._alerts.items():
             pct, weaker = self._pair_state[muscle]
-            rep_pcts = [r for r in reps if r.muscle == muscle and r.asymmetry_pct is not None]
-            if rep_pcts:
-                pct, weaker = rep_pcts[-1].asymmetry_pct, rep_pcts[-1].weaker_side
-            pairs.append(PairView(muscle, pct, weaker, alert.active))
+            if recorder is not None and muscle == self.exercise.target:
+                rep_pcts = [r for r in measured if r.muscle == muscle and r.asymmetry_pct is not None]
+                pct, weaker = (rep_pcts[-1].asymmetry_pct, rep_pcts[-1].weaker_side) if rep_pcts else (None, None)
+            if muscle in away:  # one side is lost: nothing to compare now
+                pct, weaker = None, None
+            pairs.append(PairView(muscle, pct, weaker, alert.active and pct is not None))
         alerts = list(self._problems)
         for pair in pairs:
             if pair.alert:
                 side = "left" if pair.weaker_side == "L" else "right"
                 alerts.append(f"{pair.muscle.replace('_', ' ')}: {pair.asymmetry_pct:.0f} % asymmetry, {side} weaker")
-        if self._compensation.active and reps and reps[-1].target_share is not None:
+        last = measured[-1] if measured else None
+        if self._compensation.active and last is not None and last.target_share is not None:
             alerts.append(
-                f"compensation: target share {reps[-1].target_share:.0%} (expected ≥ {self.exercise.expected_target_share:.0%})"
+                f"compensation: target share {last.target_share:.0%} (expected ≥ {self.exercise.expected_target_share:.0%})"
             )
-        if self._cocontraction.active and reps and reps[-1].cocontraction_pct is not None:
+        if self._cocontraction.active and last is not None and last.cocontraction_pct is not None:
             antagonist = self.exercise.antagonists[0].replace("_", " ")
-            alerts.append(f"co-contraction with the {antagonist}: {reps[-1].cocontraction_pct:.0f} % (Winter index)")
+            alerts.append(f"co-contraction with the {antagonist}: {last.cocontraction_pct:.0f} % (Winter index)")
         quality = [r for watch in self._watches.values() for r in watch.reasons] + self._link_quality.reasons
         alerts += [f"signal: {reason}" for reason in quality]
         for (sid, assignment), channel in zip(self.meter.channels, channels):
             if sid in lost:
                 state = "sensor lost — reconnecting" if not channel.streaming else "sensor back — watching the link"
                 alerts.append(f"{assignment.label}: {state}")
-        seconds = recorder.analyzer.samples_aligned / self.fs_hz if recorder else 0.0
+        seconds = recorder.seconds if recorder else 0.0
         return LiveView(channels, pairs, recorder is not None, seconds, reps, alerts,
                         [] if recorder else list(self._fatigue))

@@ -1,4 +1,4 @@
-"""The 30-second pre-session check: is every sensor on, streaming, quiet, not clipping, charged?"""
+"""The pre-session check (a couple of seconds of listening): is every sensor on, streaming, quiet, not clipping, charged?"""
 
 from __future__ import annotations
 

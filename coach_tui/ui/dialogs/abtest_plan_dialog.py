@@ -16,6 +16,8 @@ from coach_tui.domain.ab_variations import typed_variation, variation_exercise, 
 from coach_tui.domain.abtest import MAX_VARIATIONS, MIN_VARIATIONS, ABPlanSettings, counterbalanced_order, order_notes
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
+from coach_tui.domain.names import cut
+from coach_tui.ui.widgets.tick_list import TickList
 
 LETTERS = "ABCD"
 
@@ -57,13 +59,13 @@ class ABTestPlanDialog(ModalScreen[PlannedTest | None]):
     def compose(self) -> ComposeResult:
         s = self.settings
         with VerticalScroll(id="dialog"):
-            yield Label(f"New A/B test — {self.client.name}", id="dialog-title")
+            yield Label(f"New A/B test — {cut(self.client.name, 40)}", id="dialog-title")
             with Horizontal(classes="abplan-row"):
                 yield Label("target muscle ", classes="abplan-label")
                 yield Select([(words(m), m) for m in self.muscles], value=self.target, allow_blank=False,
                              compact=True, id="abplan-target")
             yield Label("variations: space picks, in order A, B, …", classes="hint")
-            yield SelectionList[str](id="abplan-variations")
+            yield TickList(id="abplan-variations")
             with Horizontal(classes="abplan-row"):
                 yield Label("or type names ", classes="abplan-label")
                 yield Input(placeholder="e.g. banded hip thrust, kas glute bridge", compact=True, id="abplan-typed")
@@ -114,15 +116,20 @@ class ABTestPlanDialog(ModalScreen[PlannedTest | None]):
         return chosen
 
     def _plan_settings(self) -> ABPlanSettings:
-        def number(widget_id: str, what: str, kind):
+        """The numbers typed, each checked in the trainer's words before the plan is made of them."""
+        def number(widget_id: str, what: str, kind, low: float, high: float | None, allowed: str):
             text = self.query_one(f"#{widget_id}", Input).value.strip()
             try:
-                return kind(text)
+                value = kind(text)
             except ValueError:
-                raise ValueError(f"{what} must be a number, got {text!r}") from None
+                raise ValueError(f"{what}: type a number ({allowed})" if text else f"{what}: type {allowed}") from None
+            if value < low or (high is not None and value > high) or value != value:
+                raise ValueError(f"{what}: {text} is not possible — {allowed}")
+            return value
 
-        return ABPlanSettings(number("abplan-sets", "sets each", int), number("abplan-reps", "reps a set", int),
-                              number("abplan-rest", "rest", float))
+        return ABPlanSettings(number("abplan-sets", "sets each", int, 1, 8, "1 to 8 sets of each variation"),
+                              number("abplan-reps", "reps a set", int, 2, 30, "2 to 30 reps"),
+                              number("abplan-rest", "rest", float, 0.0, None, "0 or more seconds"))
 
     def _plan(self) -> PlannedTest:
         variations = self._variations()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -37,6 +39,12 @@ class ClientDialog(ModalScreen[Client | None]):
     def on_input_submitted(self) -> None:
         self._save()
 
+    def on_input_changed(self) -> None:
+        # a message about the name goes once what is typed is fine
+        error = self.query_one("#dialog-error", Label)
+        if self._problem() is None:
+            error.update("")
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save":
             self._save()
@@ -46,18 +54,29 @@ class ClientDialog(ModalScreen[Client | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
+    def _problem(self) -> str | None:
+        """What is wrong with the name typed, in words (None: nothing)."""
+        name = " ".join(self.query_one("#name", Input).value.split())
+        if not name:
+            return "Give the client a name"
+        other = self.app.repo.find_client(name)
+        if other is not None and (self.client is None or other.id != self.client.id):
+            return f"There is already a client named {other.name}: add something to tell them apart"
+        return None
+
     def _save(self) -> None:
-        name = self.query_one("#name", Input).value.strip()
+        """Dismiss with the client; a name that cannot be used is said beside it, and what was typed stays."""
+        problem = self._problem()
+        if problem is not None:
+            self.query_one("#dialog-error", Label).update(problem)
+            self.query_one("#name", Input).focus()
+            return
+        name = " ".join(self.query_one("#name", Input).value.split())
         side = self.query_one("#dominant", Select).value
         notes = self.query_one("#notes", Input).value.strip()
-        try:
-            if self.client is None:
-                client = Client(new_id("c"), name, None if side is Select.NULL else side, notes, created=now_utc())
-            else:
-                from dataclasses import replace
-
-                client = replace(self.client, name=name, dominant_side=None if side is Select.NULL else side, notes=notes)
-        except ValueError as error:
-            self.query_one("#dialog-error", Label).update(str(error))
-            return
+        dominant = None if side is Select.NULL else side
+        if self.client is None:
+            client = Client(new_id("c"), name, dominant, notes, created=now_utc())
+        else:
+            client = replace(self.client, name=name, dominant_side=dominant, notes=notes)
         self.dismiss(client)

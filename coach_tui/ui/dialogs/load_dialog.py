@@ -1,4 +1,5 @@
-"""Before a set: the load in kg (empty for bodyweight); dismisses with the load, or None when cancelled."""
+"""Before a set: the load in kg (empty for bodyweight), or the cue; each dismisses with what was
+typed, or None when cancelled."""
 
 from __future__ import annotations
 
@@ -50,6 +51,33 @@ class LoadDialog(ModalScreen[tuple[float | None] | None]):
             self.query_one("#dialog-error", Label).update(str(error))
             return
         self.dismiss((load,))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+#: Longest cue kept (characters): a cue is a few words the trainer says.
+MAX_CUE = 80
+
+
+class CueDialog(ModalScreen[tuple[str] | None]):
+    """The cue for the next sets ("squeeze at the top"); dismisses with ``(cue,)`` ("" for none), or
+    None when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cue.cancel")]
+
+    def __init__(self, cue: str):
+        super().__init__()
+        self.cue = cue
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("Cue for the next sets (what you tell the client)", id="dialog-title")
+            yield Input(self.cue, placeholder="e.g. squeeze at the top; empty for none", max_length=MAX_CUE, id="cue")
+            yield Label("Enter saves · Esc cancels", classes="hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss((" ".join(event.value.split()),))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -24,7 +24,8 @@ from coach_tui.domain.ab_variations import variation_exercise, variation_names, 
 from coach_tui.domain.abtest import ABPlanSettings, ABTest
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
-from coach_tui.domain.session import SetRecord
+from coach_tui.domain.session import SetRecord, complete_reps
+from coach_tui.domain.names import cut
 from coach_tui.statistics.ab_statistics import (
     DIFFERENCE_FORMULA,
     EFFECT_SIZE_FORMULA,
@@ -125,7 +126,7 @@ class ABTestScreen(Screen):
             self._show_text("#ab-comparisons", self._comparisons(report))
             self.query_one("#ab-verdict", Static).update(self._verdict(report))
             self._show_text("#ab-warnings", "\n".join(f"⚠ {w}" for w in report.warnings))
-            self.query_one("#ab-notes", Static).update(self._notes())
+            self._show_text("#ab-notes", self._notes())
             self.query_one("#ab-caveat", Static).update(report.caveat)
 
     def _show_text(self, selector: str, text: str) -> None:
@@ -140,14 +141,14 @@ class ABTestScreen(Screen):
         for position, index in enumerate(test.order):
             letter = LETTERS[index]
             marks.append(f"{letter}✓" if position in done else f"▸{letter}" if position == test.next_position else letter)
-        return (f"{self.client.name} · {words(test.target_muscle)} · started {test.created.astimezone():%Y-%m-%d} · "
+        return (f"{cut(self.client.name, 24)} · {words(test.target_muscle)} · started {test.created.astimezone():%Y-%m-%d} · "
                 f"{self.plan.reps_per_set} reps a set · rest {self.plan.rest_seconds:g} s\n"
                 f"order: {' '.join(marks)}   (✓ done, ▸ next)")
 
     def _progress(self) -> str:
         position = self.test.next_position
         if position is None:
-            return f"all {len(self.test.order)} sets done — the verdict is stored in {self.client.name}'s history (h)"
+            return f"all {len(self.test.order)} sets done — the verdict is stored in {cut(self.client.name, 24)}'s history (h)"
         if self._saving is not None:
             return f"saving set {self._saving + 1} …"
         letter, exercise = self._planned(position)
@@ -190,13 +191,17 @@ class ABTestScreen(Screen):
 
     def _verdict(self, report: ABReport) -> str:
         letter = dict(zip(report.variations, LETTERS))
-        needs = ", ".join(f"{n} more rep(s) of {letter[v]}" for v, n in report.needs_reps.items())
+        needs = ", ".join(f"{n} more rep{'' if n == 1 else 's'} of {letter[v]}" for v, n in report.needs_reps.items())
         return f"verdict: {report.verdict}" + (f" (needs {needs})" if needs else "")
 
     def _notes(self) -> str:
+        """Where each typed-in variation comes from (the formulas are in ? help)."""
         origins = [variation_origin(e, self.app.exercises) for e in self.exercises]
-        plain = [o for o in origins if not o.endswith("from the library")]
-        return "\n".join([*plain, PEAK_FORMULA, DIFFERENCE_FORMULA, EFFECT_SIZE_FORMULA])
+        return "\n".join(o for o in origins if not o.endswith("from the library"))
+
+    def help_notes(self) -> str:
+        """How the A/B numbers are made, for ? help."""
+        return "\n".join(["How the numbers are made:", PEAK_FORMULA, DIFFERENCE_FORMULA, EFFECT_SIZE_FORMULA])
 
     def _uncalibrated(self) -> str | None:
         """Why sets of the target cannot be in %MVC yet, or None."""
@@ -239,14 +244,16 @@ class ABTestScreen(Screen):
         self._end_rest()
         self.message = ""
         letter, exercise = self._planned(position)
-        banner = (f"A/B set {position + 1} of {len(self.test.order)}: {letter} = {exercise.name} · "
-                  f"{self.plan.reps_per_set} reps · Esc back to the test")
-        screen = LiveScreen(self.client, exercise.key, PlannedSet(exercise, banner, self.plan.reps_per_set))
+        name = f"A/B set {position + 1} of {len(self.test.order)} (variation {letter})"
+        banner = f"{name}: {exercise.name} · {self.plan.reps_per_set} reps · Esc back to the test"
+        screen = LiveScreen(self.client, exercise.key, PlannedSet(exercise, name, banner, self.plan.reps_per_set))
         self.app.push_screen(screen, partial(self._set_recorded, position))
 
     def _set_recorded(self, position: int, record: SetRecord | None) -> None:
-        if record is None or not record.reps:
-            self.message = f"set {position + 1} {'not recorded' if record is None else 'had no reps'} — space does it again"
+        if record is None or not complete_reps(record.reps):
+            why = ("not recorded" if record is None else "had no reps" if not record.reps
+                   else "had no rep measured whole (a sensor was lost)")
+            self.message = f"set {position + 1} {why} — space does it again"
             self._show()
             return
         self._saving = position

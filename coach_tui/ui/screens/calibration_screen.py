@@ -11,7 +11,7 @@ from textual.widgets import Footer, Header, Static
 from coach_tui.domain.client import Client
 from coach_tui.workflows.calibration_protocol import CalibrationProtocol
 from coach_tui.sources.source_task import SourceTask
-from coach_tui.ui.sensors_not_ready import SensorsNotReady
+from coach_tui.workflows.sensor_kit import SensorsNotReady
 
 
 BAR_ROWS = 2  # the live bar's height per side, to read from the bench
@@ -62,6 +62,7 @@ class CalibrationScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self._interrupted = False
         self._start()
         self._timer = self.set_interval(1 / 10, self.refresh_view)
 
@@ -86,6 +87,19 @@ class CalibrationScreen(Screen):
 
     async def on_unmount(self) -> None:
         await self._stop()
+
+    async def on_screen_suspend(self) -> None:
+        # Covered (help, a dialog): the client cannot follow the countdown, so the protocol stops …
+        if self.protocol is not None and not self.protocol.done:
+            self._interrupted = True
+            await self._stop()
+
+    def on_screen_resume(self) -> None:
+        # … and starts again from its rest baseline once the screen is back.
+        if self._interrupted:
+            self._interrupted = False
+            self.notify("calibration started again: its trials need the screen in view", timeout=6)
+            self._start()
 
     def refresh_view(self) -> None:
         """Phase and countdown, the live bars of both sides, each trial's value, the verdict."""
@@ -131,6 +145,8 @@ class CalibrationScreen(Screen):
         if phase.is_trial:
             return f"{name}: {phase.name.upper()} — push as hard as you can! {left:4.1f} s"
         coming = protocol.next_trial()
+        if phase is protocol.phases[0]:  # the rest baseline: its own step, then trial 1
+            return f"{name}: rest baseline — relax completely, measuring rest · {coming.name} in {left:3.1f} s"
         if coming is not None and left <= GET_READY_S:
             return f"{name}: get ready — {coming.name} starts in {left:3.1f} s"
         return f"{name}: {phase.name} — relax completely · {left:4.1f} s"

@@ -8,7 +8,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from coach_tui.domain.client import Client
+from coach_tui.domain.names import cut
 from coach_tui.ui.dialogs.client_dialog import ClientDialog
+
+
+#: Characters of a name shown in the table (the rest cut with …), so the other columns stay on screen.
+NAME_WIDTH = 24
 
 
 class ClientsScreen(Screen):
@@ -24,6 +29,7 @@ class ClientsScreen(Screen):
         Binding("p", "placement", "Placement", id="clients.placement"),
         Binding("c", "calibrate", "Calibrate", id="clients.calibrate"),
         Binding("slash", "search", "Search", id="clients.search", show=False),  # the box says "(/)"
+        Binding("escape", "leave_search", "Leave the search box", id="clients.leave_search", show=False),
         Binding("a", "abtest", "A/B test", id="clients.abtest"),
         Binding("h", "history", "History", id="clients.history"),
     ]
@@ -45,23 +51,23 @@ class ClientsScreen(Screen):
         """Reload the table from the store, keeping the search filter and the selected client (or
         selecting the client with id ``select``)."""
         repo = self.app.repo
-        wanted = self.query_one("#search", Input).value.strip().casefold()
+        typed = self.query_one("#search", Input).value.strip()
         table = self.query_one(DataTable)
         current = self._selected()
         selected = select or (current.id if current else None)
         table.clear()
-        for client in repo.clients():
-            if wanted and wanted not in client.name.casefold():
-                continue
+        for client in repo.search_clients(typed):
             sessions = repo.sessions(client.id)
-            last = f"{sessions[-1].started:%Y-%m-%d %H:%M}" if sessions else "—"
+            last = f"{sessions[-1].started.astimezone():%Y-%m-%d %H:%M}" if sessions else "—"
             calibrated = self._calibration_status(client)
-            table.add_row(client.name, client.dominant_side or "—", last, calibrated, key=client.id)
+            table.add_row(cut(client.name, NAME_WIDTH), client.dominant_side or "—", last, calibrated, key=client.id)
             if client.id == selected:
                 table.move_cursor(row=table.row_count - 1)
-        count = f"{table.row_count} client{'' if table.row_count == 1 else 's'}"
-        self.query_one("#status-line", Static).update(
-            f"{count} · Enter: live screen · ?: every key")
+        if typed and not table.row_count:
+            status = f"no client matches {cut(typed, 30)!r} — Esc leaves the search, n adds a client"
+        else:
+            status = f"{table.row_count} client{'' if table.row_count == 1 else 's'} · Enter: live screen · ?: every key"
+        self.query_one("#status-line", Static).update(status)
 
     def _calibration_status(self, client: Client) -> str:
         """The calibrated muscles with their sides, each marked stale when it should be redone."""
@@ -89,6 +95,13 @@ class ClientsScreen(Screen):
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
+
+    def action_leave_search(self) -> None:
+        """Back from the search box to the table (the filter stays; Esc again clears it)."""
+        search = self.query_one("#search", Input)
+        if not search.has_focus and search.value:
+            search.value = ""
+        self.query_one(DataTable).focus()
 
     def action_new_client(self) -> None:
         def saved(client: Client | None) -> None:

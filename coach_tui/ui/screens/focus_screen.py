@@ -14,12 +14,21 @@ SIDES = (("L", "left"), ("R", "right"))
 
 class FocusScreen(ModalScreen[None]):
     """Left and right of the target muscle (green at or above the target line), the set's state and
-    the first alert, read from the live console on its own timer."""
+    the first alert, read from the live screen's console on its own timer. The client watches it, so
+    the trainer can start and stop a set from it (space) as from the live screen."""
 
-    BINDINGS = [Binding("escape,f", "close", "Back", id="focus.close")]
+    BINDINGS = [
+        Binding("space", "toggle_set", "Start/stop set", id="focus.set"),
+        Binding("escape,f", "close", "Back", id="focus.close"),
+        # a modal screen hides the app's keys: help and quit are its own
+        Binding("f1,question_mark", "app.help", "Help", id="focus.help"),
+        Binding("q", "app.quit", "Quit", id="focus.quit"),
+    ]
 
-    def __init__(self, console, target_pct: float):
+    def __init__(self, live, target_pct: float):
         super().__init__()
+        self.live = live
+        console = live.console
         self.console = console
         self.target_pct = target_pct
         self.muscle = console.exercise.target
@@ -53,11 +62,14 @@ class FocusScreen(ModalScreen[None]):
                 digits = self.query_one(f"#focus-{side}", Digits)
                 digits.update(text)
                 digits.set_class(self.calibrated and side in values and values[side] >= self.target_pct, "-above")
-        state = f"● REC {view.set_seconds:.0f} s · reps {len(view.reps)}" if view.recording else "○ no set running (space on the live screen)"
+        state = f"● REC {view.set_seconds:.0f} s · reps {len(view.reps)}" if view.recording else "○ no set running — space starts one"
         status = state + (f"  ⚠ {view.alerts[0]}" if view.alerts else "")
         if self._shown.get("status") != status:
             self._shown["status"] = status
             self.query_one("#focus-status", Label).update(status)
+
+    def action_toggle_set(self) -> None:
+        self.live.action_toggle_set()
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -1,4 +1,5 @@
-"""F1 / ?: every key of the screen underneath, with what it does."""
+"""F1 / ?: every key of the screen underneath, with what it does, and how its numbers are made (a
+screen's ``help_notes()``: formulas live here, not on the working screens)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ class HelpScreen(ModalScreen[None]):
             yield Label(f"Keys — {self.under.title or self.under.__class__.__name__}", id="dialog-title")
             with VerticalScroll(id="help-scroll"):
                 yield Static(text or "no keys here", id="help-keys")
+                notes = getattr(self.under, "help_notes", None)
+                if notes is not None:
+                    yield Static(notes(), id="help-notes", markup=False)
             yield Label("Esc closes · ↑/↓ scroll · remap by id under \\[keymap] in config.toml",
                         classes="hint")
 

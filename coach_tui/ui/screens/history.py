@@ -16,12 +16,14 @@ from coach_tui.config import Config
 from coach_tui.domain.client import Client
 from coach_tui.domain.ids import now_utc
 from coach_tui.domain.progress import ActivationSeries, ClientProgress
+from coach_tui.domain.names import cut
 from coach_tui.dsp import fatigue
 from coach_tui.dsp.fatigue import FatigueSettings
 from coach_tui.dsp.peak import PEAK_NAME
 from coach_tui.statistics.ab_statistics import ACTIVATION_CAVEAT, ABSettings, estimate_text, level_text
 from coach_tui.reports.client_report import (
     FORMULAS,
+    SET_COLUMNS,
     ab_heading,
     ab_outcome,
     ab_reports,
@@ -31,6 +33,7 @@ from coach_tui.reports.client_report import (
     quantity,
     report_path,
     report_text,
+    set_rows,
     write_report,
 )
 from coach_tui.reports.set_fatigue import fatigue_rows
@@ -103,6 +106,11 @@ def _series_item(series: ActivationSeries, progress: ClientProgress, axis: _Time
     lines.append(f"peak: {PEAK_NAME}")
     columns = ("date", "sets", "reps", "peak %MVC", "mean %MVC", "asym %", "weaker", "share %", "MVC ref")
     return HistoryItem(series.label, charts, columns, rows, "\n".join(lines))
+
+
+def _sets_item(progress: ClientProgress) -> HistoryItem:
+    note = progress.missing("sets") or "every set with its load and time of day, oldest first"
+    return HistoryItem("Sets", (), SET_COLUMNS, set_rows(progress), note)
 
 
 def _perceived_item(progress: ClientProgress, axis: _TimeAxis) -> HistoryItem:
@@ -197,8 +205,8 @@ def _fatigue_item(progress: ClientProgress, settings: FatigueSettings) -> Histor
 def history_items(progress: ClientProgress, ab_settings: ABSettings | None = None,
                   fatigue_settings: FatigueSettings | None = None) -> list[HistoryItem]:
     """The picker's entries: one per exercise and muscle, then perceived vs measured, calibrations,
-    progression, fatigue and A/B tests (each says what is missing when it has no data); A/B tests
-    analysed with ``ab_settings``, fatigue judged with ``fatigue_settings`` (defaults: their
+    progression, fatigue, A/B tests and every set (each says what is missing when it has no data); A/B
+    tests analysed with ``ab_settings``, fatigue judged with ``fatigue_settings`` (defaults: their
     classes' defaults)."""
     axis = _TimeAxis(progress.sessions[0].started if progress.sessions else None)
     missing = progress.missing("activation")
@@ -208,7 +216,7 @@ def history_items(progress: ClientProgress, ab_settings: ABSettings | None = Non
         activation = [_series_item(s, progress, axis) for s in progress.series]
     return [*activation, _perceived_item(progress, axis), _calibrations_item(progress),
             _progression_item(progress), _fatigue_item(progress, fatigue_settings or FatigueSettings()),
-            _ab_item(progress, ab_settings or ABSettings())]
+            _ab_item(progress, ab_settings or ABSettings()), _sets_item(progress)]
 
 
 class HistoryScreen(Screen):
@@ -267,7 +275,7 @@ class HistoryScreen(Screen):
         progress = self.progress
         sessions = progress.sessions
         span = f" · {quantity(len(sessions), 'session')} {day(sessions[0].started)} → {day(sessions[-1].started)}" if sessions else ""
-        lines = [f"{self.client.name}{span}", *([progress.left_out] if progress.left_out else [])]
+        lines = [f"{cut(self.client.name, 30)}{span}", *([progress.left_out] if progress.left_out else [])]
         if self.report:
             lines.append(f"report written: {self.report}")
         self.query_one("#history-title", Static).update("\n".join(lines))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from textual.app import ComposeResult
@@ -14,15 +14,18 @@ from textual.widgets import Footer, Header, Static
 
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import Exercise
+from coach_tui.domain.names import cut
+from coach_tui.dsp import asymmetry, cocontraction, peak, target_share
 from coach_tui.domain.hysteresis_alert import AlertRule, HysteresisAlert
 from coach_tui.domain.session import SetRecord
+from coach_tui.domain.set_choices import SetChoices
 from coach_tui.workflows.live_monitor import LiveMonitor, LiveView
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
-from coach_tui.ui.dialogs.load_dialog import LoadDialog
+from coach_tui.ui.dialogs.load_dialog import CueDialog, LoadDialog
 from coach_tui.ui.dialogs.rating_dialog import RatingDialog
 from coach_tui.ui.screens.calibration_screen import CalibrationScreen
 from coach_tui.ui.screens.focus_screen import FocusScreen
-from coach_tui.ui.sensors_not_ready import SensorsNotReady
+from coach_tui.workflows.sensor_kit import SensorsNotReady
 from coach_tui.ui.widgets.activation_bars import ActivationBars
 
 REFRESH_HZ = 20.0
@@ -36,12 +39,19 @@ def _short_side(label: str) -> str:
     return f"{side[0].upper()} {muscle}" if side in ("left", "right") else label
 
 
+def reps_text(n: int) -> str:
+    """"1 rep", "6 reps"."""
+    return f"{n} rep{'' if n == 1 else 's'}"
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedSet:
-    """One set another screen asks for (an A/B test's): the exercise is fixed, ``banner`` says which
-    set it is, ``reps`` how many reps are asked for. The screen closes with the saved set once rated."""
+    """One set another screen asks for (an A/B test's): the exercise is fixed, ``name`` says which set
+    it is ("A/B set 2 of 4 (variation B)"), ``banner`` what to do, ``reps`` how many reps are asked
+    for. The screen closes with the saved set once rated."""
 
     exercise: Exercise
+    name: str
     banner: str
     reps: int
 
@@ -56,6 +66,7 @@ class LiveScreen(Screen[SetRecord | None]):
         Binding("space", "toggle_set", "Start/stop set", id="live.set"),
         Binding("x", "pick_exercise", "Exercise", id="live.exercise"),
         Binding("k", "enter_load", "Load (kg)", id="live.load"),
+        Binding("u", "enter_cue", "Cue", id="live.cue"),
         Binding("f", "focus_view", "Focus view", id="live.focus"),
         Binding("p", "placement", "Placement", id="live.placement"),
         Binding("c", "calibrate", "Calibrate", id="live.calibrate"),
@@ -69,6 +80,7 @@ class LiveScreen(Screen[SetRecord | None]):
         Binding("f9", "steer('drop_sensor')", "Sim: drop a sensor", id="live.sim.drop"),
         Binding("a", "abtest", "A/B test", id="live.abtest"),
         Binding("h", "history", "History", id="live.history"),
+        Binding("n", "more_reps", "Past the planned reps", id="live.more"),
     ]
 
     def __init__(self, client: Client, exercise_key: str, planned: PlannedSet | None = None):
@@ -78,12 +90,15 @@ class LiveScreen(Screen[SetRecord | None]):
         self.planned = planned
         self.console: LiveMonitor | None = None
         self.bell = False
-        self.load_kg: float | None = None  # of the next sets (None: bodyweight or not entered)
+        # What the trainer set stays with the client until changed: load (None: bodyweight or not
+        # entered) and cue of the next sets, and (unless the set is planned) the exercise.
+        self.choices: SetChoices = self.app.repo.set_choices(client.id)
         self._shown: dict[str, str] = {}
         target = self.app.config.progression.target_pct
         # Rings on reaching the target line; re-arms once the target falls well below it (between reps).
         self._target_reached = HysteresisAlert(AlertRule(target, target - BELL_REARM_PCT, consecutive=1))
         self._built_from: tuple = ()
+        self.past_planned = False  # the trainer lets a planned set go on past its reps
 
     def compose(self) -> ComposeResult:
         # Groups, not single widgets, beside the bars: Textual redraws every child of the screen on
@@ -99,6 +114,10 @@ class LiveScreen(Screen[SetRecord | None]):
             yield Static("", id="alerts")
         with Vertical(id="live-footer"):
             yield Footer(compact=True)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """"Past the planned reps" only where reps are planned (an A/B set)."""
+        return self.planned is not None if action == "more_reps" else True
 
     def on_mount(self) -> None:
         self._bars = self.query_one(ActivationBars)
@@ -139,6 +158,8 @@ class LiveScreen(Screen[SetRecord | None]):
             self.set_timer(0.1, lambda: self.dismiss(None))
             return
         self.console.start()
+        for note in self.console.unmeasured():
+            self.notify(f"{note} — p places a sensor", severity="warning", timeout=8)
         # Everything built so far lives as long as the app: keep the collector from walking it
         # again on every full collection (~0.1 s each, a visible stall of the bars).
         gc.freeze()
@@ -183,12 +204,36 @@ class LiveScreen(Screen[SetRecord | None]):
             self._set_text("reps", self._reps(view))
             self._set_text("alerts", "\n".join(f"⚠ {a}" for a in view.alerts) or "no alerts")
         self._maybe_ring(view)
+        if self.planned and view.recording and len(view.reps) >= self.planned.reps and not self.past_planned:
+            self._planned_reps_reached()
+
+    def _planned_reps_reached(self) -> None:
+        """The planned reps are done: ring, flash the banner and stop the set (as space would)."""
+        self.app.bell()
+        banner = self.query_one("#live-banner", Static)
+        banner.add_class("-flash")
+        self.set_timer(1.5, lambda: banner.remove_class("-flash"))
+        self.notify(f"{reps_text(self.planned.reps)} done — the set stops (n during a set lets it go on)")
+        self.action_toggle_set()
+
+    @property
+    def load_kg(self) -> float | None:
+        """The load of the next sets (None: bodyweight or not entered)."""
+        return self.choices.load_kg
+
+    def _choose(self, **changes) -> None:
+        """Keep what the trainer set for this client's next sets (exercise, load, cue)."""
+        self.choices = replace(self.choices, **changes)
+        self.app.repo.save_set_choices(self.client.id, self.choices)
 
     def _header(self, view: LiveView) -> str:
         console = self.console
-        state = f"● REC {view.set_seconds:3.0f} s" if view.recording else "○ ready (space: set)"
-        load = f" · {self.load_kg:g} kg" if self.load_kg is not None else ""
-        return f"{self.client.name} · {console.exercise.name}{load} · {state}"
+        state = f"● REC {view.set_seconds:3.0f} s" if view.recording else "○ ready"
+        load = f"{self.load_kg:g} kg" if self.load_kg is not None else "no load (k)"
+        cue = f" · cue: {self.choices.cue}" if self.choices.cue else ""
+        width = max(20, self.size.width - 2)
+        head = f"{cut(self.client.name, 24)} · {console.exercise.name} · {load} · {state}"
+        return cut(head + cue, width)
 
     def _reps(self, view: LiveView) -> str:
         if not view.recording and not view.reps:
@@ -197,6 +242,8 @@ class LiveScreen(Screen[SetRecord | None]):
         if not view.reps:
             return count
         last = view.reps[-1]
+        if last.incomplete:
+            return f"{count} · last: incomplete: sensor lost ({', '.join(last.lost_sensors)})"
         parts = [count, f"last: peak {last.peak:.0f} {last.units}", f"mean {last.mean:.0f}",
                  f"to peak {last.time_to_peak_s:.2f} s"]
         if last.target_share is not None:
@@ -207,6 +254,20 @@ class LiveScreen(Screen[SetRecord | None]):
                           for i, (name, ms) in enumerate(last.onset_order[:4]))
         return (" · ".join(parts) + (f"\nonset: {order} ms" if order else "")
                 + "".join(f"\n{line}" for line in view.fatigue))
+
+    def help_notes(self) -> str:
+        """How the live numbers are made, for ? help."""
+        floors = self.app.config.analysis.floors
+        return "\n".join([
+            "How the numbers are made:",
+            f"a rep's peak: {peak.FORMULA}",
+            f"{asymmetry.FORMULA}; between sets of each side's 1 s mean; \"—\" (inconclusive) while both sides "
+            f"are below the noise floor ({floors.asymmetry_pct_mvc:g} %MVC, uncalibrated "
+            f"{floors.uncalibrated_pair_factor:g}× the quieter side's rest level) or a side's sensor is lost",
+            target_share.FORMULA,
+            f"{cocontraction.FORMULA} (Winter)",
+            "a rep during which a sensor was lost is \"incomplete: sensor lost\" and counts in no number",
+        ])
 
     def _target_values(self, view: LiveView) -> tuple[float | None, float | None]:
         target = self.console.exercise.target
@@ -229,16 +290,24 @@ class LiveScreen(Screen[SetRecord | None]):
         if console is None:
             return
         if not console.recording:
-            if console.start_set(load_kg=self.load_kg) is None:
-                self.notify("the set could not start — see the alert", severity="error")
+            if console.exercise.target not in {a.muscle for _, a in console.meter.channels}:
+                self._offer_placement(console.unmeasured()[0])
                 return
-            self.notify(f"recording set — {console.exercise.name}")
+            self._start_set()
             return
         record = console.stop_set()
         if record is None:
             return
+        self.past_planned = False
         self.refresh_view()  # the set's last rep, before the rating dialog covers the screen
-        self.notify(f"set {record.index} saved: {len(record.reps)} reps, {record.duration_s:.1f} s")
+        name = self.planned.name if self.planned else f"set {record.index}"
+        if not record.reps:  # nothing to rate: say why instead
+            self.notify(f"{name} saved with no reps: {console.why_no_reps(record.duration_s)}", severity="warning",
+                        timeout=10)
+            if self.planned:
+                self.dismiss(record)
+            return
+        self.notify(f"{name} saved: {reps_text(len(record.reps))}, {record.duration_s:.1f} s")
 
         def rated(value: int | None) -> None:
             if value is not None:
@@ -247,6 +316,40 @@ class LiveScreen(Screen[SetRecord | None]):
                 self.dismiss(record)
 
         self.app.push_screen(RatingDialog(console.exercise.target.replace("_", " ")), rated)
+
+    def _start_set(self) -> None:
+        record = self.console.start_set(load_kg=self.load_kg, cue=self.choices.cue)
+        if record is None:
+            self.notify("the set could not start — see the alert", severity="error")
+            return
+        name = self.planned.name if self.planned else f"set {record.index}"
+        self.notify(f"recording {name} — {self.console.exercise.name}")
+
+    def _offer_placement(self, why: str) -> None:
+        """The target has no sensor: say so before the set and offer the placement screen."""
+        options = [("place", "place a sensor on it now (placement)"), ("record", "record the set anyway"),
+                   ("cancel", "not now")]
+
+        def chosen(choice: str | None) -> None:
+            if choice == "place":
+                self.app.open_placement(self.client)
+            elif choice == "record" and self.console is not None and not self.console.recording:
+                self._start_set()
+
+        self.app.push_screen(ChoiceDialog(why, options), chosen)
+
+    def stop_and_keep(self) -> SetRecord | None:
+        """Stop a running set without asking for a rating; the set is kept. None when none runs."""
+        if self.console is None or not self.console.recording:
+            return None
+        return self.console.stop_set()
+
+    def action_more_reps(self) -> None:
+        if self.console is None or not self.console.recording:
+            self.notify("n lets a running set go on past its planned reps", severity="warning")
+            return
+        self.past_planned = True
+        self.notify(f"the set goes on past {reps_text(self.planned.reps)} — space stops it")
 
     async def action_pick_exercise(self) -> None:
         if self.console is not None and self.console.recording:
@@ -259,6 +362,7 @@ class LiveScreen(Screen[SetRecord | None]):
         async def chosen(key: str | None) -> None:
             if key and key != self.exercise_key:
                 self.exercise_key = key
+                self._choose(exercise=key)
                 await self._stop_console()
                 self._shown.clear()
                 self._start_console()
@@ -273,14 +377,26 @@ class LiveScreen(Screen[SetRecord | None]):
 
         def entered(result: tuple[float | None] | None) -> None:
             if result is not None:
-                (self.load_kg,) = result
+                self._choose(load_kg=result[0])
                 self.refresh_view()
 
         self.app.push_screen(LoadDialog(self.load_kg), entered)
 
+    def action_enter_cue(self) -> None:
+        if self.console is not None and self.console.recording:
+            self.notify("stop the set first (space); the cue applies to the next sets", severity="warning")
+            return
+
+        def entered(result: tuple[str] | None) -> None:
+            if result is not None:
+                self._choose(cue=result[0])
+                self.refresh_view()
+
+        self.app.push_screen(CueDialog(self.choices.cue), entered)
+
     def action_focus_view(self) -> None:
         if self.console is not None:
-            self.app.push_screen(FocusScreen(self.console, self.app.config.progression.target_pct))
+            self.app.push_screen(FocusScreen(self, self.app.config.progression.target_pct))
 
     def action_toggle_bell(self) -> None:
         self.bell = not self.bell

@@ -15,16 +15,20 @@ from textual.widgets import DataTable, Footer, Header, Static
 from coach_tui.domain.client import Client
 from coach_tui.domain.muscles import MUSCLES
 from coach_tui.domain.placement import Placement
+from coach_tui.domain.names import cut
 from coach_tui.workflows.sensor_check import RecentSamples, grade_sensors
 from coach_tui.sources.source_task import SourceTask
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
-from coach_tui.ui.sensors_not_ready import SensorsNotReady
+from coach_tui.workflows.sensor_kit import SensorsNotReady
 
 CHECK_SECONDS = 2.0
 MAX_RATE_HZ = 2000.0
 LIGHTS = {"ok": "● ok", "warn": "▲ warn", "bad": "■ bad"}
-#: Two-line headers keep the table within 80 columns.
+#: Two-line headers keep the table within 80 columns; the simulated kit has no host to drop notifications.
 COLUMNS = ("sensor", "muscle", "signal", "rate\nHz", "lost", "pkts\nlost", "re-\nconn", "host\ndrop", "batt")
+SIMULATED_COLUMNS = tuple(c for c in COLUMNS if c != "host\ndrop")
+#: Characters of a sensor's id shown (8 sensors of the simulated kit then fit 80 columns).
+SENSOR_WIDTH = 16
 #: Where a link state's details start ("connecting to …", "not found — …", "failed (…")
 _STATE_DETAILS = re.compile(r" (?:to|for) | \(| — |: ")
 
@@ -39,6 +43,23 @@ def short_state(state: str, width: int = 16) -> str:
             break
         short = f"{short} {word}"
     return short
+
+
+def assigned(placements: list[Placement], current: Placement, muscle: str, side: str) -> tuple[list[Placement], str]:
+    """``current``'s sensor put on ``muscle`` and ``side``, and what happened in words. One sensor per
+    muscle and side: a sensor already there swaps places with it (taking ``current``'s old site)."""
+    updated = replace(current, muscle=muscle, side=side)
+    there = next((p for p in placements if p.assignment == updated.assignment
+                  and (p.sensor_id, p.channel) != (current.sensor_id, current.channel)), None)
+    moved = None if there is None else replace(there, muscle=current.muscle, side=current.side)
+    changed = {(current.sensor_id, current.channel): updated}
+    if moved is not None:
+        changed[(there.sensor_id, there.channel)] = moved
+    placements = [changed.get((p.sensor_id, p.channel), p) for p in placements]
+    said = f"{current.sensor_id} is now on the {updated.label}"
+    if moved is not None:
+        said += f"; {there.sensor_id}, which was there, moved to the {moved.label} (one sensor per muscle and side)"
+    return placements, said
 
 
 class PlacementScreen(Screen):
@@ -65,14 +86,14 @@ class PlacementScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(f"{self.client.name}: sensors and where they sit · Enter assigns a muscle", id="placement-title")
+        yield Static(f"{cut(self.client.name, 30)}: sensors and where they sit · Enter assigns a muscle", id="placement-title")
         yield DataTable(id="placements", cursor_type="row", header_height=2)
         yield Static("", id="placement-reasons")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        self._columns = table.add_columns(*COLUMNS)
+        self._columns = table.add_columns(*(SIMULATED_COLUMNS if self.app.simulated else COLUMNS))
         self.placements = self.app.placements_for(self.client)
         self._source = self.app.check_source(self.placements)
         try:
@@ -109,8 +130,11 @@ class PlacementScreen(Screen):
                 rate = f"{status.measured_rate_hz:.0f}" if status.measured_rate_hz else "—"
                 link = (rate, f"{status.loss_fraction:.1%}", str(status.packets_lost), str(status.reconnects),
                         str(status.host_drops))
+            if self.app.simulated:
+                link = link[:4]
             battery = f"{status.battery_pct:.0f}%" if status and status.battery_pct is not None else "—"
-            rows[f"{placement.sensor_id}:{placement.channel}"] = (sensor, placement.label, light, *link, battery)
+            rows[f"{placement.sensor_id}:{placement.channel}"] = (cut(sensor, SENSOR_WIDTH), placement.label, light, *link,
+                                                                  battery)
         return rows
 
     def _fill(self) -> None:
@@ -177,11 +201,9 @@ class PlacementScreen(Screen):
             def side_chosen(side: str | None) -> None:
                 if side is None:
                     return
-                updated = replace(current, muscle=muscle, side=side)
-                self.placements = [updated if (p.sensor_id, p.channel) == (current.sensor_id, current.channel) else p
-                                   for p in self.placements]
+                self.placements, said = assigned(self.placements, current, muscle, side)
                 self.app.repo.save_placements(self.client.id, self.placements)
-                self.notify(f"{current.sensor_id} is now on the {updated.label}")
+                self.notify(said)
                 self._fill()
 
             self.app.push_screen(ChoiceDialog("Side", [("L", "left"), ("R", "right")], current.side), side_chosen)

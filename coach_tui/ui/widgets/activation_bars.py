@@ -16,6 +16,8 @@ FULL_SCALE_PCT = 120.0
 MARGIN = 1  # blank cells left and right of every line
 #: Least full scale of µV bars: a muscle at rest (a few µV) stays near the left instead of filling them.
 MIN_RAW_SCALE_UV = 20.0
+#: What the bar of a sensor that stopped streaming says.
+LOST_TEXT = " lost — reconnecting "
 
 
 def _cells(value: float, peak: float, scale: float, width: int, target: float | None) -> tuple[int, int | None, int | None]:
@@ -31,8 +33,10 @@ Run = tuple[str, str]  # (text, style name)
 
 def _bar(cells: tuple[int, int | None, int | None], width: int, above_target: bool, streaming: bool) -> list[Run]:
     """One bar as a few styled runs: filled, then the empty rest with the peak and target marks."""
-    if not streaming:
-        return [("░" * width, "grey50")]
+    if not streaming:  # the bar itself says why it is empty
+        text = LOST_TEXT if len(LOST_TEXT) + 2 <= width else LOST_TEXT.split(" ")[0]
+        left = (width - len(text)) // 2
+        return [("░" * left, "grey50"), (text, "yellow"), ("░" * (width - left - len(text)), "grey50")]
     filled, peak_at, target_at = cells
     runs = [("█" * filled, "bold green" if above_target else "green")]
     marks = sorted((at, char, style) for at, char, style in ((peak_at, "▏", "yellow"), (target_at, "┊", "cyan"))
@@ -48,7 +52,7 @@ def _bar(cells: tuple[int, int | None, int | None], width: int, above_target: bo
 
 
 class ActivationBars(Widget):
-    """One bar per muscle side, pairs side by side with their asymmetry and the formula named.
+    """One bar per muscle side, pairs side by side with their asymmetry (its formula is in ? help).
 
     Drawn line by line (Textual's line API): each line is a few styled runs, turned into a
     ``Strip`` only when its runs change, and only the changed lines are repainted.
@@ -74,7 +78,12 @@ class ActivationBars(Widget):
         return [(FULL_SCALE_PCT, self.target_pct) if c.units == "%MVC" else (raw_peak, None) for c in channels]
 
     def show(self, channels: list[ChannelView], pairs: list[PairView]) -> None:
-        """Repaint only when something visible changed: a cell of a bar, a shown number, an alert."""
+        """Repaint only when something visible changed: a cell of a bar, a shown number, an alert.
+        Each muscle's bars sit together, left before right, in the order the muscles come."""
+        first = {}
+        for c in channels:
+            first.setdefault(c.assignment.muscle, len(first))
+        channels = sorted(channels, key=lambda c: (first[c.assignment.muscle], c.assignment.side != "L"))
         line_width = self._line_width
         width = max(10, line_width - 2 * MARGIN - 38)
         scales = self._scales(channels)
@@ -162,11 +171,9 @@ class ActivationBars(Widget):
             runs += _bar(cell, width, target is not None and channel.value >= target, channel.streaming)
             runs.append((f" {value}", ""))
             pair = pair_by_muscle.get(a.muscle)
-            if not channel.streaming:
-                runs.append(("  reconnecting", "yellow"))
-            elif channel.pop:
+            if channel.streaming and channel.pop:
                 runs.append(("  ⚡ pop", "bold red"))
-            elif pair and a.muscle not in seen and a.side in ("L", "R"):
+            elif channel.streaming and pair and a.muscle not in seen and a.side in ("L", "R"):
                 seen.add(a.muscle)
                 if pair.asymmetry_pct is None:
                     runs.append(("  asym —", "grey62"))
@@ -181,5 +188,5 @@ class ActivationBars(Widget):
             note = f"┊ target {self.target_pct:.0f} %MVC (µV: uncalibrated)"
         else:
             note = f"┊ target {self.target_pct:.0f} %MVC"
-        lines.append([("peak: best-window mean, as MVC ref · asym (max−min)/max · ", "grey62"), (note, "cyan")])
+        lines.append([(note, "cyan"), ("  (? how each number is made)", "grey62")])
         return lines
