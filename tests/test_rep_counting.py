@@ -91,7 +91,7 @@ async def _record_set(tmp_path, signals: dict[str, np.ndarray], exercise, *, str
         await source.play(stop - stream_from)
         stored = monitor.stop_set()
         await monitor.stop()
-        again = reanalyze(tmp_path / "sessions" / monitor.session.folder / stored.recording)
+        again = reanalyze(tmp_path / "sessions" / repo.session(stored.session_id).folder / stored.recording)
     return stored, again
 
 
