@@ -11,9 +11,10 @@ from coach_tui.domain.session import RepMetrics
 from coach_tui.workflows.live_monitor import ChannelView, LiveView, PairView
 from coach_tui.store.database import Database
 from coach_tui.store.repository import Repository
-from coach_tui.ui.app import CoachApp, make_app, run_console
+from coach_tui.ui.app import make_app, run_console
+from coach_tui.workflows.sensor_kit import SensorKit
 
-from conftest import ROOT
+from conftest import ROOT, until
 
 pytestmark = pytest.mark.usefixtures("isolated")
 
@@ -32,12 +33,25 @@ def app_and_repo(tmp_path):
         yield make_app(config, repo), repo
 
 
-async def _wait(pilot, condition, seconds=20.0):
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not reached")
+async def _wait(pilot, condition, seconds=30.0):
+    await until(pilot, condition, timeout=seconds)
+
+
+def _screen(app, name: str):
+    """A condition: the screen on top is ``name`` (a class name; screens are imported when first used)."""
+    return lambda: app.screen.__class__.__name__ == name
+
+
+def _shown_reps(live) -> int:
+    """The rep count the live screen shows (0 before the first)."""
+    shown = str(live.query_one("#reps").render()).split("reps: ")
+    count = shown[1].split()[0] if len(shown) > 1 and shown[1] else ""
+    return int(count) if count.isdigit() else 0
+
+
+def _live_on(app):
+    """A condition: the live screen is on top with its monitor streaming."""
+    return lambda: app.screen.__class__.__name__ == "LiveScreen" and app.screen.console is not None
 
 
 # --- flows ---------------------------------------------------------------------------------
@@ -46,7 +60,7 @@ async def _wait(pilot, condition, seconds=20.0):
 async def _alert_after_steering(pilot, key: str, alert: str):
     """Open live, record reps without ``alert``, steer the simulated kit with ``key`` until it shows."""
     await pilot.press("enter")
-    await pilot.pause(0.3)
+    await _wait(pilot, _live_on(pilot.app))
     live = pilot.app.screen
     await pilot.press("space")
     await _wait(pilot, lambda: len(live.console.view().reps) >= 2)
@@ -66,9 +80,9 @@ async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen
         await pilot.press("n")
         await pilot.press(*"Ana Díaz")
         await pilot.press("enter")
-        await pilot.pause(0.2)
+        await _wait(pilot, lambda: repo.find_client("ana díaz") is not None and _screen(app, "ClientsScreen")())
         ana = repo.find_client("ana díaz")
-        assert ana is not None and len(repo.clients()) == 2
+        assert len(repo.clients()) == 2
         table = app.screen.query_one("DataTable")
         assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == ana.id  # the new one
         await pilot.press("slash", *"ana", "down")  # search, then back to the table
@@ -77,26 +91,26 @@ async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen
 
         # Placement: move the first sensor to the gluteus medius, left, then back to the glute max.
         await pilot.press("p")
-        await pilot.pause(0.3)
-        assert app.screen.__class__.__name__ == "PlacementScreen"
+        await _wait(pilot, _screen(app, "PlacementScreen"))
+        placement = app.screen
         for muscle in ("glute_med", "glute_max"):
             await pilot.press("enter")
-            await pilot.pause(0.2)
+            await _wait(pilot, lambda: app.screen is not placement and app.screen.query("OptionList"))
             app.screen.query_one("OptionList").highlighted = list(MUSCLES).index(muscle)
             await pilot.press("enter", "enter")  # muscle, then side "left" (first)
-            await pilot.pause(0.2)
+            await _wait(pilot, lambda: app.screen is placement and repo.placements(ana.id)
+                        and repo.placements(ana.id)[0].muscle == muscle)
             placed = repo.placements(ana.id)
             assert (placed[0].muscle, placed[0].side) == (muscle, "L")
         await pilot.press("escape")
 
         # Calibrate the glutes: the protocol runs to the end, then "a" saves both sides.
         await pilot.press("c")
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(app, "ChoiceDialog"))
         await pilot.press("enter")
-        await _wait(pilot, lambda: app.screen.protocol is not None and app.screen.protocol.done)
-        await pilot.pause(0.2)
+        await _wait(pilot, lambda: getattr(app.screen, "protocol", None) is not None and app.screen.protocol.done)
         await pilot.press("a")
-        await pilot.pause(0.2)
+        await _wait(pilot, lambda: "saved ✓" in str(app.screen.query_one("#calibration-trials").render()))
         calibration_text = str(app.screen.query_one("#calibration-trials").render())
         calibrations = repo.latest_calibrations(ana.id)
         assert set(calibrations) == {"glute_max:L", "glute_max:R"}
@@ -108,28 +122,28 @@ async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen
 
         # Live: glutes in %MVC, hamstrings in µV; enter the load, record a set.
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await _wait(pilot, _live_on(app))
         live = app.screen
         assert live.console.meter.units == ["%MVC", "%MVC", "µV", "µV"]
         await pilot.press("k", "6", "2", ".", "5", "enter")
-        await pilot.pause(0.2)
-        assert "62.5 kg" in str(live.query_one("#live-header").render())
+        await _wait(pilot, lambda: app.screen is live and "62.5 kg" in str(live.query_one("#live-header").render()))
         await pilot.press("space")
         await _wait(pilot, lambda: len(live.console.view().reps) >= 3)
-        await pilot.pause(0.1)
+        await _wait(pilot, lambda: _shown_reps(live) >= 3)
         shown_while_recording = str(live.query_one("#reps").render())
         await pilot.press("space")
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(app, "RatingDialog"))
         # After the set: its fatigue verdict in words, with the slope's interval (never bare end points)
         from coach_tui.dsp.fatigue import set_fatigue
 
         verdicts = set_fatigue(live.console.view().reps, app.config.analysis.fatigue).lines()
         assert verdicts == live.console.view().fatigue and "95 % interval" in verdicts[0]
-        assert verdicts[0] in str(live.query_one("#reps").render())
+        await _wait(pilot, lambda: verdicts[0] in str(live.query_one("#reps").render()))
         await pilot.press("8")  # perceived activation
-        await pilot.pause(0.2)
+        await _wait(pilot, lambda: app.screen is live)
         await pilot.press("escape")
-        await pilot.pause(0.3)
+        await _wait(pilot, lambda: _screen(app, "ClientsScreen")()
+                    and "glute max LR" in " ".join(str(c) for c in app.screen.query_one("DataTable").get_row(ana.id)))
         clients_text = " ".join(str(c) for c in app.screen.query_one("DataTable").get_row(ana.id))
         assert "glute max LR" in clients_text  # the clients table caught up on return
 
@@ -380,13 +394,35 @@ class FixedConsole:
         return self._view
 
 
+class FrozenKit(SensorKit):
+    """Fake sources for snapshots: the simulated kit, but every live screen shows ``FixedConsole``,
+    no calibration is stale unless ``stale`` says, and the MVC trials stop after ``mvc_seconds``
+    when set."""
+
+    def __init__(self, config, repo):
+        super().__init__(config, repo, simulated=True)
+        self.stale: dict[str, list[str]] = {}
+        self.mvc_seconds: float | None = None
+
+    def live_monitor(self, client, exercise, *args, **kwargs):
+        return FixedConsole(client, self.exercises[exercise])
+
+    def stale_calibrations(self, client):
+        return self.stale
+
+    def calibration_run(self, client, muscle):
+        source, protocol = super().calibration_run(client, muscle)
+        if self.mvc_seconds is not None:
+            source.duration_s = self.mvc_seconds
+        return source, protocol
+
+
 @pytest.fixture
-def snapshot_app(tmp_path, monkeypatch):
-    monkeypatch.setattr(CoachApp, "live_monitor", lambda self, client, key: FixedConsole(client, self.exercises[key]))
-    monkeypatch.setattr(CoachApp, "stale_calibrations", lambda self, client: {})
+def snapshot_app(tmp_path):
     config = _config(tmp_path)
     with Database(config.sessions_dir) as database:
-        yield make_app(config, Repository(database))
+        repo = Repository(database)
+        yield make_app(config, repo, kit=FrozenKit(config, repo))
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
@@ -444,23 +480,16 @@ def test_snapshot_rating_dialog(snap_compare, snapshot_app, size):
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
-def test_snapshot_stale_calibration_offer(snap_compare, snapshot_app, size, monkeypatch):
-    monkeypatch.setattr(CoachApp, "stale_calibrations", lambda self, client: {
+def test_snapshot_stale_calibration_offer(snap_compare, snapshot_app, size):
+    snapshot_app.kit.stale = {
         "glute_max": ["left glute max: calibrated 40 days ago (limit 28)",
-                      "right glute max: placement changed since calibration (sensor moved from s2 to s3)"]})
+                      "right glute max: placement changed since calibration (sensor moved from s2 to s3)"]}
     assert snap_compare(snapshot_app, terminal_size=size, press=["enter", "_"])
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
-def test_snapshot_calibration_during_the_first_trial(snap_compare, snapshot_app, size, monkeypatch):
-    run = CoachApp.calibration_run
-
-    def first_trial(self, client, muscle):  # the kit stops 2.5 s into trial 1 (after the 3 s baseline)
-        source, protocol = run(self, client, muscle)
-        source.duration_s = 5.5
-        return source, protocol
-
-    monkeypatch.setattr(CoachApp, "calibration_run", first_trial)
+def test_snapshot_calibration_during_the_first_trial(snap_compare, snapshot_app, size):
+    snapshot_app.kit.mvc_seconds = 5.5  # the kit stops 2.5 s into trial 1 (after the 3 s baseline)
 
     async def calibrate(pilot):
         await pilot.press("c")
