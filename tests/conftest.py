@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,27 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("COACH_SESSIONS", raising=False)
     return work
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``serial`` share one xdist group, so they run one after another on one worker and
+    never beside each other (the tmux walkthroughs, the kill -9 tests, tests that time something)."""
+    for item in items:
+        if item.get_closest_marker("serial"):
+            item.add_marker(pytest.mark.xdist_group("serial"))
+
+
+async def until(pilot, condition, timeout: float = 30.0, what: str = "the condition", clock=None,
+                step: float = 0.25) -> None:
+    """Let the app run until ``condition()`` holds; fails after ``timeout`` seconds (wall time, a
+    bound for a stuck test, not a pace) naming ``what``. Waits on an outcome instead of a fixed
+    pause. With a ``SteppedClock``, each look moves it on by ``step`` seconds, so the simulated kit
+    streams only while the test waits for what its samples bring."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout} s")
+        if clock is not None:
+            await clock.advance(step)
+        await pilot.pause(0.01 if clock is not None else 0.02)

@@ -9,6 +9,7 @@ from coach_tui.config import load_config
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.session import RepMetrics
 from coach_tui.workflows.live_monitor import ChannelView, LiveView, PairView
+from coach_tui.sources.clock import SteppedClock
 from coach_tui.store.database import Database
 from coach_tui.store.repository import Repository
 from coach_tui.ui.app import make_app, run_console
@@ -27,14 +28,17 @@ def _config(tmp_path, realtime=False, **changes):
 
 @pytest.fixture
 def app_and_repo(tmp_path):
+    """The console on a stepped clock (the simulated kit streams while a test waits, see ``_wait``)."""
     config = _config(tmp_path)
     with Database(config.sessions_dir) as database:
         repo = Repository(database)
-        yield make_app(config, repo), repo
+        yield make_app(config, repo, clock=SteppedClock()), repo
 
 
 async def _wait(pilot, condition, seconds=30.0):
-    await until(pilot, condition, timeout=seconds)
+    """Wait until ``condition()`` holds, moving the app's stepped clock on meanwhile (if it has one)."""
+    clock = getattr(pilot.app.kit, "clock", None)
+    await until(pilot, condition, timeout=seconds, clock=clock if isinstance(clock, SteppedClock) else None)
 
 
 def _screen(app, name: str):
@@ -171,8 +175,6 @@ async def _advance_until(clock, condition, seconds=60.0, step=0.2):
 
 
 async def test_asymmetry_alert_and_a_lost_sensor_during_a_set(tmp_path):
-    from coach_tui.sources.clock import SteppedClock
-
     clock = SteppedClock()
     config = _config(tmp_path)
     with Database(config.sessions_dir) as database:
@@ -180,7 +182,7 @@ async def test_asymmetry_alert_and_a_lost_sensor_during_a_set(tmp_path):
         app = make_app(config, repo, clock=clock)
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.press("enter")
-            await pilot.pause(0.3)
+            await until(pilot, lambda: _live_on(app)() and clock.waiting() > 0)
             live = app.screen
             await clock.advance(2.0)
             await pilot.press("f6")  # simulated left deficit
@@ -206,9 +208,11 @@ async def test_asymmetry_alert_and_a_lost_sensor_during_a_set(tmp_path):
             await clock.advance(3.0)
             assert not any("sensor back" in a or "sensor lost" in a for a in live.console.view().alerts)
             await pilot.press("space")
+            await until(pilot, _screen(app, "RatingDialog"))
             await pilot.press("escape")  # skip the rating
+            await until(pilot, lambda: app.screen is live)
             await pilot.press("escape")
-            await pilot.pause(0.3)
+            await until(pilot, _screen(app, "ClientsScreen"))
         session = repo.sessions()[0]
         (record,) = repo.sets(session.id)
     from coach_tui.store.recordings import read_recording
@@ -224,18 +228,17 @@ async def test_cocontraction_alert_can_be_steered_with_an_antagonist_placed(tmp_
     config = _config(tmp_path)
     config = replace(config, simulation=replace(config.simulation, sensors=8))  # rectus femoris is placed too
     with Database(config.sessions_dir) as database:
-        app = make_app(config, Repository(database))
+        app = make_app(config, Repository(database), clock=SteppedClock())
         async with app.run_test(size=(100, 40)) as pilot:
             live = await _alert_after_steering(pilot, "f4", "co-contraction with the rectus femoris")
-            await pilot.pause(0.2)
-            assert "Winter index" in str(live.query_one("#alerts").render())
+            await _wait(pilot, lambda: "Winter index" in str(live.query_one("#alerts").render()))
 
 
 async def test_cocontraction_steer_without_an_antagonist_says_what_to_place(app_and_repo):
     app, _ = app_and_repo
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await _wait(pilot, _live_on(app))
         messages = []
         app.notify = lambda message, **kw: messages.append(message)
         await pilot.press("f4")
@@ -256,7 +259,7 @@ async def _ring_for_reps(app, repo):
     from coach_tui.domain.ids import now_utc
 
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(app, "ClientsScreen"))
         client = repo.clients()[0]
         placed = {p.assignment.key: p for p in app.placements_for(client)}
         for side in "LR":  # a low reference: every rep crosses the 70 %MVC line
@@ -265,7 +268,7 @@ async def _ring_for_reps(app, repo):
         rings = []
         app.bell = lambda: rings.append(1)
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await _wait(pilot, _live_on(app))
         live = app.screen
         await pilot.press("space")
         await _wait(pilot, lambda: len(live.console.view().reps) >= 1)
@@ -281,9 +284,9 @@ async def test_help_lists_the_keys_of_the_screen_underneath(app_and_repo):
     app, _ = app_and_repo
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("enter")
-        await pilot.pause(0.2)
+        await _wait(pilot, _live_on(app))
         await pilot.press("f1")
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(app, "HelpScreen"))
         text = str(app.screen.query_one("#help-keys").render())
         for words in ("Start/stop set", "Focus view", "Calibrate", "Placement", "Help", "Quit"):
             assert words in text
@@ -295,9 +298,12 @@ async def test_focus_view_shows_the_target_in_big_digits(app_and_repo):
     app, _ = app_and_repo
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("enter")
-        await pilot.pause(0.5)
+        await _wait(pilot, _live_on(app))
+        live = app.screen
+        await _wait(pilot, lambda: live.console.stream_seconds >= 0.5)  # half a second of signal, as before
         await pilot.press("f")
-        await pilot.pause(0.3)
+        await _wait(pilot, lambda: _screen(app, "FocusScreen")() and len(app.screen.query("Digits")) == 2)
+        await _wait(pilot, lambda: all(d.value != "--" for d in app.screen.query("Digits")))
         digits = app.screen.query("Digits")
         assert len(digits) == 2 and all(d.value != "--" for d in digits)
 
@@ -305,13 +311,12 @@ async def test_focus_view_shows_the_target_in_big_digits(app_and_repo):
 async def test_keymap_from_config_rebinds_a_key(tmp_path):
     config = _config(tmp_path, keymap=(("live.set", "enter"),))
     with Database(config.sessions_dir) as database:
-        app = make_app(config, Repository(database))
+        app = make_app(config, Repository(database), clock=SteppedClock())
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("enter")
-            await pilot.pause(0.3)
+            await _wait(pilot, _live_on(app))
             await pilot.press("enter")
-            await pilot.pause(0.2)
-            assert app.screen.console.recording
+            await _wait(pilot, lambda: app.screen.console.recording)
 
 
 @pytest.mark.parametrize("typed, load", [("62.5", 62.5), (" 6,5 ", 6.5), ("", None), ("0", 0.0), ("1000", 1000.0)])
@@ -352,11 +357,10 @@ def test_unknown_keymap_binding_is_refused_naming_it(tmp_path):
 async def test_too_small_terminal_says_which_size_it_needs(app_and_repo):
     app, _ = app_and_repo
     async with app.run_test(size=(60, 20)) as pilot:
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(app, "TooSmallScreen"))
         assert "at least 80×24; this one is 60×20" in str(app.screen.query_one("Label").render())
         await pilot.resize_terminal(80, 24)
-        await pilot.pause(0.2)
-        assert app.screen.__class__.__name__ == "ClientsScreen"
+        await _wait(pilot, _screen(app, "ClientsScreen"))
 
 
 # --- snapshots -----------------------------------------------------------------------------
@@ -395,12 +399,12 @@ class FixedConsole:
 
 
 class FrozenKit(SensorKit):
-    """Fake sources for snapshots: the simulated kit, but every live screen shows ``FixedConsole``,
+    """Fake sources for snapshots: the simulated kit on a stepped clock, but every live screen shows ``FixedConsole``,
     no calibration is stale unless ``stale`` says, and the MVC trials stop after ``mvc_seconds``
     when set."""
 
     def __init__(self, config, repo):
-        super().__init__(config, repo, simulated=True)
+        super().__init__(config, repo, simulated=True, clock=SteppedClock())
         self.stale: dict[str, list[str]] = {}
         self.mvc_seconds: float | None = None
 
@@ -458,10 +462,10 @@ def test_snapshot_new_client_dialog(snap_compare, snapshot_app, size):
 def test_snapshot_load_dialog(snap_compare, snapshot_app, size):
     async def between_sets(pilot):
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await _wait(pilot, _live_on(pilot.app))
         pilot.app.screen.console.recording = False
         await pilot.press("k", "6", "0")
-        await pilot.pause(0.1)
+        await _wait(pilot, lambda: _screen(pilot.app, "LoadDialog")() and "60" in pilot.app.screen.query_one("Input").value)
 
     assert snap_compare(snapshot_app, terminal_size=size, run_before=between_sets)
 
@@ -472,9 +476,9 @@ def test_snapshot_rating_dialog(snap_compare, snapshot_app, size):
 
     async def rate(pilot):
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await _wait(pilot, _live_on(pilot.app))
         pilot.app.push_screen(RatingDialog("glute max"))
-        await pilot.pause(0.1)
+        await _wait(pilot, _screen(pilot.app, "RatingDialog"))
 
     assert snap_compare(snapshot_app, terminal_size=size, run_before=rate)
 
@@ -493,14 +497,11 @@ def test_snapshot_calibration_during_the_first_trial(snap_compare, snapshot_app,
 
     async def calibrate(pilot):
         await pilot.press("c")
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(pilot.app, "ChoiceDialog"))
         await pilot.press("enter")
-        for _ in range(200):
-            if pilot.app.screen.protocol is not None and pilot.app.screen.protocol.position >= 5.5 * 2000:
-                break
-            await pilot.pause(0.05)
+        await _wait(pilot, lambda: getattr(pilot.app.screen, "protocol", None) is not None
+                    and pilot.app.screen.protocol.position >= 5.5 * 2000)
         pilot.app.screen.refresh_view()
-        await pilot.pause(0.1)
 
     assert snap_compare(snapshot_app, terminal_size=size, run_before=calibrate)
 
@@ -509,16 +510,16 @@ async def test_calibrating_from_the_live_screen_switches_its_bars_to_percent_mvc
     app, repo = app_and_repo
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await _wait(pilot, _live_on(app))
         live = app.screen
         assert live.console.meter.units == ["µV"] * 4
         await pilot.press("c")
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(app, "ChoiceDialog"))
         await pilot.press("enter")  # glute max
         await _wait(pilot, lambda: getattr(app.screen, "protocol", None) is not None and app.screen.protocol.done)
         await pilot.press("a", "escape")
-        await pilot.pause(0.3)
-        assert app.screen is live
+        await _wait(pilot, lambda: app.screen is live and live.console is not None
+                    and live.console.meter.units != ["µV"] * 4)
         assert live.console.meter.units == ["%MVC", "%MVC", "µV", "µV"]
 
 
@@ -528,21 +529,17 @@ async def test_compensation_and_signal_quality_alerts(app_and_repo):
         live = await _alert_after_steering(pilot, "f5", "compensation: target share")  # the hamstrings take over
         live.console.source.steer(mains_hz=50, mains_uv=300.0)  # an electrode picking up hum
         await _wait(pilot, lambda: any("mains hum" in a and "(50 Hz)" in a for a in live.console.view().alerts))
-        await pilot.pause(0.2)
-        assert "re-seat the" in str(live.query_one("#alerts").render())
+        await _wait(pilot, lambda: "re-seat the" in str(live.query_one("#alerts").render()))
 
 
 def _done_calibrating():
     async def run(pilot):
         await pilot.press("c")
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(pilot.app, "ChoiceDialog"))
         await pilot.press("enter")
-        for _ in range(400):
-            if getattr(pilot.app.screen, "protocol", None) is not None and pilot.app.screen.protocol.done:
-                break
-            await pilot.pause(0.05)
+        await _wait(pilot, lambda: getattr(pilot.app.screen, "protocol", None) is not None
+                    and pilot.app.screen.protocol.done)
         pilot.app.screen.refresh_view()
-        await pilot.pause(0.2)
 
     return run
 
@@ -572,7 +569,7 @@ async def test_a_stale_calibration_is_offered_for_recalibration_on_opening_live(
 
     app, repo = app_and_repo
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(app, "ClientsScreen"))
         client = repo.clients()[0]
         placed = {p.assignment.key: p for p in app.placements_for(client)}
         old = now_utc() - timedelta(days=app.config.calibration.max_age_days + 12)
@@ -590,26 +587,28 @@ async def test_a_stale_calibration_is_offered_for_recalibration_on_opening_live(
 
 
 async def test_what_the_trainer_set_stays_with_the_client_and_a_visit_is_one_session(tmp_path):
-    from coach_tui.sources.clock import SteppedClock
-
     clock = SteppedClock()
     config = _config(tmp_path)
     with Database(config.sessions_dir) as database:
         repo = Repository(database)
         app = make_app(config, repo, clock=clock)
         async with app.run_test(size=(80, 24)) as pilot:
+            streaming = lambda: _live_on(app)() and clock.waiting() > 0  # noqa: E731
             await pilot.press("enter")
-            await pilot.pause(0.3)
+            await until(pilot, streaming)
+            first = app.screen
             await pilot.press("k", *"62.5", "enter", "u", *"squeeze at the top", "enter")
+            await until(pilot, lambda: app.screen is first)
             await pilot.press("x")
-            await pilot.pause(0.2)
+            await until(pilot, lambda: app.screen is not first and app.screen.query("OptionList"))
             app.screen.query_one("OptionList").highlighted = list(app.exercises).index("glute_bridge")
             await pilot.press("enter")
-            await pilot.pause(0.3)
+            await until(pilot, lambda: app.screen is first and first.console is not None
+                        and first.console.exercise.key == "glute_bridge")
             await pilot.press("escape")  # back to the clients, and into the live screen again
-            await pilot.pause(0.2)
+            await until(pilot, _screen(app, "ClientsScreen"))
             await pilot.press("enter")
-            await pilot.pause(0.3)
+            await until(pilot, lambda: streaming() and app.screen is not first)
             live = app.screen
             live.refresh_view()
             header = str(live.query_one("#live-header").render())
@@ -620,20 +619,22 @@ async def test_what_the_trainer_set_stays_with_the_client_and_a_visit_is_one_ses
                 await pilot.press("space")
                 await clock.advance(8.0)
                 await pilot.press("space")
-                await pilot.pause(0.1)
+                await until(pilot, _screen(app, "RatingDialog"))
                 await pilot.press("escape")  # no rating
-                await pilot.pause(0.1)
+                await until(pilot, lambda: app.screen is live)
             assert messages[-1].startswith("set 2 saved: ")
             await pilot.press("escape")
+            await until(pilot, _screen(app, "ClientsScreen"))
             await pilot.press("h")  # other screens in between do not start a new session
-            await pilot.pause(0.3)
+            await until(pilot, _screen(app, "HistoryScreen"))
             await pilot.press("escape")
+            await until(pilot, _screen(app, "ClientsScreen"))
             await pilot.press("enter")
-            await pilot.pause(0.3)
+            await until(pilot, lambda: streaming() and app.screen is not live)
             await pilot.press("space")
             await clock.advance(6.0)
             await pilot.press("space")
-            await pilot.pause(0.1)
+            await until(pilot, lambda: not app.screen.console.recording if _live_on(app)() else True)
             await pilot.press("escape")
         (session,) = repo.sessions()
         stored = repo.sets(session.id)
