@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
 
-#: Project root (/work/main) and the read-only real recordings next to it (../shared/data).
-ROOT = Path(__file__).resolve().parents[1]
+#: This folder, the project root (/work/main) and the read-only real recordings next to it (../shared/data).
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 DATA = ROOT.parent / "shared" / "data"
 PHYSICAL_ACTION = DATA / "uci_emg_physical_action"
 LOWER_LIMB = DATA / "uci_lower_limb_emg"
@@ -43,9 +45,23 @@ def isolated(tmp_path, monkeypatch):
     return work
 
 
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (pyproject's addopts): a worker a core, and two more while the tmux walkthroughs
+    run (``slow``: they wait on the wall clock most of their minutes, each in a worker of its own);
+    none (this process) for named tests (``tests/test_x.py::test_y``), which start sooner alone."""
+    if config.args and all("::" in arg for arg in config.args):
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    walkthrough = "not slow" not in (config.option.markexpr or "") and any(
+        Path(arg.split("::")[0]).resolve() in (HERE, HERE / "test_walkthrough.py") for arg in config.args)
+    return cores + 2 if walkthrough else cores
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``serial`` share one xdist group, so they run one after another on one worker and
-    never beside each other (the tmux walkthroughs, the kill -9 tests, tests that time something)."""
+    """Slow tests first, so their minutes overlap the rest instead of coming after it; tests marked
+    ``serial`` share one xdist group: they run one after another in one worker, never beside each
+    other (the kill -9 tests, tests that time something)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     for item in items:
         if item.get_closest_marker("serial"):
             item.add_marker(pytest.mark.xdist_group("serial"))
