@@ -19,7 +19,8 @@ from coach_tui.dsp import asymmetry, cocontraction, peak, target_share
 from coach_tui.domain.hysteresis_alert import AlertRule, HysteresisAlert
 from coach_tui.domain.session import SetRecord
 from coach_tui.domain.set_choices import SetChoices
-from coach_tui.workflows.live_monitor import LiveMonitor, LiveView
+from coach_tui.workflows.live_monitor import LiveMonitor
+from coach_tui.workflows.live_view import LiveView
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
 from coach_tui.ui.dialogs.load_dialog import CueDialog, LoadDialog
 from coach_tui.ui.dialogs.rating_dialog import RatingDialog
