@@ -1,4 +1,8 @@
-"""The live screen: one bar per muscle side in %MVC, alerts, reps, and sets recorded into the store."""
+"""The live screen: one bar per muscle side in %MVC, alerts, reps, and sets recorded into the store.
+
+One cohesive job: the live screen's frames and keys (what it shows comes from ``LiveMonitor.view()``,
+the set's life cycle from ``workflows``); one screen class, as every screen module holds.
+"""
 
 from __future__ import annotations
 
