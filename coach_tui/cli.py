@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     import logging
 
     from coach_tui.config import ConfigError, load_config, log_file
-    from coach_tui.log_file import start_logging
+    from coach_tui.store.log_file import start_logging
     from coach_tui.workflows.store_access import StoreUnavailable
 
     name = f"coach {args.command or ''}".rstrip()

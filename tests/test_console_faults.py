@@ -88,7 +88,7 @@ async def test_a_full_disk_mid_set_is_said_on_screen_and_the_console_keeps_runni
 async def test_an_unexpected_error_leaves_one_line_naming_the_log(app_and_repo, tmp_path, monkeypatch, capsys):
     import logging
 
-    from coach_tui.log_file import start_logging
+    from coach_tui.store.log_file import start_logging
 
     short = Path(tempfile.mkdtemp(prefix="coach-"))  # a path short enough to stay on one line of the shell
     log = start_logging(short / "coach.log")

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,16 @@ NEVER_IMPORTS = {
     "coach_tui.reports": ("textual", "bleak"),
     "coach_tui.workflows": ("textual",),
 }
+
+#: The only modules at the package root: every other module belongs to a layer's package.
+ROOT_MODULES = {"__init__.py", "__main__.py", "cli.py", "config.py"}
+
+
+def test_no_module_at_the_package_root_but_the_entry_points_and_config():
+    import coach_tui
+
+    root = Path(coach_tui.__file__).parent
+    assert {p.name for p in root.glob("*.py")} <= ROOT_MODULES
 
 
 @pytest.mark.parametrize("package", sorted(NEVER_IMPORTS))

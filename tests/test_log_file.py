@@ -11,7 +11,7 @@ import pytest
 
 import coach_tui.commands.sessions as sessions_command
 from coach_tui.cli import main
-from coach_tui.log_file import BACKUPS, MAX_BYTES, start_logging
+from coach_tui.store.log_file import BACKUPS, MAX_BYTES, start_logging
 
 pytestmark = pytest.mark.usefixtures("isolated")
 

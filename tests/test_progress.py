@@ -15,7 +15,8 @@ from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import EXERCISES, Exercise
 from coach_tui.domain.placement import Placement
-from coach_tui.domain.progress import client_progress, spearman_rho, summarise_reps
+from coach_tui.domain.perceived_agreement import spearman_rho
+from coach_tui.domain.progress import client_progress, summarise_reps
 from coach_tui.domain.progression import ProgressionSettings, SetEvidence, progression_gate
 from coach_tui.domain.session import RepMetrics, Session, SetRecord
 from coach_tui.statistics.ab_statistics import analyze_named, record_verdict

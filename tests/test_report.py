@@ -19,7 +19,8 @@ from coach_tui.cli import main
 from coach_tui.domain.client import Client
 from coach_tui.domain.progress import client_progress
 from coach_tui.dsp import asymmetry, target_share
-from coach_tui.reports.client_report import format_for, report_text, sparkline
+from coach_tui.reports.client_report import format_for, report_text
+from coach_tui.reports.report_page import sparkline
 from coach_tui.store.database import Database
 from coach_tui.store.repository import Repository
 
@@ -223,10 +224,10 @@ def test_a_near_miss_client_name_suggests_the_close_match_first(capsys, config, 
 def test_a_text_chart_draws_the_numbers_it_shows():
     from datetime import timedelta
 
-    from coach_tui.reports.client_report import _Chart, _Line, _md_chart
+    from coach_tui.reports.report_page import Chart, ChartLine, text_chart
 
     days = [GENERATED - timedelta(days=7), GENERATED]
-    (line,) = _md_chart(_Chart("Hip thrust", (_Line("asymmetry", "%", tuple(zip(days, (3.6, 4.4)))),)))
+    (line,) = text_chart(Chart("Hip thrust", (ChartLine("asymmetry", "%", tuple(zip(days, (3.6, 4.4)))),)))
     assert "`▅▅` 4 → 4 %" in line  # not "▁█ 4 → 4 %": a flat line for numbers shown the same
 
 

@@ -8,7 +8,7 @@ from coach_tui.config import ConfigError
 from coach_tui.config import load_config
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.session import RepMetrics
-from coach_tui.workflows.live_monitor import ChannelView, LiveView, PairView
+from coach_tui.workflows.live_view import ChannelView, LiveView, PairView
 from coach_tui.sources.clock import SteppedClock
 from coach_tui.store.database import Database
 from coach_tui.store.repository import Repository

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from coach_tui.commands import CommandError
+from coach_tui.commands import CommandError, print_listing
 
 
 def add_parser(commands) -> None:
@@ -51,13 +51,14 @@ def run(args: argparse.Namespace, config) -> int:
                 "last_session": sessions[-1].started.isoformat() if sessions else None,
                 "calibrated": sorted(repo.latest_calibrations(client.id)),
             })
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
-    elif not rows:
-        print("no clients yet — add one with: coach clients add NAME")
-    else:
-        print(f"{'name':<24} {'dominant':<8} {'sessions':>8}  {'last session':<16}  calibrated")
-        for row in rows:
-            last = row["last_session"][:16].replace("T", " ") if row["last_session"] else "—"
-            print(f"{row['name']:<24} {row['dominant_side'] or '—':<8} {row['sessions']:>8}  {last:<16}  {', '.join(row['calibrated']) or '—'}")
+    print_listing(rows, args.json, none_yet="no clients yet — add one with: coach clients add NAME",
+                  header=f"{'name':<24} {'dominant':<8} {'sessions':>8}  {'last session':<16}  calibrated",
+                  lines=_client_lines)
     return 0
+
+
+def _client_lines(row: dict) -> list[str]:
+    """The client's line: name, dominant side, sessions, the last one, calibrated muscles."""
+    last = row["last_session"][:16].replace("T", " ") if row["last_session"] else "—"
+    return [f"{row['name']:<24} {row['dominant_side'] or '—':<8} {row['sessions']:>8}  {last:<16}  "
+            f"{', '.join(row['calibrated']) or '—'}"]

@@ -97,8 +97,6 @@ async def record_set(args, config, repo, client, exercise, simulated: bool, back
     from coach_tui.sources.simulated import sensors_for_exercise
     from coach_tui.workflows.sensor_kit import SensorKit
 
-    import asyncio
-
     kit = SensorKit(config, repo, simulated=simulated, **backends)
     try:
         await kit.connect()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+from functools import partial
 
 
 def add_parser(commands) -> None:
@@ -41,11 +41,8 @@ def session_row(repo, session, names: dict[str, str], sessions_dir=None) -> dict
 
 def run(args: argparse.Namespace, config) -> int:
     """List sessions with their sets."""
-    from datetime import datetime
-
-    from coach_tui.commands import CommandError
+    from coach_tui.commands import CommandError, print_listing
     from coach_tui.domain.exercises import exercise_library
-    from coach_tui.domain.names import cut
     from coach_tui.store.repository import UnknownRecord
     from coach_tui.workflows.store_access import open_store
 
@@ -57,21 +54,25 @@ def run(args: argparse.Namespace, config) -> int:
             raise CommandError(str(error)) from None
         names = {c.id: c.name for c in repo.clients()}
         rows = [session_row(repo, session, names, config.sessions_dir) for session in repo.sessions(client_id)]
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
-    elif not rows:
-        print("no sessions yet — record one with: coach record --client NAME --simulate")
-    else:
-        print(f"{'id':<20} {'client':<18} {'started':<16} {'length':>7}  {'status':<9} sets")
-        for row in rows:
-            length = f"{row['duration_s']:.0f} s" if row["duration_s"] is not None else "—"
-            sets = "; ".join(_set_words(s, library) for s in row["sets"]) or "—"
-            started = datetime.fromisoformat(row["started"]).astimezone()
-            print(f"{row['id']:<20} {cut(row['client'], 18):<18} {started:%Y-%m-%d %H:%M} {length:>7}  "
-                  f"{row['status']:<9} {sets}")
-            for problem in row.get("problems", []):
-                print(f"  damaged: {problem} — copy it again from where it came from (coach export refuses it)")
+    print_listing(rows, args.json, none_yet="no sessions yet — record one with: coach record --client NAME --simulate",
+                  header=f"{'id':<20} {'client':<18} {'started':<16} {'length':>7}  {'status':<9} sets",
+                  lines=partial(_session_lines, library=library))
     return 0
+
+
+def _session_lines(row: dict, library) -> list[str]:
+    """The session's line (its sets in words), then a line per damaged recording."""
+    from datetime import datetime
+
+    from coach_tui.domain.names import cut
+
+    length = f"{row['duration_s']:.0f} s" if row["duration_s"] is not None else "—"
+    sets = "; ".join(_set_words(s, library) for s in row["sets"]) or "—"
+    started = datetime.fromisoformat(row["started"]).astimezone()
+    return [f"{row['id']:<20} {cut(row['client'], 18):<18} {started:%Y-%m-%d %H:%M} {length:>7}  "
+            f"{row['status']:<9} {sets}",
+            *(f"  damaged: {problem} — copy it again from where it came from (coach export refuses it)"
+              for problem in row.get("problems", []))]
 
 
 def _set_words(row: dict, library) -> str:

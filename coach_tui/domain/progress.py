@@ -11,8 +11,8 @@ of the set's exercise's target muscle (the stored per-rep metrics). Definitions:
   ``(max − min) / max × 100`` of the left and right peaks; the weaker side is the one named most often;
 - **session target share**: mean over the reps of each rep's ``target / (target + synergist)``;
 - **perceived vs measured**: per rated set, the client's 1–10 score beside the set's peak %MVC (mean
-  of per-rep peaks); their agreement is Spearman's rank correlation ρ (:func:`spearman_rho`) over all
-  rated sets and over a rolling window of the last ``window`` rated sets;
+  of per-rep peaks); their agreement is Spearman's rank correlation ρ (``perceived_agreement``) over
+  all rated sets and over a rolling window of the last ``window`` rated sets;
 - **calibrations**: every MVC reference per ``muscle:side``, with its change from the previous one, so
   a jump in %MVC can be told apart from a new reference. A session point is marked
   ``reference_changed`` when its sets used other calibrations of the muscle than the previous session.
@@ -35,6 +35,7 @@ from coach_tui.domain.calibration import Calibration
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.client import Client
 from coach_tui.domain.exercises import EXERCISES, Exercise
+from coach_tui.domain.perceived_agreement import Agreement, RollingAgreement, spearman_rho
 from coach_tui.domain.progression import Gate, ProgressionSettings, SetEvidence, progression_gate
 from coach_tui.domain.session import RepMetrics, Session, SetRecord, complete_reps
 
@@ -142,30 +143,6 @@ class RatedSet:
 
 
 @dataclass(frozen=True, slots=True)
-class Agreement:
-    """Spearman's ρ over ``n`` rated sets; ``reason`` says why ρ is None."""
-
-    rho: float | None
-    n: int
-    reason: str = ""
-
-    @property
-    def words(self) -> str:
-        """"ρ = 0.90 over 5 rated sets", or why there is no ρ."""
-        if self.rho is None:
-            return f"ρ not computed ({self.reason})"
-        return f"ρ = {self.rho:.2f} over {self.n} rated sets"
-
-
-@dataclass(frozen=True, slots=True)
-class RollingAgreement:
-    """ρ over the ``window`` rated sets ending with the set started at ``ended``."""
-
-    ended: datetime
-    agreement: Agreement
-
-
-@dataclass(frozen=True, slots=True)
 class CalibrationPoint:
     """One calibration; ``change_pct`` is its reference against the previous one of the same muscle side."""
 
@@ -266,41 +243,6 @@ class ClientProgress:
                   (self.sets_old_metrics, "measured with the previous peak definition (raw recording missing)"))
         parts = [f"{n} set{'' if n == 1 else 's'} {why}" for n, why in counts if n]
         return "left out: " + ", ".join(parts) if parts else None
-
-
-def _ranks(values: Sequence[float]) -> list[float]:
-    """Ranks from 1; tied values share their mean rank."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
-    start = 0
-    while start < len(order):
-        end = start
-        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
-            end += 1
-        for i in order[start:end + 1]:
-            ranks[i] = (start + end) / 2 + 1
-        start = end + 1
-    return ranks
-
-
-def spearman_rho(x: Sequence[float], y: Sequence[float]) -> Agreement:
-    """Spearman's ρ: Pearson's correlation of the ranks of ``x`` and ``y`` (ties take their mean rank).
-
-    ρ is None, with the reason, for fewer than 3 pairs or when one side has no spread.
-    """
-    if len(x) != len(y):
-        raise ValueError(f"spearman_rho needs pairs, got {len(x)} and {len(y)} values")
-    n = len(x)
-    if n < 3:
-        return Agreement(None, n, f"needs at least 3 rated sets, has {n}")
-    rx, ry = _ranks(x), _ranks(y)
-    mx, my = fmean(rx), fmean(ry)
-    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
-    sxx = sum((a - mx) ** 2 for a in rx)
-    syy = sum((b - my) ** 2 for b in ry)
-    if sxx == 0 or syy == 0:
-        return Agreement(None, n, "no spread to rank (all scores or all measurements the same)")
-    return Agreement(sxy / (sxx * syy) ** 0.5, n)
 
 
 def _calibration_histories(calibrations: Iterable[Calibration]) -> tuple[CalibrationHistory, ...]:

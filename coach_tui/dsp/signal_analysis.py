@@ -11,6 +11,9 @@ sample; then the causal pipeline, with every measure that needs only the signal 
 peak and median frequency, sustained contractions, quality, the quietest stretch — the rest level);
 then the envelope again, kept on disk, for what is judged against the whole recording's rest level
 (onsets, the envelope mean, active windows, left/right pairs).
+
+One cohesive job: those three passes and what each keeps (the measures themselves live in their own
+``dsp`` modules).
 """
 
 from __future__ import annotations

@@ -2,18 +2,15 @@
 
 Activation and symmetry trends, progression status, the best exercises from A/B tests, how the
 client's own feel matches the measurement and the MVC references used — each with its dates and
-numbers, and the formulas named at the end. The HTML page is self-contained (inline SVG charts, no
-scripts, nothing fetched); the Markdown draws its charts as text sparklines. Files are written
-owner-only; nothing leaves the machine unless the trainer sends the file.
+numbers, and the formulas named at the end — written once as a page of sections that
+``report_page`` renders as Markdown or self-contained HTML. Files are written owner-only; nothing
+leaves the machine unless the trainer sends the file.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from itertools import cycle
 from pathlib import Path
 
 from coach_tui.config import Config
@@ -23,6 +20,17 @@ from coach_tui.domain.names import file_slug
 from coach_tui.domain.progress import ABSummary, ActivationSeries, ClientProgress, client_progress
 from coach_tui.dsp import asymmetry, fatigue, peak, target_share
 from coach_tui.dsp.fatigue import FatigueSettings
+from coach_tui.reports.report_page import (
+    Chart,
+    ChartLine,
+    Section,
+    clock_time,
+    day,
+    html_page,
+    markdown_page,
+    number,
+    quantity,
+)
 from coach_tui.reports.set_fatigue import fatigue_rows
 from coach_tui.statistics.ab_statistics import (
     ACTIVATION_CAVEAT,
@@ -37,9 +45,6 @@ from coach_tui.store.private_files import atomic_write, private_dirs
 
 FORMATS = ("md", "html")
 REPORTS_FOLDER = "reports"
-SPARKS = "▁▂▃▄▅▆▇█"
-#: Line colours of the SVG charts (colour-blind safe: Okabe–Ito blue, orange, green, purple).
-SVG_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7")
 NOT_FORCE = "Activation is how strongly the muscle's electrical activity shows, relative to its own maximum; " \
             "it is not force, and not a measure of growth stimulus."
 
@@ -61,28 +66,6 @@ FORMULAS = {
           f"{level_text(pairwise_confidence(2))} for 2, {level_text(pairwise_confidence(3))} for 3, "
           f"{level_text(pairwise_confidence(4))} for 4), so the chance of naming a wrong best stays at most α",
 }
-
-
-def number(value: float | None, unit: str = "", digits: int = 0, *, signed: bool = False) -> str:
-    """``value`` rounded (with its sign when ``signed``: "+5 %"), with its unit; "—" when there is none."""
-    if value is None:
-        return "—"
-    return f"{value:{'+' if signed else ''}.{digits}f}{' ' + unit if unit else ''}"
-
-
-def quantity(n: int, noun: str) -> str:
-    """"1 session", "3 sessions"."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def day(when: datetime) -> str:
-    """The local calendar date: "2025-03-29"."""
-    return f"{when.astimezone():%Y-%m-%d}"
-
-
-def clock_time(when: datetime) -> str:
-    """The local time of day: "14:05"."""
-    return f"{when.astimezone():%H:%M}"
 
 
 def set_rows(progress: ClientProgress) -> tuple[tuple[str, ...], ...]:
@@ -108,29 +91,7 @@ def load_progress(repo, client: Client, config: Config) -> ClientProgress:
                            library=exercise_library(config.exercises), settings=config.progression)
 
 
-# -- the document, written once and rendered as Markdown or HTML --------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Line:
-    label: str
-    unit: str
-    points: tuple[tuple[datetime, float], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Chart:
-    title: str
-    lines: tuple[_Line, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Section:
-    title: str
-    text: tuple[str, ...] = ()
-    table: tuple[tuple[str, ...], ...] = ()
-    bullets: tuple[str, ...] = ()
-    charts: tuple[_Chart, ...] = ()
+# -- the document, written once and rendered as Markdown or HTML (report_page) --------------------
 
 
 def _first_last(values: Sequence[float | None], unit: str) -> str:
@@ -140,19 +101,19 @@ def _first_last(values: Sequence[float | None], unit: str) -> str:
     return number(known[0], unit) if len(known) == 1 else f"{number(known[0])} → {number(known[-1], unit)}"
 
 
-def _series_chart(series: ActivationSeries) -> _Chart:
+def _series_chart(series: ActivationSeries) -> Chart:
     points = series.points
     metrics = (("peak", "%MVC", "peak_pct"), ("mean", "%MVC", "mean_pct"), ("asymmetry", "%", "asymmetry_pct"),
                ("target share", "%", "target_share_pct"))
-    lines = [_Line(label, unit, tuple((p.started, v) for p in points if (v := getattr(p.summary, name)) is not None))
+    lines = [ChartLine(label, unit, tuple((p.started, v) for p in points if (v := getattr(p.summary, name)) is not None))
              for label, unit, name in metrics]
-    return _Chart(series.label, tuple(line for line in lines if line.points))
+    return Chart(series.label, tuple(line for line in lines if line.points))
 
 
-def _activation(progress: ClientProgress) -> _Section:
+def _activation(progress: ClientProgress) -> Section:
     missing = progress.missing("activation")
     if missing:
-        return _Section("Activation and symmetry", (missing,))
+        return Section("Activation and symmetry", (missing,))
     rows = [("exercise · muscle", "sessions", "dates", "peak %MVC", "mean %MVC", "asymmetry", "target share")]
     notes = []
     for series in progress.series:
@@ -169,27 +130,27 @@ def _activation(progress: ClientProgress) -> _Section:
                          "be the reference, not the client (see Calibrations)")
     text = ("Per session; first → last value. " + NOT_FORCE,)
     charts = tuple(_series_chart(series) for series in progress.series)
-    return _Section("Activation and symmetry", text, tuple(rows), tuple(notes), charts)
+    return Section("Activation and symmetry", text, tuple(rows), tuple(notes), charts)
 
 
-def _sets(progress: ClientProgress) -> _Section:
+def _sets(progress: ClientProgress) -> Section:
     missing = progress.missing("sets")
     if missing:
-        return _Section("Sets", (missing,))
+        return Section("Sets", (missing,))
     text = ("Every set with its load and time of day; reps during which a sensor was lost are counted apart "
             "and left out of every number.",)
-    return _Section("Sets", text, (SET_COLUMNS, *set_rows(progress)))
+    return Section("Sets", text, (SET_COLUMNS, *set_rows(progress)))
 
 
-def _progression(progress: ClientProgress) -> _Section:
+def _progression(progress: ClientProgress) -> Section:
     missing = progress.missing("progression")
     if missing:
-        return _Section("Progression", (missing,))
+        return Section("Progression", (missing,))
     bullets = []
     for gate in progress.gates:
         bullets.append(f"{progress.exercise_names[gate.exercise]}: {gate.summary}"
                        + "".join(f" — {note}" for note in gate.notes))
-    return _Section("Progression", (f"Rule: {progress.settings.formula}.",), bullets=tuple(bullets))
+    return Section("Progression", (f"Rule: {progress.settings.formula}.",), bullets=tuple(bullets))
 
 
 def ab_heading(summary: ABSummary) -> str:
@@ -214,10 +175,10 @@ def ab_reports(progress: ClientProgress, settings: ABSettings) -> list[tuple[ABS
     return [(summary, analyze_named(summary.test, summary.names, settings)) for summary in progress.ab_tests]
 
 
-def _ab_tests(progress: ClientProgress, settings: ABSettings) -> _Section:
+def _ab_tests(progress: ClientProgress, settings: ABSettings) -> Section:
     missing = progress.missing("ab_tests")
     if missing:
-        return _Section("Best exercises from A/B tests", (missing,))
+        return Section("Best exercises from A/B tests", (missing,))
     level = level_text(settings.confidence)
     rows = [("A/B test", "variation", "reps", f"peak %MVC [{level} CI]", f"mean %MVC [{level} CI]")]
     bullets = []
@@ -230,13 +191,13 @@ def _ab_tests(progress: ClientProgress, settings: ABSettings) -> _Section:
         bullets.append(". ".join(lines) + ".")
     text = ("Per variation the mean of its reps' peak and mean %MVC of the target; the differences with their "
             "interval and Hedges' g, and the verdict. " + ACTIVATION_CAVEAT,)
-    return _Section("Best exercises from A/B tests", text, tuple(rows), tuple(bullets))
+    return Section("Best exercises from A/B tests", text, tuple(rows), tuple(bullets))
 
 
-def _perceived(progress: ClientProgress) -> _Section:
+def _perceived(progress: ClientProgress) -> Section:
     missing = progress.missing("perceived")
     if missing:
-        return _Section("Perceived vs measured", (missing,))
+        return Section("Perceived vs measured", (missing,))
     rated = progress.rated
     span = f"{day(rated[0].started)} → {day(rated[-1].started)}"
     text = [f"{len(rated)} rated sets, {span}: {progress.agreement.words}."]
@@ -247,15 +208,15 @@ def _perceived(progress: ClientProgress) -> _Section:
         text.append(f"Last {progress.window} rated sets: {progress.rolling[-1].agreement.words}.")
         points = tuple((r.ended, r.agreement.rho) for r in progress.rolling if r.agreement.rho is not None)
         if points:
-            charts.append(_Chart(f"agreement over the last {progress.window} rated sets",
-                                 (_Line("Spearman ρ", "", points),)))
-    return _Section("Perceived vs measured", tuple(text), charts=tuple(charts))
+            charts.append(Chart(f"agreement over the last {progress.window} rated sets",
+                                 (ChartLine("Spearman ρ", "", points),)))
+    return Section("Perceived vs measured", tuple(text), charts=tuple(charts))
 
 
-def _calibrations(progress: ClientProgress) -> _Section:
+def _calibrations(progress: ClientProgress) -> Section:
     missing = progress.missing("calibrations")
     if missing:
-        return _Section("Calibrations (MVC reference)", (missing,))
+        return Section("Calibrations (MVC reference)", (missing,))
     rows = [("muscle", "calibrated", "latest reference", "change from previous")]
     for history in progress.calibrations:
         latest = history.points[-1]
@@ -263,34 +224,34 @@ def _calibrations(progress: ClientProgress) -> _Section:
                      number(latest.reference, latest.units),
                      number(latest.change_pct, "%", signed=True)))
     text = ("%MVC is measured against these references: when a reference changes, %MVC changes with it.",)
-    return _Section("Calibrations (MVC reference)", text, tuple(rows))
+    return Section("Calibrations (MVC reference)", text, tuple(rows))
 
 
 #: The report lists the fatigue verdicts of at most this many of the latest sets.
 FATIGUE_SETS = 12
 
 
-def _fatigue(progress: ClientProgress, settings: FatigueSettings) -> _Section:
+def _fatigue(progress: ClientProgress, settings: FatigueSettings) -> Section:
     rows = fatigue_rows(progress, settings)
     if not rows:
-        return _Section("Fatigue within sets", ("No set yet with enough reps (3) or a long enough hold (10 s) for a "
+        return Section("Fatigue within sets", ("No set yet with enough reps (3) or a long enough hold (10 s) for a "
                                                 "median-frequency trend.",))
     shown = sum(bool(r.fatigue.fatigue) for r in rows)
     text = (f"{quantity(len(rows), 'set')} with a median-frequency trend; fatigue shown in {shown}. "
             f"The latest {min(len(rows), FATIGUE_SETS)}:",)
     bullets = tuple(f"{day(r.started)} {r.exercise_name}, set {r.index}: {'; '.join(r.fatigue.lines())}"
                     for r in rows[-FATIGUE_SETS:])
-    return _Section("Fatigue within sets", text, bullets=bullets)
+    return Section("Fatigue within sets", text, bullets=bullets)
 
 
-def _formulas(progress: ClientProgress) -> _Section:
+def _formulas(progress: ClientProgress) -> Section:
     rolling = f"rolling agreement = ρ over the last {progress.window} rated sets"
-    return _Section("How the numbers are made",
+    return Section("How the numbers are made",
                     bullets=(*FORMULAS.values(), fatigue.FORMULA, rolling, progress.settings.formula))
 
 
 def _document(progress: ClientProgress, generated: datetime, ab_settings: ABSettings,
-              fatigue_settings: FatigueSettings) -> tuple[str, tuple[str, ...], tuple[_Section, ...]]:
+              fatigue_settings: FatigueSettings) -> tuple[str, tuple[str, ...], tuple[Section, ...]]:
     client = progress.client
     sessions = progress.sessions
     reps = sum(p.summary.reps for s in progress.series for p in s.points)
@@ -307,120 +268,6 @@ def _document(progress: ClientProgress, generated: datetime, ab_settings: ABSett
     return f"Activation report — {client.name}", intro, sections
 
 
-# -- Markdown -----------------------------------------------------------------------------------
-
-
-def sparkline(values: Sequence[float]) -> str:
-    """One block character per value, from ▁ (lowest) to █ (highest)."""
-    low, high = min(values), max(values)
-    if high == low:
-        return SPARKS[len(SPARKS) // 2] * len(values)
-    return "".join(SPARKS[round((v - low) / (high - low) * (len(SPARKS) - 1))] for v in values)
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def _md_chart(chart: _Chart) -> list[str]:
-    lines = []
-    for line in chart.lines:
-        digits = 2 if not line.unit else 0
-        values = [round(v, digits) for _, v in line.points]  # the line draws the numbers it is shown with
-        span = f"{day(line.points[0][0])} → {day(line.points[-1][0])}"
-        lines.append(f"- {chart.title}, {line.label}: `{sparkline(values)}` {number(values[0], digits=digits)} → "
-                     f"{number(values[-1], line.unit, digits)} ({span})")
-    return lines
-
-
-def _markdown(title: str, intro: Sequence[str], sections: Sequence[_Section]) -> str:
-    out = [f"# {title}", "", *[f"{p}  " for p in intro], ""]
-    for section in sections:
-        out += [f"## {section.title}", ""]
-        out += [p for text in section.text for p in (text, "")]
-        if section.table:
-            header, *rows = section.table
-            out.append("| " + " | ".join(_md_cell(c) for c in header) + " |")
-            out.append("|" + "---|" * len(header))
-            out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
-            out.append("")
-        if section.bullets:
-            out += [f"- {b}" for b in section.bullets] + [""]
-        if section.charts:
-            out += [line for chart in section.charts for line in _md_chart(chart)] + [""]
-    return "\n".join(out)
-
-
-# -- HTML ---------------------------------------------------------------------------------------
-
-_CSS = """body{font-family:system-ui,sans-serif;max-width:52em;margin:1.5em auto;padding:0 1em;color:#222;
-font-size:11pt}
-h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin:1.2em 0 .3em;border-bottom:1px solid #ccc}
-table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ccc;padding:.15em .4em;text-align:left}
-p,li{margin:.2em 0}.intro{color:#555}.charts{display:flex;flex-wrap:wrap;gap:.5em}svg{font-size:10px}"""
-
-
-def svg_chart(chart: _Chart, width: int = 330, height: int = 150) -> str:
-    """A small line chart as inline SVG: one polyline per line, min/max and first/last dates labelled."""
-    left, right, top, bottom = 34, 8, 16, 30
-    plot_w, plot_h = width - left - right, height - top - bottom
-    times = [t.timestamp() for line in chart.lines for t, _ in line.points]
-    values = [v for line in chart.lines for _, v in line.points]
-    t0, t1 = min(times), max(times)
-    v0, v1 = min(0.0, min(values)), max(values)
-    t_span, v_span = (t1 - t0) or 1.0, (v1 - v0) or 1.0
-
-    def xy(t: datetime, v: float) -> tuple[float, float]:
-        x = left + (t.timestamp() - t0) / t_span * plot_w if t1 > t0 else left + plot_w / 2
-        return x, height - bottom - (v - v0) / v_span * plot_h
-
-    e = html.escape
-    first = min(t for line in chart.lines for t, _ in line.points)
-    last = max(t for line in chart.lines for t, _ in line.points)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="{e(chart.title)}">',
-        f'<text x="{left}" y="11" font-weight="bold">{e(chart.title)}</text>',
-        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#bbb"/>',
-        f'<text x="{left - 3}" y="{top + 8}" text-anchor="end">{v1:.3g}</text>',
-        f'<text x="{left - 3}" y="{height - bottom}" text-anchor="end">{v0:.3g}</text>',
-        f'<text x="{left}" y="{height - bottom + 11}">{day(first)}</text>',
-        f'<text x="{width - right}" y="{height - bottom + 11}" text-anchor="end">{day(last)}</text>',
-    ]
-    legend_x = 4
-    for colour, line in zip(cycle(SVG_COLOURS), chart.lines):
-        coords = [xy(t, v) for t, v in line.points]
-        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
-        parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.8"/>')
-        parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="{colour}"/>' for x, y in coords]
-        label = f"{line.label} {line.unit}".strip()
-        parts.append(f'<text x="{legend_x}" y="{height - 6}" fill="{colour}">■ {e(label)}</text>')
-        legend_x += 16 + 6.5 * len(label)
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _html(title: str, intro: Sequence[str], sections: Sequence[_Section]) -> str:
-    e = html.escape
-    out = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
-           f"<title>{e(title)}</title><style>{_CSS}</style></head><body>", f"<h1>{e(title)}</h1>"]
-    out += [f'<p class="intro">{e(p)}</p>' for p in intro]
-    for section in sections:
-        out.append(f"<h2>{e(section.title)}</h2>")
-        out += [f"<p>{e(p)}</p>" for p in section.text]
-        if section.table:
-            header, *rows = section.table
-            out.append("<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in header) + "</tr>")
-            out += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows]
-            out.append("</table>")
-        if section.bullets:
-            out.append("<ul>" + "".join(f"<li>{e(b)}</li>" for b in section.bullets) + "</ul>")
-        if section.charts:
-            out.append('<div class="charts">' + "".join(svg_chart(c) for c in section.charts) + "</div>")
-    out.append("</body></html>")
-    return "\n".join(out)
-
-
 # -- output -------------------------------------------------------------------------------------
 
 
@@ -432,7 +279,7 @@ def report_text(progress: ClientProgress, fmt: str, generated: datetime, ab_sett
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r}; allowed: {', '.join(FORMATS)}")
     document = _document(progress, generated, ab_settings or ABSettings(), fatigue_settings or FatigueSettings())
-    return _markdown(*document) if fmt == "md" else _html(*document)
+    return markdown_page(*document) if fmt == "md" else html_page(*document)
 
 
 def format_for(path: Path | None, explicit: str | None = None) -> str:

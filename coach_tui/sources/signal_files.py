@@ -6,8 +6,8 @@ Rules every reader follows (one-line :class:`SignalFileError` otherwise):
 - Only regular files of bounded size, decompressed size and sample values are read, text without
   NUL bytes, a UTF-8 byte-order mark dropped (:mod:`~coach_tui.sources.signal_file_limits`).
 
-- Text: non-numeric lines at the top are a header (the last one gives column names when it has one
-  name per column); the delimiter (tab, semicolon, comma, whitespace) is taken from the first data
+- Text (parsed by ``delimited_text``): non-numeric lines at the top are a header (the last one
+  gives column names when it has one name per column); the delimiter (tab, semicolon, comma, whitespace) is taken from the first data
   row; ``;`` with ``,`` inside numbers means decimal commas. CRLF, latin-1, a trailing delimiter on
   every row and trailing rows holding only delimiters are tolerated. Anything else is strict: a row
   with another column count or a non-numeric cell is an error naming its line, and so is a header
@@ -33,7 +33,6 @@ An explicit ``fs_hz`` always wins over what the file or layout says.
 
 from __future__ import annotations
 
-import io
 import math
 import re
 import zipfile
@@ -42,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from coach_tui.sources.delimited_text import TIME_SCALE, find_data_start, parse_table, rate_from_time, unit_in
 from coach_tui.sources.signal_file_limits import (
     SignalFileError,
     check_magnitudes,
@@ -50,9 +50,6 @@ from coach_tui.sources.signal_file_limits import (
     is_rate,
     read_text_bytes,
 )
-
-#: Lines searched for the first numeric row before giving up.
-MAX_HEADER_LINES = 1000
 
 UCI_FS_HZ = 1000.0
 
@@ -75,11 +72,6 @@ LOWER_LIMB_HINTS: list[tuple[str, str | None]] = [
     ("semitendinosus", None),
 ]
 
-_TIME_SCALE = {
-    "time": 1.0, "t": 1.0, "time_s": 1.0, "time (s)": 1.0, "time[s]": 1.0, "seconds": 1.0,
-    "timestamp": 1.0, "time_ms": 1e-3, "time (ms)": 1e-3, "time[ms]": 1e-3, "ms": 1e-3,
-}
-_UNIT_IN_NAME = re.compile(r"(?<![A-Za-z])(µV|μV|uV|mV)(?![A-Za-z])")
 _NUMBER_WITH_UNIT = re.compile(rb"(?<=\d)[A-Za-z]+(?=[ \t\r\n]|$)", re.MULTILINE)
 _PHYSICAL_ACTION_NAME = re.compile(r"[A-Za-z]+\.txt(\.gz)?")
 _LOWER_LIMB_NAME = re.compile(r"\d+([NA])[a-z]+\.txt(\.gz)?", re.IGNORECASE)
@@ -157,19 +149,19 @@ def load_signal_file(path: str | Path, fs_hz: float | None = None) -> SignalFile
 
 def _load_text(path: Path, fs_hz: float | None) -> SignalFile:
     data = read_text_bytes(path)
-    header, offset, first_line, delim = _find_data_start(data, path)
-    values, names = _parse_table(data[offset:], delim, first_line, header, path)
+    header, offset, first_line, delim = find_data_start(data, path)
+    values, names = parse_table(data[offset:], delim, first_line, header, path)
     aux: dict[str, np.ndarray] = {}
-    scale = _TIME_SCALE.get(names[0].strip().lower()) if names else None
+    scale = TIME_SCALE.get(names[0].strip().lower()) if names else None
     if scale is not None and values.shape[1] > 1:
         time = values[:, 0] * scale
         values, names = values[:, 1:], names[1:]
         aux["time"] = time
         if fs_hz is None:
-            fs_hz = _rate_from_time(time, path, first_line)
+            fs_hz = rate_from_time(time, path, first_line)
     if fs_hz is None:
         raise SignalFileError(f"{path}: sample rate unknown: pass --fs HZ")
-    units = {_unit_in(name) for name in names} if names else {None}
+    units = {unit_in(name) for name in names} if names else {None}
     unit = units.pop() if len(units) == 1 else None
     return _finish(values, fs_hz, unit or "unknown", path, names, aux=aux)
 
@@ -223,8 +215,8 @@ def _load_numpy(path: Path, fs_hz: float | None) -> SignalFile:
 
 def _load_physical_action(path: Path, fs_hz: float | None) -> SignalFile:
     data = read_text_bytes(path)
-    header, offset, first_line, delim = _find_data_start(data, path)
-    values, _ = _parse_table(data[offset:], delim, first_line, header, path)
+    header, offset, first_line, delim = find_data_start(data, path)
+    values, _ = parse_table(data[offset:], delim, first_line, header, path)
     if values.shape[1] != len(PHYSICAL_ACTION_HINTS):
         raise SignalFileError(f"{path}: {values.shape[1]} columns, the UCI physical-action layout "
                              f"has {len(PHYSICAL_ACTION_HINTS)}")
@@ -235,12 +227,12 @@ def _load_physical_action(path: Path, fs_hz: float | None) -> SignalFile:
 
 def _load_lower_limb(path: Path, fs_hz: float | None) -> SignalFile:
     data = read_text_bytes(path)
-    header, offset, first_line, _ = _find_data_start(data, path)
+    header, offset, first_line, _ = find_data_start(data, path)
     lines = data[offset:].split(b"\n")
     while lines and not any(cell.strip() for cell in lines[-1].split(b"\t")[:4]):
         lines.pop()  # gait files end with rows where only the angle continues
     body = _NUMBER_WITH_UNIT.sub(b"", b"\n".join(lines))  # the stray "7.5V"
-    values, _ = _parse_table(body, "\t", first_line, header, path)
+    values, _ = parse_table(body, "\t", first_line, header, path)
     if values.shape[1] not in (5, 6):
         raise SignalFileError(f"{path}: {values.shape[1]} columns, the UCI lower-limb layout has "
                              "4 EMG columns, the knee angle and an optional event column")
@@ -252,164 +244,6 @@ def _load_lower_limb(path: Path, fs_hz: float | None) -> SignalFile:
     names = [muscle for muscle, _ in LOWER_LIMB_HINTS]
     return _finish(values[:, :4], fs_hz or UCI_FS_HZ, "mV", path, names,
                    hints=LOWER_LIMB_HINTS, aux={"angle": angle})
-
-
-# --- helpers ---------------------------------------------------------------------------------
-
-
-def _numeric_delimiter(line: str) -> str | None | bool:
-    """The delimiter that splits ``line`` into numbers only, or False if the line is not data."""
-    for delim in ("\t", ";", ",", None):
-        if delim is not None and delim not in line:
-            continue
-        cells = [c for c in _cells(line, delim) if c]
-        if delim == ";":
-            cells = [c.replace(",", ".") for c in cells]
-        if cells and all(_is_number(c) for c in cells):
-            return delim
-    return False
-
-
-def _strip(line: str, delim: str | None) -> str:
-    """Strip surrounding whitespace, except a tab delimiter (it may bound an empty cell)."""
-    return line.strip(" \t\r\n\f\v".replace(delim or "", ""))
-
-
-def _cells(line: str, delim: str | None) -> list[str]:
-    return [cell.strip() for cell in line.split(delim)]
-
-
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
-
-
-def _find_data_start(data: bytes, path: Path) -> tuple[list[str], int, int, str | None]:
-    """Return (non-blank header lines, byte offset and 1-based line number of the first numeric
-    row, its delimiter)."""
-    header: list[str] = []
-    pos = 0
-    for line_no in range(1, MAX_HEADER_LINES + 1):
-        if pos >= len(data):
-            break
-        end = data.find(b"\n", pos)
-        end = len(data) if end < 0 else end + 1
-        raw = data[pos:end]
-        try:
-            line = raw.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            line = raw.decode("latin-1").strip()
-        delim = _numeric_delimiter(line)
-        if delim is not False:
-            return header, pos, line_no, delim
-        if line.strip(" \t,;"):
-            header.append(line)
-        pos = end
-    if not data.strip():
-        raise SignalFileError(f"{path}: file is empty")
-    where = "in the file" if pos >= len(data) else f"in the first {MAX_HEADER_LINES} lines"
-    raise SignalFileError(f"{path}: no numeric data rows {where}")
-
-
-def _parse_table(body: bytes, delim: str | None, first_line: int, header: list[str],
-                 path: Path, last: bool = True) -> tuple[np.ndarray, list[str] | None]:
-    """Parse the numeric rows; return (float64 (n, columns), column names from the header).
-
-    ``last``: the body ends the file (trailing rows of empty cells are dropped), else it is a piece
-    of a file read in pieces (``signal_stream``)."""
-    content_end = len(body.rstrip(b" \t\r\n\f\v" + (delim or "").encode()))
-    if not content_end:
-        raise SignalFileError(f"{path}: no numeric data rows")
-    line_end = body.find(b"\n", content_end)
-    if last:
-        body = body[:line_end] if line_end >= 0 else body  # drop trailing rows of empty cells
-    if delim == ";" and b"," in body:
-        body = body.replace(b",", b".")
-    newline = body.find(b"\n")
-    first_row = _strip(body[: newline if newline >= 0 else len(body)].decode("latin-1"), delim)
-    trailing_delim = delim is not None and delim.strip() != "" and first_row.endswith(delim)
-    if trailing_delim:
-        first_row = first_row[: -len(delim)]
-    ncols = len(_cells(first_row, delim))
-    try:
-        values = np.loadtxt(io.BytesIO(body), delimiter=delim, comments=None, ndmin=2,
-                            dtype=np.float64, encoding="latin-1",
-                            usecols=range(ncols) if trailing_delim else None)
-    except ValueError:
-        values = _parse_slowly(body, delim, trailing_delim, ncols, first_line, path)
-    names = None
-    if header:
-        last = header[-1]
-        if trailing_delim and last.endswith(delim):
-            last = last[: -len(delim)]
-        cells = [c.strip("\"'") for c in _cells(last, delim)]
-        if len(cells) > 1 and all(c and not _is_number(c) for c in cells):
-            if len(cells) != ncols:
-                hint = " (decimal commas in a comma-separated file? use ; between columns or . for decimals)" \
-                    if delim == "," and ncols > len(cells) else ""
-                raise SignalFileError(f"{path}: the header names {len(cells)} columns but the data rows have "
-                                      f"{ncols}{hint}")
-            names = cells
-    return values, names
-
-
-def _parse_slowly(body: bytes, delim: str | None, trailing_delim: bool, ncols: int,
-                  first_line: int, path: Path) -> np.ndarray:
-    """Line-by-line parse: empty cells become NaN, anything malformed raises with its line."""
-    rows: list[list[float]] = []
-    for line_no, raw in enumerate(body.split(b"\n"), start=first_line):
-        line = _strip(raw.decode("latin-1"), delim)
-        if not line:
-            continue
-        if trailing_delim and line.endswith(delim):
-            line = line[: -len(delim)]
-        cells = _cells(line, delim)
-        if len(cells) != ncols:
-            raise SignalFileError(f"{path}: line {line_no} has {len(cells)} columns, the first data "
-                                 f"row (line {first_line}) has {ncols}")
-        row = []
-        for col, cell in enumerate(cells, start=1):
-            try:
-                row.append(float(cell) if cell else math.nan)
-            except ValueError:
-                raise SignalFileError(f"{path}: line {line_no}, column {col}: {cell!r} is not a "
-                                     "number") from None
-        rows.append(row)
-    return np.array(rows, dtype=np.float64).reshape(-1, ncols)
-
-
-def _rate_from_time(time: np.ndarray, path: Path, first_line: int) -> float:
-    """The sample rate of an evenly stepping time column; a gap or a step back is refused."""
-    span = float(time[-1] - time[0]) if len(time) > 1 else 0.0
-    if not (np.all(np.isfinite(time)) and span > 0 and np.all(np.diff(time) > 0)):
-        raise SignalFileError(f"{path}: the time column does not increase steadily: pass --fs HZ")
-    _refuse_gaps(time, path, first_line)
-    return (len(time) - 1) / span
-
-
-def _refuse_gaps(time: np.ndarray, path: Path, first_line: int) -> None:
-    """Refuse an increasing time column with a step over 1.5 × its median step, naming where."""
-    steps = np.diff(time)
-    typical = float(np.median(steps))
-    gaps = np.flatnonzero(steps > 1.5 * typical)
-    if gaps.size:
-        i = int(gaps[0])
-        missing = round(steps[i] / typical) - 1
-        raise SignalFileError(
-            f"{path}: the time column jumps from {time[i]:.4g} s to {time[i + 1]:.4g} s at line {first_line + i + 1} "
-            f"(its steps are {typical * 1000:.3g} ms elsewhere): about {missing} samples are missing there"
-            f"{f' and at {gaps.size - 1} more places' if gaps.size > 1 else ''}. Split the file at the gap, or "
-            "remove the time column and pass --fs HZ to treat the samples as continuous")
-
-
-def _unit_in(name: str) -> str | None:
-    match = _UNIT_IN_NAME.search(name)
-    if match is None:
-        return None
-    return "mV" if match.group(1) == "mV" else "µV"
 
 
 def _finish(values: np.ndarray, fs_hz: float, units: str, path: Path,

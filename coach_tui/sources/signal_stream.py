@@ -1,7 +1,7 @@
 """A recording file read a chunk of rows at a time, so one of hours never sits in memory whole.
 
 Large delimited-text files (the usual export of hours of signal) are parsed in pieces of about
-``CHUNK_BYTES`` with exactly the rules of ``signal_files`` (header, delimiter, decimal commas,
+``CHUNK_BYTES`` with exactly the rules of ``signal_files`` (``delimited_text``) (header, delimiter, decimal commas,
 trailing delimiters, a time column, missing values named); every other file is read whole by
 ``load_signal_file`` and handed out in chunks.
 """
@@ -16,16 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from coach_tui.sources.signal_file_limits import check_magnitudes, check_regular_file, is_rate
-from coach_tui.sources.signal_files import (
-    _TIME_SCALE,
-    SignalFileError,
-    _find_data_start,
-    _parse_table,
-    _rate_from_time,
-    _refuse_gaps,
-    _unit_in,
-    load_signal_file,
+from coach_tui.sources.delimited_text import (
+    TIME_SCALE,
+    find_data_start,
+    parse_table,
+    rate_from_time,
+    refuse_gaps,
+    unit_in,
 )
+from coach_tui.sources.signal_files import SignalFileError, load_signal_file
 
 #: Text files larger than this on disk (gzipped or not) are parsed a piece at a time.
 STREAM_BYTES = 32 << 20
@@ -107,22 +106,22 @@ def _pieces(path: Path, chunk_bytes: int) -> Iterator[bytes]:
 def _text_stream(path: Path, fs_hz: float | None, chunk_bytes: int) -> SignalStream:
     first_piece = next(_pieces(path, chunk_bytes), b"")
     _refuse_nul(first_piece, 1, path)
-    header, offset, first_line, delim = _find_data_start(first_piece, path)
-    first_values, names = _parse_table(first_piece[offset:], delim, first_line, header, path, last=False)
-    scale = _TIME_SCALE.get(names[0].strip().lower()) if names else None
+    header, offset, first_line, delim = find_data_start(first_piece, path)
+    first_values, names = parse_table(first_piece[offset:], delim, first_line, header, path, last=False)
+    scale = TIME_SCALE.get(names[0].strip().lower()) if names else None
     timed = scale is not None and first_values.shape[1] > 1
     from_time = timed and fs_hz is None
     if timed:
         names = names[1:]
         if from_time and first_values.shape[0] >= 2:
-            fs_hz = _rate_from_time(first_values[:, 0] * scale, path, first_line)
+            fs_hz = rate_from_time(first_values[:, 0] * scale, path, first_line)
     if fs_hz is None:
         raise SignalFileError(f"{path}: sample rate unknown: pass --fs HZ")
     if not is_rate(fs_hz):
         raise SignalFileError(f"{path}: the sample rate {fs_hz!r} Hz is not one coach can use (above 0, at most "
                               "1000000): pass --fs HZ")
     fs_hz = float(fs_hz)
-    units = {_unit_in(name) for name in names} if names else {None}
+    units = {unit_in(name) for name in names} if names else {None}
     unit = units.pop() if len(units) == 1 else None
     channels = first_values.shape[1] - (1 if timed else 0)
 
@@ -133,7 +132,7 @@ def _text_stream(path: Path, fs_hz: float | None, chunk_bytes: int) -> SignalStr
         while previous is not None:
             following = next(pieces, None)  # one piece ahead: is this one the file's last?
             last = following is None
-            values, _ = _parse_table(previous, delim, line, [], path, last=last)
+            values, _ = parse_table(previous, delim, line, [], path, last=last)
             if values.shape[0] and values.shape[1] != channels + (1 if timed else 0):
                 raise SignalFileError(f"{path}: line {line} has {values.shape[1]} columns, the first data row "
                                       f"(line {first_line}) has {channels + (1 if timed else 0)}")
@@ -179,7 +178,7 @@ def _check_time(time: np.ndarray, seen, rows: int, line: int, path: Path):
     if not (np.all(np.isfinite(time)) and np.all(np.diff(joined) > 0)):
         raise SignalFileError(f"{path}: the time column does not increase steadily: pass --fs HZ")
     if joined.size > 2:
-        _refuse_gaps(joined, path, line - (0 if seen is None else 1))
+        refuse_gaps(joined, path, line - (0 if seen is None else 1))
     first = time[0] if seen is None else seen[0]
     return first, rows + time.shape[0], float(time[-1])
 

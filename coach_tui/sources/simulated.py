@@ -25,6 +25,9 @@ Deterministic by seed: each sensor draws from its own generators spawned from
 ``numpy.random.SeedSequence(seed)`` (signal, floor, packet loss, misc), rep timing from a kit-level
 generator, so the same seed and the same steering give identical samples, and switching hum or
 packet loss on does not change the underlying EMG.
+
+One cohesive job: the kit generating and pacing its sensors' blocks (its sensors, scenarios,
+steering, link and EMG synthesis live in the ``simulated_*`` and ``emg_synthesis`` modules).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """A set's life cycle and the live signal around it: one source streaming into a live meter and,
 during a set, a recorder — for the console and ``coach record`` alike.
 
-A front end reads ``view()`` on its own clock and calls ``start_set``/``stop_set``; nothing here
-knows Textual. Sets go into the client's visit (``Visits``); a lost sensor never stops a set (see
+A front end reads ``view()`` (a ``LiveView``) on its own clock and calls ``start_set``/``stop_set``;
+nothing here knows Textual. Sets go into the client's visit (``Visits``); a lost sensor never stops a set (see
 ``SetRecorder``).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from coach_tui.domain.channels import ChannelAssignment
@@ -28,6 +28,7 @@ from coach_tui.dsp.analysis_settings import AnalysisSettings
 from coach_tui.dsp.set_analysis import SetLayout
 from coach_tui.dsp.set_plan import SetPlan
 from coach_tui.workflows.demo_steering import steer_demo
+from coach_tui.workflows.live_view import ChannelView, LiveView, PairView
 from coach_tui.workflows.set_readiness import unmeasured, why_no_reps
 from coach_tui.workflows.set_recording import SetRecorder, begin_set
 from coach_tui.workflows.visits import Visits
@@ -43,44 +44,6 @@ LINK_GRADE_EVERY_S = 4.0
 LINK_SETTLE_S = 1.5
 #: Longest a sensor's samples wait to be processed when no screen asks for a view (seconds).
 BATCH_SECONDS = 0.1
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelView:
-    """One bar: a muscle side's current value, recent peak, units, whether its sensor streams (False:
-    lost, reconnecting), and whether its electrode just popped."""
-
-    assignment: ChannelAssignment
-    value: float
-    peak: float
-    units: str
-    streaming: bool
-    pop: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class PairView:
-    """Left and right of one muscle: asymmetry (%; None: inconclusive, both sides at the noise floor,
-    or a side lost), the weaker side, and the alert state."""
-
-    muscle: str
-    asymmetry_pct: float | None
-    weaker_side: str | None
-    alert: bool
-
-
-@dataclass(frozen=True, slots=True)
-class LiveView:
-    """Everything a live screen shows, at one instant."""
-
-    channels: list[ChannelView]
-    pairs: list[PairView]
-    recording: bool
-    set_seconds: float
-    reps: list[RepMetrics] = field(default_factory=list)
-    alerts: list[str] = field(default_factory=list)
-    #: After a set: its fatigue verdicts in words (``dsp.fatigue.set_fatigue``).
-    fatigue: list[str] = field(default_factory=list)
 
 
 class LiveMonitor:

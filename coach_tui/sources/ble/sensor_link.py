@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from coach_tui.sources.ble.ble_sensor import BleSensor
     from coach_tui.sources.ble.ble_source import BleSource
 
-#: Each connect, loss and reconnect goes to the log file (coach_tui.log_file): a field report's trail.
+#: Each connect, loss and reconnect goes to the log file (coach_tui.store.log_file): a field report's trail.
 log = logging.getLogger(__name__)
 
 NOT_FOUND = "not found — is it on and in range?"

@@ -27,15 +27,13 @@ from coach_tui.reports.client_report import (
     ab_heading,
     ab_outcome,
     ab_reports,
-    day,
     load_progress,
-    number,
-    quantity,
     report_path,
     report_text,
     set_rows,
     write_report,
 )
+from coach_tui.reports.report_page import day, number, quantity
 from coach_tui.reports.set_fatigue import fatigue_rows
 from coach_tui.ui.dialogs.abtest_plan_dialog import LETTERS
 from coach_tui.ui.widgets.plotext_chart import ChartData, ChartSeries, PlotextChart

@@ -1,4 +1,8 @@
-"""The live screen: one bar per muscle side in %MVC, alerts, reps, and sets recorded into the store."""
+"""The live screen: one bar per muscle side in %MVC, alerts, reps, and sets recorded into the store.
+
+One cohesive job: the live screen's frames and keys (what it shows comes from ``LiveMonitor.view()``,
+the set's life cycle from ``workflows``); one screen class, as every screen module holds.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ from coach_tui.dsp import asymmetry, cocontraction, peak, target_share
 from coach_tui.domain.hysteresis_alert import AlertRule, HysteresisAlert
 from coach_tui.domain.session import SetRecord
 from coach_tui.domain.set_choices import SetChoices
-from coach_tui.workflows.live_monitor import LiveMonitor, LiveView
+from coach_tui.workflows.live_monitor import LiveMonitor
+from coach_tui.workflows.live_view import LiveView
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
 from coach_tui.ui.dialogs.load_dialog import CueDialog, LoadDialog
 from coach_tui.ui.dialogs.rating_dialog import RatingDialog

@@ -10,7 +10,7 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from coach_tui.workflows.live_monitor import ChannelView, PairView
+from coach_tui.workflows.live_view import ChannelView, PairView
 
 FULL_SCALE_PCT = 120.0
 MARGIN = 1  # blank cells left and right of every line
