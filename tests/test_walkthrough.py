@@ -164,7 +164,7 @@ def test_a_trainers_first_hour(tmp_path, width, height, colours):
 
         # history: one session for the visit; every set with its load
         tmux.keys("h")
-        screen = tmux.wait_for("1 session")
+        screen = tmux.wait_for(lambda s: "1 session" in s and "Perceived vs measured" in s)  # the list is there
         tmux.keys("Up")  # the last entry: every set
         screen = tmux.wait_for("62.5 kg")
         assert screen.count("62.5 kg") >= min(7, height - 8)
