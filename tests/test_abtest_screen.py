@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from rich.console import Console
 from rich.table import Table
-from test_ui import _config, _wait
+from test_ui import _config, _live_on, _screen, _wait
 from textual.widgets import DataTable, OptionList, Static
 
 from coach_tui.domain.abtest import ABPlanSettings, ABRep, ABTest, counterbalanced_order
@@ -17,6 +17,7 @@ from coach_tui.domain.exercises import Exercise
 from coach_tui.domain.ids import now_utc
 from coach_tui.domain.session import RepMetrics, SetRecord
 from coach_tui.domain.set_choices import SetChoices
+from coach_tui.sources.clock import SteppedClock
 from coach_tui.statistics.ab_statistics import ACTIVATION_CAVEAT, NO_CLEAR_DIFFERENCE, analyze_named, estimate_text
 from coach_tui.store.database import Database
 from coach_tui.store.repository import Repository
@@ -36,10 +37,11 @@ PLAN = ABPlanSettings(sets_per_variation=2, reps_per_set=3, rest_seconds=0.0)
 
 @pytest.fixture
 def app_and_repo(tmp_path):
+    """The console on a stepped clock (the simulated kit streams while a test waits, see ``_wait``)."""
     config = _config(tmp_path, ab_plan=PLAN)
     with Database(config.sessions_dir) as database:
         repo = Repository(database)
-        yield make_app(config, repo), repo
+        yield make_app(config, repo, clock=SteppedClock()), repo
 
 
 def text(screen, selector: str) -> str:
@@ -67,14 +69,13 @@ async def run_set(pilot, ab: ABTestScreen, reps: int) -> Exercise:
     app = pilot.app
     position = ab.test.next_position
     await pilot.press("space")
-    await _wait(pilot, lambda: isinstance(app.screen, LiveScreen))
+    await _wait(pilot, lambda: isinstance(app.screen, LiveScreen) and _live_on(app)())
     live = app.screen
     exercise = live.console.exercise
-    await pilot.pause(0.2)
     await pilot.press("space")
     await _wait(pilot, lambda: len(live.console.view().reps) >= reps)
     await pilot.press("space")
-    await pilot.pause(0.2)
+    await _wait(pilot, _screen(app, "RatingDialog"))
     await pilot.press("7")
     await _wait(pilot, lambda: app.screen is ab and ab._saving is None and ab.test.next_position != position)
     return exercise
@@ -87,17 +88,17 @@ async def test_plan_run_four_sets_and_the_report_matches_the_store(app_and_repo)
     app, repo = app_and_repo
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("n", *"Ana Díaz", "enter")
-        await pilot.pause(0.2)
+        await _wait(pilot, lambda: repo.find_client("ana díaz") is not None and _screen(app, "ClientsScreen")())
         ana = repo.find_client("ana díaz")
         app.screen.query_one(DataTable).move_cursor(row=[c.name for c in repo.clients()].index("Ana Díaz"))
 
         # Calibrate the target, glute max, with the protocol.
         await pilot.press("c")
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(app, "ChoiceDialog"))
         await pilot.press("enter")
-        await _wait(pilot, lambda: app.screen.protocol is not None and app.screen.protocol.done)
+        await _wait(pilot, lambda: getattr(app.screen, "protocol", None) is not None and app.screen.protocol.done)
         await pilot.press("a", "escape")
-        await pilot.pause(0.2)
+        await _wait(pilot, lambda: _screen(app, "ClientsScreen")() and len(repo.latest_calibrations(ana.id)) == 2)
 
         # Plan: hip thrust and cable pull-through for the glutes, proposed A B B A.
         await pilot.press("a")
@@ -105,8 +106,7 @@ async def test_plan_run_four_sets_and_the_report_matches_the_store(app_and_repo)
         plan = app.screen
         assert plan.target == "glute_max"
         await pilot.press("space", "down", "down", "space")
-        await pilot.pause(0.1)
-        assert "order: A B B A  ·  A Hip thrust  B Cable pull-through" in text(plan, "#abplan-order")
+        await _wait(pilot, lambda: "order: A B B A  ·  A Hip thrust  B Cable pull-through" in text(plan, "#abplan-order"))
         await pilot.press("tab", "enter")  # Enter in a field starts the test
         await _wait(pilot, lambda: isinstance(app.screen, ABTestScreen))
         ab = app.screen
@@ -155,8 +155,7 @@ async def test_plan_run_four_sets_and_the_report_matches_the_store(app_and_repo)
         history = app.screen
         picker = history.query_one(OptionList)
         picker.highlighted = [item.label for item in history.items].index("A/B tests")
-        await pilot.pause(0.2)
-        assert expected.verdict in text(history, "#history-note")
+        await _wait(pilot, lambda: expected.verdict in text(history, "#history-note"))
         rows = history.query_one(DataTable)
         shown = [rows.get_row_at(i) for i in range(1, 4)]
         assert shown == [*([f"{letter} {s.variation}", estimate_text(s.peak), "", estimate_text(s.mean), str(s.reps)]
@@ -177,14 +176,16 @@ async def test_an_uncalibrated_target_is_named_and_no_set_starts(app_and_repo):
         progress = text(ab, "#ab-progress")
         assert "left glute max, right glute max not calibrated: A/B tests compare %MVC" in progress
         assert "press c to calibrate the glute max first" in progress
+        warned = []
+        app.notify = lambda message, **kw: warned.append(message)
         await pilot.press("space")
-        await pilot.pause(0.2)
-        assert app.screen is ab
+        await _wait(pilot, lambda: warned)  # the key was taken: a warning instead of a set
+        assert app.screen is ab and "not calibrated" in warned[0]
 
         # A set in µV that reaches the test anyway is refused in words, not with a crash.
         microvolts = RepMetrics(1, 1.0, 2.0, 310.0, 150.0, 0.4, "µV", "glute_max", None)
         ab._add_set(0, SetRecord("set-uv", "s-1", 1, "hip_thrust", now_utc(), reps=(microvolts,)), [], "")
-        await pilot.pause(0.1)
+        await _wait(pilot, lambda: "not counted" in text(ab, "#ab-progress"))
         assert "set 1 not counted: A/B tests compare %MVC, but this set is in µV" in text(ab, "#ab-progress")
         assert not repo.abtest(ab.test.id).reps
 
@@ -196,14 +197,14 @@ async def test_an_uncalibrated_target_is_named_and_no_set_starts(app_and_repo):
 async def test_a_typed_in_variation_is_explained_and_recorded_with_its_own_exercise(app_and_repo):
     app, repo = app_and_repo
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.1)
+        await _wait(pilot, _screen(app, "ClientsScreen"))
         client = repo.clients()[0]
         calibrate_glutes(app, client)
         await pilot.press("a")
         await _wait(pilot, lambda: isinstance(app.screen, ABTestPlanDialog))
         plan = app.screen
         await pilot.press("tab", *"Banded hip-thrust, cable pull-through")
-        await pilot.pause(0.1)
+        await _wait(pilot, lambda: "Banded hip thrust: typed in" in text(plan, "#abplan-notes"))
         notes = text(plan, "#abplan-notes")
         assert "Banded hip thrust: typed in; measured like Hip thrust (synergists: hamstrings, erector spinae)" in notes
         assert "Cable pull-through" not in notes  # typed, but a library exercise: nothing to explain
@@ -228,9 +229,8 @@ async def test_a_plan_needs_two_to_four_variations(app_and_repo):
         await pilot.press("a")
         await _wait(pilot, lambda: isinstance(app.screen, ABTestPlanDialog))
         await pilot.press("space", "tab", "enter")
-        await pilot.pause(0.1)
+        await _wait(pilot, lambda: "pick 2–4 variations" in str(app.screen.query_one("#dialog-error").render()))
         assert isinstance(app.screen, ABTestPlanDialog)
-        assert "pick 2–4 variations" in str(app.screen.query_one("#dialog-error").render())
 
 
 async def test_the_plan_says_what_its_number_of_sets_cannot_balance(app_and_repo):
@@ -241,10 +241,13 @@ async def test_the_plan_says_what_its_number_of_sets_cannot_balance(app_and_repo
         plan = app.screen
         await pilot.press("space", "down", "space")
 
-        async def sets_each(count: str) -> str:
+        def sets_in_order() -> int:
+            return len(text(plan, "#abplan-order").split("order: ")[1].split("  ·")[0].split())
+
+        async def sets_each(count: str, variations: int = 2) -> str:
             plan.query_one("#abplan-sets").focus()
             await pilot.press("end", "backspace", "backspace", *count)
-            await pilot.pause(0.1)
+            await _wait(pilot, lambda: sets_in_order() == int(count) * variations)  # the order follows the field
             return text(plan, "#abplan-order")
 
         assert "⚠" not in await sets_each("2")  # A B B A: balanced
@@ -255,16 +258,16 @@ async def test_the_plan_says_what_its_number_of_sets_cannot_balance(app_and_repo
 
         plan.query_one("#abplan-typed").focus()
         await pilot.press(*"cable pull-through")
-        shown = await sets_each("2")  # A B C C B A cancels a linear drift, but is not a whole Williams design
+        shown = await sets_each("2", 3)  # A B C C B A cancels a linear drift, but is not a whole Williams design
         assert shown.count("⚠") == 1
         assert "⚠ 6 sets per variation give a fully balanced (Williams) order of 3 variations" in shown
-        assert "⚠" not in await sets_each("6")
+        assert "⚠" not in await sets_each("6", 3)
 
 
 async def test_an_unfinished_test_is_continued_at_its_next_set(app_and_repo):
     app, repo = app_and_repo
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.1)
+        await _wait(pilot, _screen(app, "ClientsScreen"))
         client = repo.clients()[0]
         older = ABTest("ab-old", client.id, "glute_max", ("hip_thrust", "glute_bridge"), (0, 1, 1, 0),
                        datetime(2025, 3, 1, 12, tzinfo=UTC))
@@ -306,7 +309,7 @@ def fixed_test(client_id: str) -> ABTest:
 def snapshot_app(tmp_path):
     config = _config(tmp_path, ab_plan=replace(PLAN, reps_per_set=6, rest_seconds=90.0))
     with Database(config.sessions_dir) as database:
-        yield make_app(config, Repository(database))
+        yield make_app(config, Repository(database), clock=SteppedClock())
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
@@ -320,11 +323,12 @@ def test_snapshot_abtest_plan(snap_compare, snapshot_app, size):
 def test_snapshot_abtest_results(snap_compare, snapshot_app, size):
     async def open_results(pilot):
         app = pilot.app
-        await pilot.pause(0.1)
+        await _wait(pilot, _screen(app, "ClientsScreen"))
         test = fixed_test(app.repo.clients()[0].id)
         app.repo.save_abtest(test)
         app.push_screen(ABTestScreen(app.repo.clients()[0], test, app.config.ab_plan))
-        await pilot.pause(0.2)
+        await _wait(pilot, lambda: isinstance(app.screen, ABTestScreen) and app.screen.query("#ab-verdict")
+                    and "verdict:" in text(app.screen, "#ab-verdict"))
 
     assert snap_compare(snapshot_app, terminal_size=size, run_before=open_results)
 
@@ -332,12 +336,12 @@ def test_snapshot_abtest_results(snap_compare, snapshot_app, size):
 async def test_a_finished_test_stores_the_verdict_naming_the_winner(app_and_repo):
     app, repo = app_and_repo
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.1)
+        await _wait(pilot, _screen(app, "ClientsScreen"))
         client = repo.clients()[0]
         test = fixed_test(client.id)
         repo.save_abtest(test)
         app.push_screen(ABTestScreen(client, test, PLAN))
-        await pilot.pause(0.2)
+        await _wait(pilot, lambda: repo.abtest(test.id).verdict)
         stored = repo.abtest(test.id)
         assert stored.winner == "cable_pull_through"
         assert stored.verdict == "Cable pull-through wins — higher peak %MVC of the target than Hip thrust"

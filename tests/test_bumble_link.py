@@ -133,6 +133,7 @@ async def test_scan_finds_peripherals_by_service_uuid_and_by_name(world):
     assert by_filter is not None and by_filter.address == right.address
 
 
+@pytest.mark.serial
 async def test_missing_device_is_none_quickly_and_advertising_can_be_switched(world):
     ghost = await add_coach_sensor(world, "coach-ghost", advertise=False)
     started = time.perf_counter()
@@ -248,6 +249,7 @@ async def test_parallel_connects_are_serialised_or_refused(world):
 # ---------------------------------------------------------------------------------------------
 # Notifications
 # ---------------------------------------------------------------------------------------------
+@pytest.mark.serial
 async def test_notifications_arrive_exact_and_in_order_at_200_per_second(world):
     count = 150
     sensor = await add_coach_sensor(world, "coach-3", rate_hz=200.0, packets=count)
@@ -337,6 +339,7 @@ async def test_peripheral_side_disconnect_fires_callback_and_reconnect_resumes(w
     await sensor.wait_disconnected()
 
 
+@pytest.mark.serial
 async def test_dropped_link_is_noticed_after_the_supervision_timeout(world):
     sensor = await add_coach_sensor(world, "coach-6", rate_hz=200.0)
     device = await BleakScanner.find_device_by_name("coach-6", timeout=1.0, backend=world.scanner_backend)

@@ -646,6 +646,7 @@ def test_subprocess_analyze_prints_exactly_one_json_object(tmp_path, rec):
     assert len(missing.stderr.strip().splitlines()) == 1 and "not found" in missing.stderr
 
 
+@pytest.mark.serial
 def test_subprocess_check_simulate_json_is_ok_within_5_s(tmp_path):
     started = time.monotonic()
     result = _coach(tmp_path, "check", "--simulate", "--json")

@@ -13,6 +13,7 @@ from ble_encoders import coach_v1_info, encode_coach_v1
 from ble_peripherals import Firmware, failing_scanner_backend, peripheral_spec
 from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason
 from bumble_link import BumbleWorld
+from conftest import until as _until
 
 from coach_tui.config import load_config
 from coach_tui.sources.ble.profiles import PROFILES
@@ -48,14 +49,6 @@ def config(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text(SENSORS, encoding="utf-8")
     return replace(load_config(path), sessions_dir=tmp_path / "sessions")
-
-
-async def _until(pilot, condition, seconds=20.0):
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not reached")
 
 
 def _contractions(n: int, fs: float, seed: int, gain: float) -> np.ndarray:
@@ -111,7 +104,7 @@ async def test_without_bluetooth_the_console_offers_the_simulated_kit(config):
             await _until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
             assert "Bluetooth" in app.screen.heading and "turn it on" in app.screen.heading.lower()
             await pilot.press("enter")  # use the simulated kit
-            await pilot.pause(0.2)
+            await _until(pilot, lambda: not isinstance(app.screen, ChoiceDialog))
             assert app.simulated
             await pilot.press("enter")
             await _until(pilot, lambda: isinstance(app.screen, LiveScreen) and app.screen.console is not None)

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from coach_tui.config import load_config
+from coach_tui.sources.clock import SteppedClock
 from coach_tui.store import database_file, recording_writer
 from coach_tui.store.repository import Repository, open_database
 from coach_tui.ui.app import make_app
-from conftest import ROOT
+from conftest import ROOT, until
 
 pytestmark = pytest.mark.usefixtures("isolated")
 
@@ -40,44 +44,41 @@ def fill_the_disk(patch: pytest.MonkeyPatch) -> None:
     patch.setattr(database_file, "atomic_write", _enospc)
 
 
-async def _wait(pilot, condition, seconds=20.0):
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not reached")
+async def _wait(pilot, condition):
+    """Wait until ``condition()`` holds, the app's stepped clock moving on meanwhile."""
+    await until(pilot, condition, clock=pilot.app.kit.clock)
 
 
 @pytest.fixture
 def app_and_repo(tmp_path):
+    """The console on a stepped clock."""
     config = load_config(ROOT / "config.toml")
     config = replace(config, sessions_dir=tmp_path / "sessions", simulation=replace(config.simulation, realtime=False))
     with open_database(config.sessions_dir) as database:
         repo = Repository(database)
-        yield make_app(config, repo), repo
+        yield make_app(config, repo, clock=SteppedClock()), repo
 
 
 async def test_a_full_disk_mid_set_is_said_on_screen_and_the_console_keeps_running(app_and_repo):
     app, repo = app_and_repo
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await _wait(pilot, lambda: app.screen.__class__.__name__ == "LiveScreen" and app.screen.console is not None)
         live = app.screen
         await pilot.press("space")
         await _wait(pilot, lambda: live.console.view().set_seconds > 1.0)
         with pytest.MonkeyPatch.context() as patch:
             fill_the_disk(patch)
             await _wait(pilot, lambda: not live.console.recording)  # the set stops by itself
-            await pilot.pause(0.2)
-            alerts = str(live.query_one("#alerts").render())
-            assert "disk full" in alerts, alerts
+            await _wait(pilot, lambda: "disk full" in str(live.query_one("#alerts").render()))
             assert app.is_running and app.screen is live
             await pilot.press("space")  # a new set cannot start on a full disk: said, not raised
-            await pilot.pause(0.3)
+            await app.kit.clock.advance(1.0)  # a second of signal: a set that had started would record it
+            await pilot.pause()
             assert app.is_running and not live.console.recording
             assert "disk full" in str(live.query_one("#alerts").render())
         await pilot.press("escape")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ClientsScreen")
     assert app.return_code in (0, None)
     [session] = repo.sessions()
     [record] = repo.sets(session.id)
@@ -89,7 +90,8 @@ async def test_an_unexpected_error_leaves_one_line_naming_the_log(app_and_repo, 
 
     from coach_tui.store.log_file import start_logging
 
-    log = start_logging(tmp_path / "log" / "coach.log")
+    short = Path(tempfile.mkdtemp(prefix="coach-"))  # a path short enough to stay on one line of the shell
+    log = start_logging(short / "coach.log")
     app, _ = app_and_repo
     app.log_path = log
 
@@ -100,11 +102,12 @@ async def test_an_unexpected_error_leaves_one_line_naming_the_log(app_and_repo, 
     with pytest.raises(RuntimeError):  # the Pilot re-raises what stopped the app
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.press("f1")
-            await pilot.pause(0.2)
+            await until(pilot, lambda: app.return_code is not None, what="the app stopping")
     assert app.return_code == 1
     said = " ".join(capsys.readouterr().err.split())  # what the shell is left with, unwrapped
     assert "Traceback" not in said
     assert f"coach: unexpected error (RuntimeError: a bug in the history screen); details are in {log}" in said
     logging.getLogger().handlers[-1].flush()
     text = log.read_text(encoding="utf-8")
+    shutil.rmtree(short)
     assert "Traceback" in text and "a bug in the history screen" in text

@@ -461,6 +461,7 @@ def test_stale_temporary_files_of_dead_writers_are_cleaned(sessions):
 # --- kill -9 -------------------------------------------------------------------------------------
 
 
+@pytest.mark.serial
 def test_kill9_at_random_moments_never_loses_or_tears_a_commit(sessions):
     rng = random.Random(1234)
     env = dict(

@@ -10,7 +10,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, until
 from test_progress import store_history
 from test_ui import _config
 from textual.app import App
@@ -223,13 +223,13 @@ def history_app(tmp_path):
 def _open_history(last_item: bool):
     async def run(pilot):
         app = pilot.app
-        await pilot.pause(0.1)
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ClientsScreen")
         app.open_history(app.repo.find_client("Ana Díaz"))
-        await pilot.pause(0.2)
+        await until(pilot, lambda: app.screen.__class__.__name__ == "HistoryScreen" and app.screen.query(OptionList))
         if last_item:
             picker = app.screen.query_one(OptionList)
             picker.highlighted = picker.option_count - 1
-        await pilot.pause(0.2)
+        await pilot.pause()
 
     return run
 

@@ -576,6 +576,7 @@ def _check_prefix(prefix, seed, progress, t_kill):
     return safe, n_written, sum(result.samples.values())
 
 
+@pytest.mark.serial
 def test_sigkill_while_recording_loses_at_most_the_flush_interval(tmp_path):
     rng = random.Random()
     kills = sorted(rng.uniform(1.0, 2.0) for _ in range(5))

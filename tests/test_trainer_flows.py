@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from conftest import until
 from test_ui import _config
 
 from coach_tui.domain.client import Client
@@ -42,9 +43,10 @@ def said(app) -> list[str]:
 
 async def _live(pilot) -> LiveScreen:
     await pilot.press("enter")
-    await pilot.pause(0.3)
-    assert isinstance(pilot.app.screen, LiveScreen)
-    return pilot.app.screen
+    app = pilot.app
+    await until(pilot, lambda: isinstance(app.screen, LiveScreen) and app.kit.clock.waiting() > 0,
+                what="the live screen streaming")
+    return app.screen
 
 
 # --- keys a trainer would guess ------------------------------------------------------------
@@ -56,26 +58,22 @@ async def test_the_focus_view_starts_and_stops_a_set_and_has_help_and_quit(stepp
         live = await _live(pilot)
         await clock.advance(2.0)
         await pilot.press("f")
-        await pilot.pause(0.2)
-        assert isinstance(app.screen, FocusScreen)
+        await until(pilot, lambda: isinstance(app.screen, FocusScreen))
         await pilot.press("space")
         assert live.console.recording
         await clock.advance(6.0)
         await pilot.press("question_mark")
-        await pilot.pause(0.2)
-        assert isinstance(app.screen, HelpScreen)
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         assert "Start/stop set" in str(app.screen.query_one("#help-keys").render())
         await pilot.press("escape", "f1")
-        await pilot.pause(0.2)
-        assert isinstance(app.screen, HelpScreen)
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         await pilot.press("escape", "space")  # stops the set from the focus view: the rating follows
-        await pilot.pause(0.2)
-        assert not live.console.recording and isinstance(app.screen, RatingDialog)
+        await until(pilot, lambda: isinstance(app.screen, RatingDialog))
+        assert not live.console.recording
         await pilot.press("escape")
-        await pilot.pause(0.1)
-        assert isinstance(app.screen, FocusScreen)
+        await until(pilot, lambda: isinstance(app.screen, FocusScreen))
         await pilot.press("q")  # nothing recording: quits at once
-        await pilot.pause(0.2)
+        await until(pilot, lambda: app.return_code is not None, what="quitting")
     assert app.return_code == 0
     (session,) = repo.sessions()
     assert len(repo.sets(session.id)) == 1
@@ -88,15 +86,15 @@ async def test_q_during_a_set_asks_then_stops_and_keeps_it(stepped):
         await pilot.press("space")
         await clock.advance(8.0)
         await pilot.press("q")
-        await pilot.pause(0.2)
-        assert isinstance(app.screen, ChoiceDialog) and "recording" in app.screen.heading
+        await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+        assert "recording" in app.screen.heading
         await pilot.press("down", "enter")  # "keep recording"
-        await pilot.pause(0.2)
+        await until(pilot, lambda: app.screen is live)
         assert live.console.recording and app.is_running
         await pilot.press("q")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
         await pilot.press("enter")  # "stop the set, keep it and quit"
-        await pilot.pause(0.3)
+        await until(pilot, lambda: app.return_code is not None, what="quitting")
     (session,) = repo.sessions()
     (stored,) = repo.sets(session.id)
     assert stored.duration_s == pytest.approx(8.0, abs=0.3) and session.status == "complete"
@@ -105,12 +103,11 @@ async def test_q_during_a_set_asks_then_stops_and_keeps_it(stepped):
 async def test_esc_leaves_the_search_box(stepped):
     app, repo, _ = stepped
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ClientsScreen")
         await pilot.press("slash", "d", "e", "escape", "e")  # the next e edits, it is not typed
-        await pilot.pause(0.2)
-        assert app.screen.__class__.__name__ == "ClientDialog"
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ClientDialog")
         await pilot.press("escape")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ClientsScreen")
         assert app.screen.query_one("#search").value == "de"
         await pilot.press("escape")  # from the table, Esc clears the search
         assert app.screen.query_one("#search").value == ""
@@ -123,13 +120,11 @@ async def test_below_80x24_space_still_stops_a_running_set_and_says_so(stepped):
         await pilot.press("space")
         await clock.advance(8.0)
         await pilot.resize_terminal(60, 20)
-        await pilot.pause(0.3)
+        await until(pilot, lambda: isinstance(app.screen, TooSmallScreen))
         small = app.screen
-        assert isinstance(small, TooSmallScreen)
         assert "a set is recording: space stops it and keeps it" in str(small.query_one("#too-small").render())
         await pilot.press("space")
-        await pilot.pause(0.1)
-        assert not live.console.recording
+        await until(pilot, lambda: not live.console.recording, what="the set stopped")
         assert "set 1 stopped and kept" in str(small.query_one("#too-small").render())
         (session,) = repo.sessions()
         assert len(repo.sets(session.id)) == 1
@@ -138,7 +133,7 @@ async def test_below_80x24_space_still_stops_a_running_set_and_says_so(stepped):
 async def test_an_ab_set_rings_and_stops_at_its_planned_reps_unless_continued(stepped):
     app, repo, clock = stepped
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
+        await until(pilot, lambda: repo.clients(), what="the demo client")
         client = repo.clients()[0]
         rings = []
         app.bell = lambda: rings.append(1)
@@ -147,7 +142,7 @@ async def test_an_ab_set_rings_and_stops_at_its_planned_reps_unless_continued(st
         for go_on in (False, True):
             screen = LiveScreen(client, hip.key, PlannedSet(hip, "A/B set 1 of 2 (variation A)", "banner", 2))
             app.push_screen(screen, results.append)
-            await pilot.pause(0.3)
+            await until(pilot, lambda: app.screen is screen and clock.waiting() > 0, what="the set streaming")
             await clock.advance(2.0)
             await pilot.press("space")
             if go_on:
@@ -162,9 +157,9 @@ async def test_an_ab_set_rings_and_stops_at_its_planned_reps_unless_continued(st
                 await pilot.press("space")
             else:
                 assert not screen.console.recording and rings  # it stopped itself, with the bell
-            await pilot.pause(0.2)
+            await until(pilot, lambda: isinstance(app.screen, RatingDialog))
             await pilot.press("escape")  # no rating
-            await pilot.pause(0.3)
+            await until(pilot, lambda: len(results) == (2 if go_on else 1), what="the planned set returned")
         assert [len(r.reps) for r in results][0] == 2
 
 
@@ -177,28 +172,25 @@ async def test_an_exercise_whose_target_has_no_sensor_says_so_before_the_set(ste
         live = await _live(pilot)
         messages = said(app)
         await pilot.press("x")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: app.screen is not live and app.screen.query("OptionList"))
         app.screen.query_one("OptionList").highlighted = list(app.exercises).index("back_squat")
         await pilot.press("enter")
-        await pilot.pause(0.4)
-        live = app.screen
+        await until(pilot, lambda: app.screen is live and live.console.exercise.key == "back_squat")
         assert any("target, the vastus lateralis, has no sensor" in m for m in messages)
         await pilot.press("space")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
         offer = app.screen
-        assert isinstance(offer, ChoiceDialog) and "vastus lateralis" in offer.heading
+        assert "vastus lateralis" in offer.heading
         assert [key for key, _ in offer.options] == ["place", "record", "cancel"]
         await pilot.press("down", "enter")  # record anyway
-        await pilot.pause(0.2)
+        await until(pilot, lambda: app.screen is live)
         assert live.console.recording
         await clock.advance(6.0)
         await pilot.press("space")
-        await pilot.pause(0.2)
-        assert not isinstance(app.screen, RatingDialog)  # no reps: nothing to rate
-        assert any("saved with no reps: no sensor on the vastus lateralis" in m for m in messages)
+        await until(pilot, lambda: any("saved with no reps: no sensor on the vastus lateralis" in m for m in messages))
+        assert not live.console.recording and app.screen is live  # no reps: nothing to rate
         await pilot.press("space", "enter")  # the offer again: placement
-        await pilot.pause(0.3)
-        assert app.screen.__class__.__name__ == "PlacementScreen"
+        await until(pilot, lambda: app.screen.__class__.__name__ == "PlacementScreen")
 
 
 async def test_eight_sensors_placement_fits_80_columns(tmp_path):
@@ -212,8 +204,7 @@ async def test_eight_sensors_placement_fits_80_columns(tmp_path):
         app = make_app(config, Repository(database), clock=SteppedClock())
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("p")
-            await pilot.pause(0.4)
-            assert isinstance(app.screen, PlacementScreen)
+            await until(pilot, lambda: isinstance(app.screen, PlacementScreen) and app.screen.query(DataTable))
             table = app.screen.query_one(DataTable)
             assert table.row_count == 8
             assert table.virtual_size.width <= 80, table.virtual_size
@@ -241,14 +232,13 @@ async def test_search_ignores_accents_and_case_and_says_when_nothing_matches(ste
     app, repo, _ = stepped
     repo.add_client(Client("c-zoe", "Zoë Ørsted", created=now_utc()))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
-        await pilot.press("slash", *"zoe orsted")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ClientsScreen")
         table = app.screen.query_one("DataTable")
-        assert table.row_count == 1 and table.get_row_at(0)[0] == "Zoë Ørsted"
+        await pilot.press("slash", *"zoe orsted")
+        await until(pilot, lambda: table.row_count == 1)
+        assert table.get_row_at(0)[0] == "Zoë Ørsted"
         await pilot.press("ctrl+u", *"xyz")
-        await pilot.pause(0.1)
-        assert table.row_count == 0
+        await until(pilot, lambda: table.row_count == 0)
         assert "no client matches 'xyz'" in str(app.screen.query_one("#status-line").render())
 
 
@@ -259,8 +249,9 @@ async def test_a_long_name_is_cut_on_screen_and_in_file_names(stepped):
     long = "Maximiliana " + "Alexandrovna-" * 15 + "Ørsted"
     client = repo.add_client(Client("c-long", long, created=now_utc()))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ClientsScreen")
         table = app.screen.query_one("DataTable")
+        await until(pilot, lambda: table.row_count >= 1)
         names = [table.get_row_at(i)[0] for i in range(table.row_count)]
         assert any(n.startswith("Maximiliana") and n.endswith("…") and len(n) <= 24 for n in names)
         assert table.virtual_size.width <= 80  # the calibrated column stays on screen
@@ -274,26 +265,23 @@ async def test_a_long_name_is_cut_on_screen_and_in_file_names(stepped):
 async def test_the_client_dialog_says_what_is_wrong_keeps_what_was_typed_and_clears_once_fixed(stepped):
     app, repo, _ = stepped
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
-        await pilot.press("n", "enter")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ClientsScreen")
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ClientDialog")
         dialog = app.screen
         error = dialog.query_one("#dialog-error")
-        assert str(error.render()) == "Give the client a name"
-        await pilot.press(*"Demo client")  # the seeded client's name
-        await pilot.pause(0.1)
-        assert str(error.render()) == ""  # the name is there now
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: str(error.render()) == "Give the client a name")
+        await pilot.press(*"Demo client")  # the seeded client's name
+        await until(pilot, lambda: str(error.render()) == "")  # the name is there now
+        await pilot.press("enter")
+        await until(pilot, lambda: "already a client named Demo client" in str(error.render()))
         assert app.screen is dialog  # refused, not closed
-        assert "already a client named Demo client" in str(error.render())
         assert dialog.query_one("#name").value == "Demo client"
         await pilot.press(*" 2")
-        await pilot.pause(0.1)
-        assert str(error.render()) == ""
+        await until(pilot, lambda: str(error.render()) == "")
         await pilot.press("enter")
-        await pilot.pause(0.2)
-        assert repo.find_client("Demo client 2") is not None
+        await until(pilot, lambda: repo.find_client("Demo client 2") is not None)
 
 
 async def test_the_ab_plan_says_what_a_number_must_be_without_field_names(stepped):
@@ -301,14 +289,13 @@ async def test_the_ab_plan_says_what_a_number_must_be_without_field_names(steppe
 
     app, repo, _ = stepped
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ClientsScreen")
         await pilot.press("a")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: isinstance(app.screen, ABTestPlanDialog))
         plan = app.screen
-        assert isinstance(plan, ABTestPlanDialog)
         await pilot.press("space", "down", "space")
         plan.query_one("#abplan-sets").value = "0"
-        await pilot.pause(0.1)
+        await until(pilot, lambda: "is not possible" in str(plan.query_one("#abplan-order").render()))
         order = str(plan.query_one("#abplan-order").render())
         assert "sets each: 0 is not possible — 1 to 8 sets of each variation" in order
         assert "ABPlanSettings" not in order and "sets_per_variation" not in order
@@ -324,5 +311,5 @@ async def test_formulas_are_in_help_not_on_the_live_screen(stepped):
         live.refresh_view()
         assert "max − min" not in live.query_one("#bars").plain
         await pilot.press("f1")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         assert "(max − min) / max × 100" in str(app.screen.query_one("#help-notes").render())

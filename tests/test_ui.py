@@ -9,11 +9,13 @@ from coach_tui.config import load_config
 from coach_tui.domain.channels import ChannelAssignment
 from coach_tui.domain.session import RepMetrics
 from coach_tui.workflows.live_view import ChannelView, LiveView, PairView
+from coach_tui.sources.clock import SteppedClock
 from coach_tui.store.database import Database
 from coach_tui.store.repository import Repository
-from coach_tui.ui.app import CoachApp, make_app, run_console
+from coach_tui.ui.app import make_app, run_console
+from coach_tui.workflows.sensor_kit import SensorKit
 
-from conftest import ROOT
+from conftest import ROOT, until
 
 pytestmark = pytest.mark.usefixtures("isolated")
 
@@ -26,18 +28,34 @@ def _config(tmp_path, realtime=False, **changes):
 
 @pytest.fixture
 def app_and_repo(tmp_path):
+    """The console on a stepped clock (the simulated kit streams while a test waits, see ``_wait``)."""
     config = _config(tmp_path)
     with Database(config.sessions_dir) as database:
         repo = Repository(database)
-        yield make_app(config, repo), repo
+        yield make_app(config, repo, clock=SteppedClock()), repo
 
 
-async def _wait(pilot, condition, seconds=20.0):
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not reached")
+async def _wait(pilot, condition, seconds=30.0):
+    """Wait until ``condition()`` holds, moving the app's stepped clock on meanwhile (if it has one)."""
+    clock = getattr(pilot.app.kit, "clock", None)
+    await until(pilot, condition, timeout=seconds, clock=clock if isinstance(clock, SteppedClock) else None)
+
+
+def _screen(app, name: str):
+    """A condition: the screen on top is ``name`` (a class name; screens are imported when first used)."""
+    return lambda: app.screen.__class__.__name__ == name
+
+
+def _shown_reps(live) -> int:
+    """The rep count the live screen shows (0 before the first)."""
+    shown = str(live.query_one("#reps").render()).split("reps: ")
+    count = shown[1].split()[0] if len(shown) > 1 and shown[1] else ""
+    return int(count) if count.isdigit() else 0
+
+
+def _live_on(app):
+    """A condition: the live screen is on top with its monitor streaming."""
+    return lambda: app.screen.__class__.__name__ == "LiveScreen" and app.screen.console is not None
 
 
 # --- flows ---------------------------------------------------------------------------------
@@ -46,7 +64,7 @@ async def _wait(pilot, condition, seconds=20.0):
 async def _alert_after_steering(pilot, key: str, alert: str):
     """Open live, record reps without ``alert``, steer the simulated kit with ``key`` until it shows."""
     await pilot.press("enter")
-    await pilot.pause(0.3)
+    await _wait(pilot, _live_on(pilot.app))
     live = pilot.app.screen
     await pilot.press("space")
     await _wait(pilot, lambda: len(live.console.view().reps) >= 2)
@@ -66,9 +84,9 @@ async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen
         await pilot.press("n")
         await pilot.press(*"Ana Díaz")
         await pilot.press("enter")
-        await pilot.pause(0.2)
+        await _wait(pilot, lambda: repo.find_client("ana díaz") is not None and _screen(app, "ClientsScreen")())
         ana = repo.find_client("ana díaz")
-        assert ana is not None and len(repo.clients()) == 2
+        assert len(repo.clients()) == 2
         table = app.screen.query_one("DataTable")
         assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == ana.id  # the new one
         await pilot.press("slash", *"ana", "down")  # search, then back to the table
@@ -77,26 +95,26 @@ async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen
 
         # Placement: move the first sensor to the gluteus medius, left, then back to the glute max.
         await pilot.press("p")
-        await pilot.pause(0.3)
-        assert app.screen.__class__.__name__ == "PlacementScreen"
+        await _wait(pilot, _screen(app, "PlacementScreen"))
+        placement = app.screen
         for muscle in ("glute_med", "glute_max"):
             await pilot.press("enter")
-            await pilot.pause(0.2)
+            await _wait(pilot, lambda: app.screen is not placement and app.screen.query("OptionList"))
             app.screen.query_one("OptionList").highlighted = list(MUSCLES).index(muscle)
             await pilot.press("enter", "enter")  # muscle, then side "left" (first)
-            await pilot.pause(0.2)
+            await _wait(pilot, lambda: app.screen is placement and repo.placements(ana.id)
+                        and repo.placements(ana.id)[0].muscle == muscle)
             placed = repo.placements(ana.id)
             assert (placed[0].muscle, placed[0].side) == (muscle, "L")
         await pilot.press("escape")
 
         # Calibrate the glutes: the protocol runs to the end, then "a" saves both sides.
         await pilot.press("c")
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(app, "ChoiceDialog"))
         await pilot.press("enter")
-        await _wait(pilot, lambda: app.screen.protocol is not None and app.screen.protocol.done)
-        await pilot.pause(0.2)
+        await _wait(pilot, lambda: getattr(app.screen, "protocol", None) is not None and app.screen.protocol.done)
         await pilot.press("a")
-        await pilot.pause(0.2)
+        await _wait(pilot, lambda: "saved ✓" in str(app.screen.query_one("#calibration-trials").render()))
         calibration_text = str(app.screen.query_one("#calibration-trials").render())
         calibrations = repo.latest_calibrations(ana.id)
         assert set(calibrations) == {"glute_max:L", "glute_max:R"}
@@ -108,28 +126,28 @@ async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen
 
         # Live: glutes in %MVC, hamstrings in µV; enter the load, record a set.
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await _wait(pilot, _live_on(app))
         live = app.screen
         assert live.console.meter.units == ["%MVC", "%MVC", "µV", "µV"]
         await pilot.press("k", "6", "2", ".", "5", "enter")
-        await pilot.pause(0.2)
-        assert "62.5 kg" in str(live.query_one("#live-header").render())
+        await _wait(pilot, lambda: app.screen is live and "62.5 kg" in str(live.query_one("#live-header").render()))
         await pilot.press("space")
         await _wait(pilot, lambda: len(live.console.view().reps) >= 3)
-        await pilot.pause(0.1)
+        await _wait(pilot, lambda: _shown_reps(live) >= 3)
         shown_while_recording = str(live.query_one("#reps").render())
         await pilot.press("space")
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(app, "RatingDialog"))
         # After the set: its fatigue verdict in words, with the slope's interval (never bare end points)
         from coach_tui.dsp.fatigue import set_fatigue
 
         verdicts = set_fatigue(live.console.view().reps, app.config.analysis.fatigue).lines()
         assert verdicts == live.console.view().fatigue and "95 % interval" in verdicts[0]
-        assert verdicts[0] in str(live.query_one("#reps").render())
+        await _wait(pilot, lambda: verdicts[0] in str(live.query_one("#reps").render()))
         await pilot.press("8")  # perceived activation
-        await pilot.pause(0.2)
+        await _wait(pilot, lambda: app.screen is live)
         await pilot.press("escape")
-        await pilot.pause(0.3)
+        await _wait(pilot, lambda: _screen(app, "ClientsScreen")()
+                    and "glute max LR" in " ".join(str(c) for c in app.screen.query_one("DataTable").get_row(ana.id)))
         clients_text = " ".join(str(c) for c in app.screen.query_one("DataTable").get_row(ana.id))
         assert "glute max LR" in clients_text  # the clients table caught up on return
 
@@ -157,8 +175,6 @@ async def _advance_until(clock, condition, seconds=60.0, step=0.2):
 
 
 async def test_asymmetry_alert_and_a_lost_sensor_during_a_set(tmp_path):
-    from coach_tui.sources.clock import SteppedClock
-
     clock = SteppedClock()
     config = _config(tmp_path)
     with Database(config.sessions_dir) as database:
@@ -166,7 +182,7 @@ async def test_asymmetry_alert_and_a_lost_sensor_during_a_set(tmp_path):
         app = make_app(config, repo, clock=clock)
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.press("enter")
-            await pilot.pause(0.3)
+            await until(pilot, lambda: _live_on(app)() and clock.waiting() > 0)
             live = app.screen
             await clock.advance(2.0)
             await pilot.press("f6")  # simulated left deficit
@@ -192,9 +208,11 @@ async def test_asymmetry_alert_and_a_lost_sensor_during_a_set(tmp_path):
             await clock.advance(3.0)
             assert not any("sensor back" in a or "sensor lost" in a for a in live.console.view().alerts)
             await pilot.press("space")
+            await until(pilot, _screen(app, "RatingDialog"))
             await pilot.press("escape")  # skip the rating
+            await until(pilot, lambda: app.screen is live)
             await pilot.press("escape")
-            await pilot.pause(0.3)
+            await until(pilot, _screen(app, "ClientsScreen"))
         session = repo.sessions()[0]
         (record,) = repo.sets(session.id)
     from coach_tui.store.recordings import read_recording
@@ -210,18 +228,17 @@ async def test_cocontraction_alert_can_be_steered_with_an_antagonist_placed(tmp_
     config = _config(tmp_path)
     config = replace(config, simulation=replace(config.simulation, sensors=8))  # rectus femoris is placed too
     with Database(config.sessions_dir) as database:
-        app = make_app(config, Repository(database))
+        app = make_app(config, Repository(database), clock=SteppedClock())
         async with app.run_test(size=(100, 40)) as pilot:
             live = await _alert_after_steering(pilot, "f4", "co-contraction with the rectus femoris")
-            await pilot.pause(0.2)
-            assert "Winter index" in str(live.query_one("#alerts").render())
+            await _wait(pilot, lambda: "Winter index" in str(live.query_one("#alerts").render()))
 
 
 async def test_cocontraction_steer_without_an_antagonist_says_what_to_place(app_and_repo):
     app, _ = app_and_repo
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await _wait(pilot, _live_on(app))
         messages = []
         app.notify = lambda message, **kw: messages.append(message)
         await pilot.press("f4")
@@ -242,7 +259,7 @@ async def _ring_for_reps(app, repo):
     from coach_tui.domain.ids import now_utc
 
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(app, "ClientsScreen"))
         client = repo.clients()[0]
         placed = {p.assignment.key: p for p in app.placements_for(client)}
         for side in "LR":  # a low reference: every rep crosses the 70 %MVC line
@@ -251,7 +268,7 @@ async def _ring_for_reps(app, repo):
         rings = []
         app.bell = lambda: rings.append(1)
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await _wait(pilot, _live_on(app))
         live = app.screen
         await pilot.press("space")
         await _wait(pilot, lambda: len(live.console.view().reps) >= 1)
@@ -267,9 +284,9 @@ async def test_help_lists_the_keys_of_the_screen_underneath(app_and_repo):
     app, _ = app_and_repo
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("enter")
-        await pilot.pause(0.2)
+        await _wait(pilot, _live_on(app))
         await pilot.press("f1")
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(app, "HelpScreen"))
         text = str(app.screen.query_one("#help-keys").render())
         for words in ("Start/stop set", "Focus view", "Calibrate", "Placement", "Help", "Quit"):
             assert words in text
@@ -281,9 +298,12 @@ async def test_focus_view_shows_the_target_in_big_digits(app_and_repo):
     app, _ = app_and_repo
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("enter")
-        await pilot.pause(0.5)
+        await _wait(pilot, _live_on(app))
+        live = app.screen
+        await _wait(pilot, lambda: live.console.stream_seconds >= 0.5)  # half a second of signal, as before
         await pilot.press("f")
-        await pilot.pause(0.3)
+        await _wait(pilot, lambda: _screen(app, "FocusScreen")() and len(app.screen.query("Digits")) == 2)
+        await _wait(pilot, lambda: all(d.value != "--" for d in app.screen.query("Digits")))
         digits = app.screen.query("Digits")
         assert len(digits) == 2 and all(d.value != "--" for d in digits)
 
@@ -291,13 +311,12 @@ async def test_focus_view_shows_the_target_in_big_digits(app_and_repo):
 async def test_keymap_from_config_rebinds_a_key(tmp_path):
     config = _config(tmp_path, keymap=(("live.set", "enter"),))
     with Database(config.sessions_dir) as database:
-        app = make_app(config, Repository(database))
+        app = make_app(config, Repository(database), clock=SteppedClock())
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("enter")
-            await pilot.pause(0.3)
+            await _wait(pilot, _live_on(app))
             await pilot.press("enter")
-            await pilot.pause(0.2)
-            assert app.screen.console.recording
+            await _wait(pilot, lambda: app.screen.console.recording)
 
 
 @pytest.mark.parametrize("typed, load", [("62.5", 62.5), (" 6,5 ", 6.5), ("", None), ("0", 0.0), ("1000", 1000.0)])
@@ -338,11 +357,10 @@ def test_unknown_keymap_binding_is_refused_naming_it(tmp_path):
 async def test_too_small_terminal_says_which_size_it_needs(app_and_repo):
     app, _ = app_and_repo
     async with app.run_test(size=(60, 20)) as pilot:
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(app, "TooSmallScreen"))
         assert "at least 80×24; this one is 60×20" in str(app.screen.query_one("Label").render())
         await pilot.resize_terminal(80, 24)
-        await pilot.pause(0.2)
-        assert app.screen.__class__.__name__ == "ClientsScreen"
+        await _wait(pilot, _screen(app, "ClientsScreen"))
 
 
 # --- snapshots -----------------------------------------------------------------------------
@@ -380,13 +398,35 @@ class FixedConsole:
         return self._view
 
 
+class FrozenKit(SensorKit):
+    """Fake sources for snapshots: the simulated kit on a stepped clock, but every live screen shows ``FixedConsole``,
+    no calibration is stale unless ``stale`` says, and the MVC trials stop after ``mvc_seconds``
+    when set."""
+
+    def __init__(self, config, repo):
+        super().__init__(config, repo, simulated=True, clock=SteppedClock())
+        self.stale: dict[str, list[str]] = {}
+        self.mvc_seconds: float | None = None
+
+    def live_monitor(self, client, exercise, *args, **kwargs):
+        return FixedConsole(client, self.exercises[exercise])
+
+    def stale_calibrations(self, client):
+        return self.stale
+
+    def calibration_run(self, client, muscle):
+        source, protocol = super().calibration_run(client, muscle)
+        if self.mvc_seconds is not None:
+            source.duration_s = self.mvc_seconds
+        return source, protocol
+
+
 @pytest.fixture
-def snapshot_app(tmp_path, monkeypatch):
-    monkeypatch.setattr(CoachApp, "live_monitor", lambda self, client, key: FixedConsole(client, self.exercises[key]))
-    monkeypatch.setattr(CoachApp, "stale_calibrations", lambda self, client: {})
+def snapshot_app(tmp_path):
     config = _config(tmp_path)
     with Database(config.sessions_dir) as database:
-        yield make_app(config, Repository(database))
+        repo = Repository(database)
+        yield make_app(config, repo, kit=FrozenKit(config, repo))
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
@@ -422,10 +462,10 @@ def test_snapshot_new_client_dialog(snap_compare, snapshot_app, size):
 def test_snapshot_load_dialog(snap_compare, snapshot_app, size):
     async def between_sets(pilot):
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await _wait(pilot, _live_on(pilot.app))
         pilot.app.screen.console.recording = False
         await pilot.press("k", "6", "0")
-        await pilot.pause(0.1)
+        await _wait(pilot, lambda: _screen(pilot.app, "LoadDialog")() and "60" in pilot.app.screen.query_one("Input").value)
 
     assert snap_compare(snapshot_app, terminal_size=size, run_before=between_sets)
 
@@ -436,42 +476,32 @@ def test_snapshot_rating_dialog(snap_compare, snapshot_app, size):
 
     async def rate(pilot):
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await _wait(pilot, _live_on(pilot.app))
         pilot.app.push_screen(RatingDialog("glute max"))
-        await pilot.pause(0.1)
+        await _wait(pilot, _screen(pilot.app, "RatingDialog"))
 
     assert snap_compare(snapshot_app, terminal_size=size, run_before=rate)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
-def test_snapshot_stale_calibration_offer(snap_compare, snapshot_app, size, monkeypatch):
-    monkeypatch.setattr(CoachApp, "stale_calibrations", lambda self, client: {
+def test_snapshot_stale_calibration_offer(snap_compare, snapshot_app, size):
+    snapshot_app.kit.stale = {
         "glute_max": ["left glute max: calibrated 40 days ago (limit 28)",
-                      "right glute max: placement changed since calibration (sensor moved from s2 to s3)"]})
+                      "right glute max: placement changed since calibration (sensor moved from s2 to s3)"]}
     assert snap_compare(snapshot_app, terminal_size=size, press=["enter", "_"])
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
-def test_snapshot_calibration_during_the_first_trial(snap_compare, snapshot_app, size, monkeypatch):
-    run = CoachApp.calibration_run
-
-    def first_trial(self, client, muscle):  # the kit stops 2.5 s into trial 1 (after the 3 s baseline)
-        source, protocol = run(self, client, muscle)
-        source.duration_s = 5.5
-        return source, protocol
-
-    monkeypatch.setattr(CoachApp, "calibration_run", first_trial)
+def test_snapshot_calibration_during_the_first_trial(snap_compare, snapshot_app, size):
+    snapshot_app.kit.mvc_seconds = 5.5  # the kit stops 2.5 s into trial 1 (after the 3 s baseline)
 
     async def calibrate(pilot):
         await pilot.press("c")
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(pilot.app, "ChoiceDialog"))
         await pilot.press("enter")
-        for _ in range(200):
-            if pilot.app.screen.protocol is not None and pilot.app.screen.protocol.position >= 5.5 * 2000:
-                break
-            await pilot.pause(0.05)
+        await _wait(pilot, lambda: getattr(pilot.app.screen, "protocol", None) is not None
+                    and pilot.app.screen.protocol.position >= 5.5 * 2000)
         pilot.app.screen.refresh_view()
-        await pilot.pause(0.1)
 
     assert snap_compare(snapshot_app, terminal_size=size, run_before=calibrate)
 
@@ -480,16 +510,16 @@ async def test_calibrating_from_the_live_screen_switches_its_bars_to_percent_mvc
     app, repo = app_and_repo
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await _wait(pilot, _live_on(app))
         live = app.screen
         assert live.console.meter.units == ["µV"] * 4
         await pilot.press("c")
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(app, "ChoiceDialog"))
         await pilot.press("enter")  # glute max
         await _wait(pilot, lambda: getattr(app.screen, "protocol", None) is not None and app.screen.protocol.done)
         await pilot.press("a", "escape")
-        await pilot.pause(0.3)
-        assert app.screen is live
+        await _wait(pilot, lambda: app.screen is live and live.console is not None
+                    and live.console.meter.units != ["µV"] * 4)
         assert live.console.meter.units == ["%MVC", "%MVC", "µV", "µV"]
 
 
@@ -499,21 +529,17 @@ async def test_compensation_and_signal_quality_alerts(app_and_repo):
         live = await _alert_after_steering(pilot, "f5", "compensation: target share")  # the hamstrings take over
         live.console.source.steer(mains_hz=50, mains_uv=300.0)  # an electrode picking up hum
         await _wait(pilot, lambda: any("mains hum" in a and "(50 Hz)" in a for a in live.console.view().alerts))
-        await pilot.pause(0.2)
-        assert "re-seat the" in str(live.query_one("#alerts").render())
+        await _wait(pilot, lambda: "re-seat the" in str(live.query_one("#alerts").render()))
 
 
 def _done_calibrating():
     async def run(pilot):
         await pilot.press("c")
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(pilot.app, "ChoiceDialog"))
         await pilot.press("enter")
-        for _ in range(400):
-            if getattr(pilot.app.screen, "protocol", None) is not None and pilot.app.screen.protocol.done:
-                break
-            await pilot.pause(0.05)
+        await _wait(pilot, lambda: getattr(pilot.app.screen, "protocol", None) is not None
+                    and pilot.app.screen.protocol.done)
         pilot.app.screen.refresh_view()
-        await pilot.pause(0.2)
 
     return run
 
@@ -543,7 +569,7 @@ async def test_a_stale_calibration_is_offered_for_recalibration_on_opening_live(
 
     app, repo = app_and_repo
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause(0.2)
+        await _wait(pilot, _screen(app, "ClientsScreen"))
         client = repo.clients()[0]
         placed = {p.assignment.key: p for p in app.placements_for(client)}
         old = now_utc() - timedelta(days=app.config.calibration.max_age_days + 12)
@@ -561,26 +587,28 @@ async def test_a_stale_calibration_is_offered_for_recalibration_on_opening_live(
 
 
 async def test_what_the_trainer_set_stays_with_the_client_and_a_visit_is_one_session(tmp_path):
-    from coach_tui.sources.clock import SteppedClock
-
     clock = SteppedClock()
     config = _config(tmp_path)
     with Database(config.sessions_dir) as database:
         repo = Repository(database)
         app = make_app(config, repo, clock=clock)
         async with app.run_test(size=(80, 24)) as pilot:
+            streaming = lambda: _live_on(app)() and clock.waiting() > 0  # noqa: E731
             await pilot.press("enter")
-            await pilot.pause(0.3)
+            await until(pilot, streaming)
+            first = app.screen
             await pilot.press("k", *"62.5", "enter", "u", *"squeeze at the top", "enter")
+            await until(pilot, lambda: app.screen is first)
             await pilot.press("x")
-            await pilot.pause(0.2)
+            await until(pilot, lambda: app.screen is not first and app.screen.query("OptionList"))
             app.screen.query_one("OptionList").highlighted = list(app.exercises).index("glute_bridge")
             await pilot.press("enter")
-            await pilot.pause(0.3)
+            await until(pilot, lambda: app.screen is first and first.console is not None
+                        and first.console.exercise.key == "glute_bridge")
             await pilot.press("escape")  # back to the clients, and into the live screen again
-            await pilot.pause(0.2)
+            await until(pilot, _screen(app, "ClientsScreen"))
             await pilot.press("enter")
-            await pilot.pause(0.3)
+            await until(pilot, lambda: streaming() and app.screen is not first)
             live = app.screen
             live.refresh_view()
             header = str(live.query_one("#live-header").render())
@@ -591,20 +619,22 @@ async def test_what_the_trainer_set_stays_with_the_client_and_a_visit_is_one_ses
                 await pilot.press("space")
                 await clock.advance(8.0)
                 await pilot.press("space")
-                await pilot.pause(0.1)
+                await until(pilot, _screen(app, "RatingDialog"))
                 await pilot.press("escape")  # no rating
-                await pilot.pause(0.1)
+                await until(pilot, lambda: app.screen is live)
             assert messages[-1].startswith("set 2 saved: ")
             await pilot.press("escape")
+            await until(pilot, _screen(app, "ClientsScreen"))
             await pilot.press("h")  # other screens in between do not start a new session
-            await pilot.pause(0.3)
+            await until(pilot, _screen(app, "HistoryScreen"))
             await pilot.press("escape")
+            await until(pilot, _screen(app, "ClientsScreen"))
             await pilot.press("enter")
-            await pilot.pause(0.3)
+            await until(pilot, lambda: streaming() and app.screen is not live)
             await pilot.press("space")
             await clock.advance(6.0)
             await pilot.press("space")
-            await pilot.pause(0.1)
+            await until(pilot, lambda: not app.screen.console.recording if _live_on(app)() else True)
             await pilot.press("escape")
         (session,) = repo.sessions()
         stored = repo.sets(session.id)

@@ -155,6 +155,7 @@ def test_a_trainers_first_hour(tmp_path, width, height, colours):
             tmux.wait_for("How hard did the client feel", timeout=40)  # it stops itself at 3 reps
             tmux.keys("7")
             tmux.wait_for("A/B test —")
+            tmux.wait_for(f"next: set {n + 1} of 4" if n < 4 else "all 4 sets done")  # the set is saved
         screen = tmux.wait_for("all 4 sets done", timeout=30)
         assert "se²" not in screen and "Satterthwaite" not in screen  # formulas are in ? help
         tmux.keys("?")
@@ -163,7 +164,7 @@ def test_a_trainers_first_hour(tmp_path, width, height, colours):
 
         # history: one session for the visit; every set with its load
         tmux.keys("h")
-        screen = tmux.wait_for("1 session")
+        screen = tmux.wait_for(lambda s: "1 session" in s and "Perceived vs measured" in s)  # the list is there
         tmux.keys("Up")  # the last entry: every set
         screen = tmux.wait_for("62.5 kg")
         assert screen.count("62.5 kg") >= min(7, height - 8)

@@ -61,6 +61,11 @@ class SteppedClock:
         self._sleepers.append((when, future, asyncio.current_task()))
         await future
 
+    def waiting(self) -> int:
+        """How many tasks wait for the clock now (a test waits for a stream to start before it
+        advances the clock)."""
+        return sum(not future.done() for _, future, _ in self._sleepers)
+
     def _asleep(self, task: asyncio.Task | None) -> bool:
         return task is None or task.done() or any(t is task and not f.done() for _, f, t in self._sleepers)
 

@@ -15,7 +15,7 @@ import json
 import os
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -146,7 +146,7 @@ class StoredRecording:
         """Row of every record of the sensor in :meth:`samples`, the gaps, and the total rows."""
         want = self._sensor_index(sensor_id)
         placed, gaps = [], []
-        row, prev_end = 0, None
+        row, prev_end, prev_n = 0, None, None
         for e in self._entries:
             if e.sensor != want:
                 continue
@@ -154,12 +154,17 @@ class StoredRecording:
                 missing = e.first_index - prev_end
                 if missing < 0:
                     gaps.append(Gap(row, e.first_index, 0, True))
+                elif (missing > 0 and prev_n == 0 and not e.flags & FLAG_RESYNC and gaps
+                      and not gaps[-1].resync and gaps[-1].row + gaps[-1].length == row):
+                    # a gap going on past a flush (stored as gap-only records): one gap
+                    gaps[-1] = replace(gaps[-1], length=gaps[-1].length + missing)
+                    row += missing
                 elif missing > 0 or e.flags & FLAG_RESYNC:
                     gaps.append(Gap(row, prev_end, missing, bool(e.flags & FLAG_RESYNC)))
                     row += missing
             placed.append((e, row))
             row += e.n
-            prev_end = e.first_index + e.n
+            prev_end, prev_n = e.first_index + e.n, e.n
         return placed, gaps, row
 
     def gaps(self, sensor_id: str) -> list[Gap]:

@@ -77,11 +77,10 @@ class TooSmallScreen(ModalScreen[None]):
 
 
 class CoachApp(App):
-    """The console. ``repo`` is the open client database. ``simulated``: the simulated kit, else the
-    Bluetooth sensors of ``config.toml`` (kept connected while the console runs; each screen reads
-    them through a reader of its own); see ``SensorKit``. ``clock`` paces the simulated kit (a test's
-    ``SteppedClock``; default: the wall clock as ``[simulation] realtime`` says).
-    ``scanner_backend``/``client_backend`` go to bleak (tests)."""
+    """The console: screens over its collaborators, which it is given (build it with ``make_app``).
+    ``repo`` is the open client database; ``kit`` the sensors it reads (the simulated kit, or the
+    Bluetooth sensors of ``config.toml``, kept connected while the console runs; each screen reads
+    them through a reader of its own); ``log_path`` is named when it stops on an unexpected error."""
 
     CSS_PATH = "coach.tcss"
     TITLE = "coach-tui"
@@ -92,14 +91,12 @@ class CoachApp(App):
         Binding("f1,question_mark", "help", "Help", id="app.help"),
     ]
 
-    def __init__(self, config: Config, repo: Repository, *, simulated: bool = True, clock: Clock | None = None,
-                 scanner_backend=None, client_backend=None, log_path: Path | None = None):
+    def __init__(self, config: Config, repo: Repository, kit: SensorKit, *, log_path: Path | None = None):
         super().__init__()
         self.log_path = log_path
         self.config = config
         self.repo = repo
-        self.kit = SensorKit(config, repo, simulated=simulated, clock=clock, scanner_backend=scanner_backend,
-                             client_backend=client_backend)
+        self.kit = kit
         self.exercises: dict[str, Exercise] = self.kit.exercises
         self._too_small: TooSmallScreen | None = None
         self._screens_up = False  # the clients screen is pushed (size checks wait for it)
@@ -304,10 +301,20 @@ class CoachApp(App):
         return self.kit.stale_calibrations(client)
 
 
-def make_app(config: Config, repo: Repository, *, simulated: bool = True, **options) -> CoachApp:
-    """The app as ``coach`` runs it (``simulated`` unless ``config.toml`` lists sensors and
-    ``--simulate`` is not given); tests build it the same way (e.g. ``clock=SteppedClock()``)."""
-    return CoachApp(config, repo, simulated=simulated, **options)
+def make_app(config: Config, repo: Repository, *, kit: SensorKit | None = None, simulated: bool = True,
+             clock: Clock | None = None, scanner_backend=None, client_backend=None,
+             log_path: Path | None = None) -> CoachApp:
+    """The console wired to its collaborators, as ``coach`` runs it and the tests build it: ``config``,
+    the open client database ``repo``, and the sensors ``kit`` — by default a ``SensorKit`` reading the
+    simulated kit when ``simulated`` (``coach``: unless ``config.toml`` lists sensors and
+    ``--simulate`` is not given), else the configured Bluetooth sensors through bleak's
+    ``scanner_backend``/``client_backend`` (tests: bumble). ``clock`` paces the simulated kit (a
+    test's ``SteppedClock``; default: the wall clock as ``[simulation] realtime`` says). A test may
+    pass a ``kit`` of its own instead (fake sources)."""
+    if kit is None:
+        kit = SensorKit(config, repo, simulated=simulated, clock=clock, scanner_backend=scanner_backend,
+                        client_backend=client_backend)
+    return CoachApp(config, repo, kit, log_path=log_path)
 
 
 def console_bindings() -> dict[type, list[Binding]]:
