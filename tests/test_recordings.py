@@ -617,3 +617,23 @@ def test_sigkill_while_recording_loses_at_most_the_flush_interval(tmp_path):
         report.append(f"killed after {c['delay']:.2f}s: {n} blocks written, the first >= {safe} "
                       f"required, {rows} rows recovered")
     print("\n".join(report))
+
+
+def test_a_lost_stretch_written_across_a_flush_reads_as_one_gap(tmp_path):
+    # A lost sensor is padded piece by piece (blocks that only mark lost samples); a flush that falls
+    # inside the stretch splits it into two records, but the reader gives the trainer one gap.
+    s = SensorFormat("glute_l", 1000.0, 1, "uV", 0.25, "int16", ("glute_max L",))
+    x = np.ones((100, 1), np.float32)
+    with RecordingWriter(tmp_path / "set", [s], {}, clock=FakeClock()) as w:
+        w.write(Block("glute_l", 0, x, t_host=0.0))
+        first = 100
+        for piece in range(6):
+            w.write(Block("glute_l", first + 50, np.zeros((0, 1), np.float32), t_host=0.1 + piece, gap_before=50))
+            first += 50
+            if piece in (1, 3):
+                w.flush()
+        w.write(Block("glute_l", first, x, t_host=7.0))
+    rec = read_recording(tmp_path / "set")
+    assert [(g.row, g.first_index, g.length, g.resync) for g in rec.gaps("glute_l")] == [(100, 100, 300, False)]
+    assert rec.samples("glute_l").shape == (500, 1)
+    assert not rec.samples("glute_l")[100:400].any() and rec.samples("glute_l")[400:].all()
