@@ -671,7 +671,7 @@ class _DiskFills:
         return os.write(fd, data)
 
 
-def _assert_disk_full_kept(capsys, config: Path, rc: int, err: str) -> None:
+def _assert_disk_full_kept(capsys, config: Path, rc: int, err: str):
     assert rc == 1
     assert "Traceback" not in err
     assert re.search(r"disk full|no space", err, re.IGNORECASE), err
@@ -688,6 +688,7 @@ def _assert_disk_full_kept(capsys, config: Path, rc: int, err: str) -> None:
     assert rc == 0 and "recovered session" not in err
     [listed] = json.loads(out)
     assert listed["status"] == "recovered" and listed["sets"][0]["duration_s"] == record.duration_s
+    return record
 
 
 def test_disk_full_while_recording_stops_cleanly_and_keeps_what_was_written(capsys, tmp_path):
@@ -701,8 +702,11 @@ def test_disk_full_while_recording_stops_cleanly_and_keeps_what_was_written(caps
         patch.setattr(recording_writer, "os", fake)
         rc, out, err = coach(capsys, "--config", config, "record", "--client", "Ana", "--simulate", "--seconds", "10")
     assert fake.calls == 41
-    _assert_disk_full_kept(capsys, config, rc, err)
-    assert "1.0 s" in err and "kept" in err
+    record = _assert_disk_full_kept(capsys, config, rc, err)
+    # 40 writes hold 10 batches of 100 ms of each of the 4 sensors when they interleave evenly (as the
+    # kit's tasks happen to be scheduled, up to a batch or two apart): about 1 s kept, said as stored
+    assert 0.7 <= record.duration_s <= 1.05
+    assert f"{record.duration_s:.1f} s" in err and "kept" in err
     assert "set saved in session" in out
 
 
