@@ -170,16 +170,16 @@ async def run_ours(config: Config, repo: Repository, seconds: float, warmup: flo
                 app.open_live(repo.clients()[0])
                 await wait_until(lambda: isinstance(app.screen, LiveScreen))
             screen = app.screen
-            await wait_until(lambda: screen.console is not None)
+            await wait_until(lambda: screen.monitor is not None)
             await asyncio.sleep(warmup)  # past the first mains decision (~1.3 s at the earliest) and the first layout
             if live_too:
                 rows.append(await measure("ours, live (no set)", seconds))
             await pilot.press("space")
-            await wait_until(lambda: screen.console.recording)
+            await wait_until(lambda: screen.monitor.recording)
             app.clear_notifications()  # the "recording set" toast would repaint for 5 s
             await asyncio.sleep(0.5)
             rows.append(await measure("ours, recording a set", seconds))
-            if not screen.console.recording:
+            if not screen.monitor.recording:
                 raise RuntimeError("the set stopped during the measurement")
     return rows
 

@@ -98,12 +98,12 @@ async def run_console(minutes: float, folder: Path) -> None:
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause()
             await pilot.press("enter")  # the seeded demo client: its live screen
-            while not (isinstance(app.screen, LiveScreen) and app.screen.console is not None):
+            while not (isinstance(app.screen, LiveScreen) and app.screen.monitor is not None):
                 await asyncio.sleep(0.05)
             screen = app.screen
             await asyncio.sleep(3.0)  # past the mains decision
             await pilot.press("space")
-            while not screen.console.recording:
+            while not screen.monitor.recording:
                 await asyncio.sleep(0.05)
             start, began = rss_mb(), time.monotonic()
             print("the console (headless 100×30), 8 sensors × 2000 Hz simulated in real time, one set")
@@ -112,7 +112,7 @@ async def run_console(minutes: float, folder: Path) -> None:
             for minute in range(1, int(minutes) + 1):
                 await asyncio.sleep(began + 60 * minute - time.monotonic())
                 now = rss_mb()
-                print(f"{minute:>6} {now:>8.1f} {now - start:>10.1f} {len(screen.console.view().reps):>5}", flush=True)
+                print(f"{minute:>6} {now:>8.1f} {now - start:>10.1f} {len(screen.monitor.view().reps):>5}", flush=True)
             await pilot.press("space")
 
 

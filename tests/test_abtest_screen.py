@@ -71,9 +71,9 @@ async def run_set(pilot, ab: ABTestScreen, reps: int) -> Exercise:
     await pilot.press("space")
     await _wait(pilot, lambda: isinstance(app.screen, LiveScreen) and _live_on(app)())
     live = app.screen
-    exercise = live.console.exercise
+    exercise = live.monitor.exercise
     await pilot.press("space")
-    await _wait(pilot, lambda: len(live.console.view().reps) >= reps)
+    await _wait(pilot, lambda: len(live.monitor.view().reps) >= reps)
     await pilot.press("space")
     await _wait(pilot, _screen(app, "RatingDialog"))
     await pilot.press("7")

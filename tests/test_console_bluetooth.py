@@ -73,19 +73,19 @@ async def test_a_set_is_recorded_from_bluetooth_sensors(config):
                            client_backend=world.client_backend)
             async with app.run_test(size=(100, 30)) as pilot:
                 assert not app.simulated
-                await _until(pilot, lambda: all(s.state == "streaming" for s in app.kit.hub.status()))
+                await _until(pilot, lambda: all(s.state == "streaming" for s in app.sensors.hub.status()))
                 assert app.sensor_rate() == fs
                 await pilot.press("enter")
-                await _until(pilot, lambda: isinstance(app.screen, LiveScreen) and app.screen.console is not None)
+                await _until(pilot, lambda: isinstance(app.screen, LiveScreen) and app.screen.monitor is not None)
                 live = app.screen
-                assert [a.label for _, a in live.console.meter.channels] == ["left glute max", "right glute max"]
+                assert [a.label for _, a in live.monitor.meter.channels] == ["left glute max", "right glute max"]
                 assert app.sub_title == ""  # the headers say SIMULATED only for the simulated kit
                 await pilot.press("space")
-                await _until(pilot, lambda: live.console.view().set_seconds > 3.5)
+                await _until(pilot, lambda: live.monitor.view().set_seconds > 3.5)
                 await pilot.press("space")
                 await _until(pilot, lambda: not isinstance(app.screen, LiveScreen))
                 await pilot.press("escape")  # no perceived-activation score
-                shown = live.console.view()
+                shown = live.monitor.view()
             sessions = repo.sessions()
             (stored,) = repo.sets(sessions[0].id)
             recording = read_recording(config.sessions_dir / sessions[0].folder / stored.recording)
@@ -107,7 +107,7 @@ async def test_without_bluetooth_the_console_offers_the_simulated_kit(config):
             await _until(pilot, lambda: not isinstance(app.screen, ChoiceDialog))
             assert app.simulated
             await pilot.press("enter")
-            await _until(pilot, lambda: isinstance(app.screen, LiveScreen) and app.screen.console is not None)
+            await _until(pilot, lambda: isinstance(app.screen, LiveScreen) and app.screen.monitor is not None)
             assert app.sub_title == "SIMULATED sensor kit"  # in every screen's header
             await asyncio.sleep(0)
 
@@ -165,7 +165,7 @@ async def test_placement_shows_each_sensor_s_link_and_grades_in_a_worker(config,
             app = make_app(config, Repository(database), simulated=False, scanner_backend=world.scanner_backend,
                            client_backend=world.client_backend)
             async with app.run_test(size=(80, 24)) as pilot:
-                await _until(pilot, lambda: all(s.state == "streaming" for s in app.kit.hub.status()))
+                await _until(pilot, lambda: all(s.state == "streaming" for s in app.sensors.hub.status()))
                 await pilot.press("p")
                 await _until(pilot, lambda: isinstance(app.screen, placement_screen.PlacementScreen))
                 screen = app.screen
@@ -252,7 +252,7 @@ async def test_placement_names_what_happened_on_each_link(tmp_path):
             app = make_app(config, Repository(database), simulated=False, scanner_backend=world.scanner_backend,
                            client_backend=world.client_backend)
             async with app.run_test(size=(100, 30)) as pilot:
-                await _until(pilot, lambda: all(s.state == "streaming" for s in app.kit.hub.status()))
+                await _until(pilot, lambda: all(s.state == "streaming" for s in app.sensors.hub.status()))
                 await pilot.press("p")
                 await _until(pilot, lambda: isinstance(app.screen, placement_screen.PlacementScreen))
                 reasons = app.screen.query_one("#placement-reasons", Static)

@@ -46,7 +46,7 @@ def fill_the_disk(patch: pytest.MonkeyPatch) -> None:
 
 async def _wait(pilot, condition):
     """Wait until ``condition()`` holds, the app's stepped clock moving on meanwhile."""
-    await until(pilot, condition, clock=pilot.app.kit.clock)
+    await until(pilot, condition, clock=pilot.app.sensors.clock)
 
 
 @pytest.fixture
@@ -63,19 +63,19 @@ async def test_a_full_disk_mid_set_is_said_on_screen_and_the_console_keeps_runni
     app, repo = app_and_repo
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("enter")
-        await _wait(pilot, lambda: app.screen.__class__.__name__ == "LiveScreen" and app.screen.console is not None)
+        await _wait(pilot, lambda: app.screen.__class__.__name__ == "LiveScreen" and app.screen.monitor is not None)
         live = app.screen
         await pilot.press("space")
-        await _wait(pilot, lambda: live.console.view().set_seconds > 1.0)
+        await _wait(pilot, lambda: live.monitor.view().set_seconds > 1.0)
         with pytest.MonkeyPatch.context() as patch:
             fill_the_disk(patch)
-            await _wait(pilot, lambda: not live.console.recording)  # the set stops by itself
+            await _wait(pilot, lambda: not live.monitor.recording)  # the set stops by itself
             await _wait(pilot, lambda: "disk full" in str(live.query_one("#alerts").render()))
             assert app.is_running and app.screen is live
             await pilot.press("space")  # a new set cannot start on a full disk: said, not raised
-            await app.kit.clock.advance(1.0)  # a second of signal: a set that had started would record it
+            await app.sensors.clock.advance(1.0)  # a second of signal: a set that had started would record it
             await pilot.pause()
-            assert app.is_running and not live.console.recording
+            assert app.is_running and not live.monitor.recording
             assert "disk full" in str(live.query_one("#alerts").render())
         await pilot.press("escape")
         await until(pilot, lambda: app.screen.__class__.__name__ == "ClientsScreen")

@@ -44,7 +44,7 @@ def said(app) -> list[str]:
 async def _live(pilot) -> LiveScreen:
     await pilot.press("enter")
     app = pilot.app
-    await until(pilot, lambda: isinstance(app.screen, LiveScreen) and app.kit.clock.waiting() > 0,
+    await until(pilot, lambda: isinstance(app.screen, LiveScreen) and app.sensors.clock.waiting() > 0,
                 what="the live screen streaming")
     return app.screen
 
@@ -60,7 +60,7 @@ async def test_the_focus_view_starts_and_stops_a_set_and_has_help_and_quit(stepp
         await pilot.press("f")
         await until(pilot, lambda: isinstance(app.screen, FocusScreen))
         await pilot.press("space")
-        assert live.console.recording
+        assert live.monitor.recording
         await clock.advance(6.0)
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
@@ -69,7 +69,7 @@ async def test_the_focus_view_starts_and_stops_a_set_and_has_help_and_quit(stepp
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         await pilot.press("escape", "space")  # stops the set from the focus view: the rating follows
         await until(pilot, lambda: isinstance(app.screen, RatingDialog))
-        assert not live.console.recording
+        assert not live.monitor.recording
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, FocusScreen))
         await pilot.press("q")  # nothing recording: quits at once
@@ -90,7 +90,7 @@ async def test_q_during_a_set_asks_then_stops_and_keeps_it(stepped):
         assert "recording" in app.screen.heading
         await pilot.press("down", "enter")  # "keep recording"
         await until(pilot, lambda: app.screen is live)
-        assert live.console.recording and app.is_running
+        assert live.monitor.recording and app.is_running
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
         await pilot.press("enter")  # "stop the set, keep it and quit"
@@ -124,7 +124,7 @@ async def test_below_80x24_space_still_stops_a_running_set_and_says_so(stepped):
         small = app.screen
         assert "a set is recording: space stops it and keeps it" in str(small.query_one("#too-small").render())
         await pilot.press("space")
-        await until(pilot, lambda: not live.console.recording, what="the set stopped")
+        await until(pilot, lambda: not live.monitor.recording, what="the set stopped")
         assert "set 1 stopped and kept" in str(small.query_one("#too-small").render())
         (session,) = repo.sessions()
         assert len(repo.sets(session.id)) == 1
@@ -150,13 +150,13 @@ async def test_an_ab_set_rings_and_stops_at_its_planned_reps_unless_continued(st
             for _ in range(100):
                 await clock.advance(0.5)
                 await pilot.pause(0.06)  # the screen's refresh sees the reps
-                if not screen.console.recording or len(screen.console.view().reps) >= 4:
+                if not screen.monitor.recording or len(screen.monitor.view().reps) >= 4:
                     break
             if go_on:
-                assert screen.console.recording and len(screen.console.view().reps) >= 4  # it went on past 2
+                assert screen.monitor.recording and len(screen.monitor.view().reps) >= 4  # it went on past 2
                 await pilot.press("space")
             else:
-                assert not screen.console.recording and rings  # it stopped itself, with the bell
+                assert not screen.monitor.recording and rings  # it stopped itself, with the bell
             await until(pilot, lambda: isinstance(app.screen, RatingDialog))
             await pilot.press("escape")  # no rating
             await until(pilot, lambda: len(results) == (2 if go_on else 1), what="the planned set returned")
@@ -175,7 +175,7 @@ async def test_an_exercise_whose_target_has_no_sensor_says_so_before_the_set(ste
         await until(pilot, lambda: app.screen is not live and app.screen.query("OptionList"))
         app.screen.query_one("OptionList").highlighted = list(app.exercises).index("back_squat")
         await pilot.press("enter")
-        await until(pilot, lambda: app.screen is live and live.console.exercise.key == "back_squat")
+        await until(pilot, lambda: app.screen is live and live.monitor.exercise.key == "back_squat")
         assert any("target, the vastus lateralis, has no sensor" in m for m in messages)
         await pilot.press("space")
         await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
@@ -184,11 +184,11 @@ async def test_an_exercise_whose_target_has_no_sensor_says_so_before_the_set(ste
         assert [key for key, _ in offer.options] == ["place", "record", "cancel"]
         await pilot.press("down", "enter")  # record anyway
         await until(pilot, lambda: app.screen is live)
-        assert live.console.recording
+        assert live.monitor.recording
         await clock.advance(6.0)
         await pilot.press("space")
         await until(pilot, lambda: any("saved with no reps: no sensor on the vastus lateralis" in m for m in messages))
-        assert not live.console.recording and app.screen is live  # no reps: nothing to rate
+        assert not live.monitor.recording and app.screen is live  # no reps: nothing to rate
         await pilot.press("space", "enter")  # the offer again: placement
         await until(pilot, lambda: app.screen.__class__.__name__ == "PlacementScreen")
 

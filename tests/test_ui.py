@@ -13,7 +13,7 @@ from coach_tui.sources.clock import SteppedClock
 from coach_tui.store.database import Database
 from coach_tui.store.repository import Repository
 from coach_tui.ui.app import make_app, run_console
-from coach_tui.workflows.sensor_kit import SensorKit
+from coach_tui.workflows.sensor_setup import SensorSetup
 
 from conftest import ROOT, until
 
@@ -37,7 +37,7 @@ def app_and_repo(tmp_path):
 
 async def _wait(pilot, condition, seconds=30.0):
     """Wait until ``condition()`` holds, moving the app's stepped clock on meanwhile (if it has one)."""
-    clock = getattr(pilot.app.kit, "clock", None)
+    clock = getattr(pilot.app.sensors, "clock", None)
     await until(pilot, condition, timeout=seconds, clock=clock if isinstance(clock, SteppedClock) else None)
 
 
@@ -55,7 +55,7 @@ def _shown_reps(live) -> int:
 
 def _live_on(app):
     """A condition: the live screen is on top with its monitor streaming."""
-    return lambda: app.screen.__class__.__name__ == "LiveScreen" and app.screen.console is not None
+    return lambda: app.screen.__class__.__name__ == "LiveScreen" and app.screen.monitor is not None
 
 
 # --- flows ---------------------------------------------------------------------------------
@@ -67,10 +67,10 @@ async def _alert_after_steering(pilot, key: str, alert: str):
     await _wait(pilot, _live_on(pilot.app))
     live = pilot.app.screen
     await pilot.press("space")
-    await _wait(pilot, lambda: len(live.console.view().reps) >= 2)
-    assert not any(alert in a for a in live.console.view().alerts)
+    await _wait(pilot, lambda: len(live.monitor.view().reps) >= 2)
+    assert not any(alert in a for a in live.monitor.view().alerts)
     await pilot.press(key)
-    await _wait(pilot, lambda: any(alert in a for a in live.console.view().alerts))
+    await _wait(pilot, lambda: any(alert in a for a in live.monitor.view().alerts))
     return live
 
 
@@ -128,11 +128,11 @@ async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen
         await pilot.press("enter")
         await _wait(pilot, _live_on(app))
         live = app.screen
-        assert live.console.meter.units == ["%MVC", "%MVC", "µV", "µV"]
+        assert live.monitor.meter.units == ["%MVC", "%MVC", "µV", "µV"]
         await pilot.press("k", "6", "2", ".", "5", "enter")
         await _wait(pilot, lambda: app.screen is live and "62.5 kg" in str(live.query_one("#live-header").render()))
         await pilot.press("space")
-        await _wait(pilot, lambda: len(live.console.view().reps) >= 3)
+        await _wait(pilot, lambda: len(live.monitor.view().reps) >= 3)
         await _wait(pilot, lambda: _shown_reps(live) >= 3)
         shown_while_recording = str(live.query_one("#reps").render())
         await pilot.press("space")
@@ -140,8 +140,8 @@ async def test_create_place_calibrate_record_and_the_store_holds_what_the_screen
         # After the set: its fatigue verdict in words, with the slope's interval (never bare end points)
         from coach_tui.dsp.fatigue import set_fatigue
 
-        verdicts = set_fatigue(live.console.view().reps, app.config.analysis.fatigue).lines()
-        assert verdicts == live.console.view().fatigue and "95 % interval" in verdicts[0]
+        verdicts = set_fatigue(live.monitor.view().reps, app.config.analysis.fatigue).lines()
+        assert verdicts == live.monitor.view().fatigue and "95 % interval" in verdicts[0]
         await _wait(pilot, lambda: verdicts[0] in str(live.query_one("#reps").render()))
         await pilot.press("8")  # perceived activation
         await _wait(pilot, lambda: app.screen is live)
@@ -187,26 +187,26 @@ async def test_asymmetry_alert_and_a_lost_sensor_during_a_set(tmp_path):
             await clock.advance(2.0)
             await pilot.press("f6")  # simulated left deficit
             await pilot.press("space")
-            await _advance_until(clock, lambda: any("asymmetry" in a for a in live.console.view().alerts))
+            await _advance_until(clock, lambda: any("asymmetry" in a for a in live.monitor.view().alerts))
             live.refresh_view()
             assert "left weaker" in str(live.query_one("#alerts").render())
             await pilot.press("f9")  # the first sensor drops out
-            await _advance_until(clock, lambda: any("reconnecting" in a for a in live.console.view().alerts))
-            lost_at = live.console.view().set_seconds
+            await _advance_until(clock, lambda: any("reconnecting" in a for a in live.monitor.view().alerts))
+            lost_at = live.monitor.view().set_seconds
             await clock.advance(10.0)
             live.refresh_view()
             assert "lost — reconnecting" in live.query_one("#bars").plain
-            view = live.console.view()
+            view = live.monitor.view()
             assert view.set_seconds == pytest.approx(lost_at + 10.0, abs=0.3)  # the set goes on
             assert not any("glute max: " in a and "asymmetry" in a for a in view.alerts)  # a side away: no comparison
             assert [p.asymmetry_pct for p in view.pairs if p.muscle == "glute_max"] == [None]
             await pilot.press("f9")  # and comes back: flagged until the link has held for a while
             await _advance_until(clock, lambda: any("sensor back — watching the link" in a
-                                                   for a in live.console.view().alerts), seconds=1.0)
+                                                   for a in live.monitor.view().alerts), seconds=1.0)
             live.refresh_view()
             assert "reconnecting" not in live.query_one("#bars").plain
             await clock.advance(3.0)
-            assert not any("sensor back" in a or "sensor lost" in a for a in live.console.view().alerts)
+            assert not any("sensor back" in a or "sensor lost" in a for a in live.monitor.view().alerts)
             await pilot.press("space")
             await until(pilot, _screen(app, "RatingDialog"))
             await pilot.press("escape")  # skip the rating
@@ -243,7 +243,7 @@ async def test_cocontraction_steer_without_an_antagonist_says_what_to_place(app_
         app.notify = lambda message, **kw: messages.append(message)
         await pilot.press("f4")
         assert messages and "no antagonist sensor placed (rectus femoris)" in messages[0]
-        assert not app.screen.console.source.flags.cocontract
+        assert not app.screen.monitor.source.flags.cocontract
 
 
 async def test_bell_rings_once_each_time_the_target_reaches_the_line(tmp_path):
@@ -271,11 +271,11 @@ async def _ring_for_reps(app, repo):
         await _wait(pilot, _live_on(app))
         live = app.screen
         await pilot.press("space")
-        await _wait(pilot, lambda: len(live.console.view().reps) >= 1)
+        await _wait(pilot, lambda: len(live.monitor.view().reps) >= 1)
         assert rings == []  # off until b
         await pilot.press("b")
-        reps = len(live.console.view().reps)
-        await _wait(pilot, lambda: len(live.console.view().reps) >= reps + 2)
+        reps = len(live.monitor.view().reps)
+        await _wait(pilot, lambda: len(live.monitor.view().reps) >= reps + 2)
         # once per rep (the bars fall below the line between reps), never once per frame above it
         assert 1 <= len(rings) <= 3
 
@@ -300,7 +300,7 @@ async def test_focus_view_shows_the_target_in_big_digits(app_and_repo):
         await pilot.press("enter")
         await _wait(pilot, _live_on(app))
         live = app.screen
-        await _wait(pilot, lambda: live.console.stream_seconds >= 0.5)  # half a second of signal, as before
+        await _wait(pilot, lambda: live.monitor.stream_seconds >= 0.5)  # half a second of signal, as before
         await pilot.press("f")
         await _wait(pilot, lambda: _screen(app, "FocusScreen")() and len(app.screen.query("Digits")) == 2)
         await _wait(pilot, lambda: all(d.value != "--" for d in app.screen.query("Digits")))
@@ -316,7 +316,7 @@ async def test_keymap_from_config_rebinds_a_key(tmp_path):
             await pilot.press("enter")
             await _wait(pilot, _live_on(app))
             await pilot.press("enter")
-            await _wait(pilot, lambda: app.screen.console.recording)
+            await _wait(pilot, lambda: app.screen.monitor.recording)
 
 
 @pytest.mark.parametrize("typed, load", [("62.5", 62.5), (" 6,5 ", 6.5), ("", None), ("0", 0.0), ("1000", 1000.0)])
@@ -398,7 +398,7 @@ class FixedConsole:
         return self._view
 
 
-class FrozenKit(SensorKit):
+class FrozenSensors(SensorSetup):
     """Fake sources for snapshots: the simulated kit on a stepped clock, but every live screen shows ``FixedConsole``,
     no calibration is stale unless ``stale`` says, and the MVC trials stop after ``mvc_seconds``
     when set."""
@@ -426,7 +426,7 @@ def snapshot_app(tmp_path):
     config = _config(tmp_path)
     with Database(config.sessions_dir) as database:
         repo = Repository(database)
-        yield make_app(config, repo, kit=FrozenKit(config, repo))
+        yield make_app(config, repo, sensors=FrozenSensors(config, repo))
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
@@ -463,7 +463,7 @@ def test_snapshot_load_dialog(snap_compare, snapshot_app, size):
     async def between_sets(pilot):
         await pilot.press("enter")
         await _wait(pilot, _live_on(pilot.app))
-        pilot.app.screen.console.recording = False
+        pilot.app.screen.monitor.recording = False
         await pilot.press("k", "6", "0")
         await _wait(pilot, lambda: _screen(pilot.app, "LoadDialog")() and "60" in pilot.app.screen.query_one("Input").value)
 
@@ -485,7 +485,7 @@ def test_snapshot_rating_dialog(snap_compare, snapshot_app, size):
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 def test_snapshot_stale_calibration_offer(snap_compare, snapshot_app, size):
-    snapshot_app.kit.stale = {
+    snapshot_app.sensors.stale = {
         "glute_max": ["left glute max: calibrated 40 days ago (limit 28)",
                       "right glute max: placement changed since calibration (sensor moved from s2 to s3)"]}
     assert snap_compare(snapshot_app, terminal_size=size, press=["enter", "_"])
@@ -493,7 +493,7 @@ def test_snapshot_stale_calibration_offer(snap_compare, snapshot_app, size):
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 def test_snapshot_calibration_during_the_first_trial(snap_compare, snapshot_app, size):
-    snapshot_app.kit.mvc_seconds = 5.5  # the kit stops 2.5 s into trial 1 (after the 3 s baseline)
+    snapshot_app.sensors.mvc_seconds = 5.5  # the kit stops 2.5 s into trial 1 (after the 3 s baseline)
 
     async def calibrate(pilot):
         await pilot.press("c")
@@ -512,23 +512,23 @@ async def test_calibrating_from_the_live_screen_switches_its_bars_to_percent_mvc
         await pilot.press("enter")
         await _wait(pilot, _live_on(app))
         live = app.screen
-        assert live.console.meter.units == ["µV"] * 4
+        assert live.monitor.meter.units == ["µV"] * 4
         await pilot.press("c")
         await _wait(pilot, _screen(app, "ChoiceDialog"))
         await pilot.press("enter")  # glute max
         await _wait(pilot, lambda: getattr(app.screen, "protocol", None) is not None and app.screen.protocol.done)
         await pilot.press("a", "escape")
-        await _wait(pilot, lambda: app.screen is live and live.console is not None
-                    and live.console.meter.units != ["µV"] * 4)
-        assert live.console.meter.units == ["%MVC", "%MVC", "µV", "µV"]
+        await _wait(pilot, lambda: app.screen is live and live.monitor is not None
+                    and live.monitor.meter.units != ["µV"] * 4)
+        assert live.monitor.meter.units == ["%MVC", "%MVC", "µV", "µV"]
 
 
 async def test_compensation_and_signal_quality_alerts(app_and_repo):
     app, _ = app_and_repo
     async with app.run_test(size=(100, 30)) as pilot:
         live = await _alert_after_steering(pilot, "f5", "compensation: target share")  # the hamstrings take over
-        live.console.source.steer(mains_hz=50, mains_uv=300.0)  # an electrode picking up hum
-        await _wait(pilot, lambda: any("mains hum" in a and "(50 Hz)" in a for a in live.console.view().alerts))
+        live.monitor.source.steer(mains_hz=50, mains_uv=300.0)  # an electrode picking up hum
+        await _wait(pilot, lambda: any("mains hum" in a and "(50 Hz)" in a for a in live.monitor.view().alerts))
         await _wait(pilot, lambda: "re-seat the" in str(live.query_one("#alerts").render()))
 
 
@@ -603,8 +603,8 @@ async def test_what_the_trainer_set_stays_with_the_client_and_a_visit_is_one_ses
             await until(pilot, lambda: app.screen is not first and app.screen.query("OptionList"))
             app.screen.query_one("OptionList").highlighted = list(app.exercises).index("glute_bridge")
             await pilot.press("enter")
-            await until(pilot, lambda: app.screen is first and first.console is not None
-                        and first.console.exercise.key == "glute_bridge")
+            await until(pilot, lambda: app.screen is first and first.monitor is not None
+                        and first.monitor.exercise.key == "glute_bridge")
             await pilot.press("escape")  # back to the clients, and into the live screen again
             await until(pilot, _screen(app, "ClientsScreen"))
             await pilot.press("enter")
@@ -634,7 +634,7 @@ async def test_what_the_trainer_set_stays_with_the_client_and_a_visit_is_one_ses
             await pilot.press("space")
             await clock.advance(6.0)
             await pilot.press("space")
-            await until(pilot, lambda: not app.screen.console.recording if _live_on(app)() else True)
+            await until(pilot, lambda: not app.screen.monitor.recording if _live_on(app)() else True)
             await pilot.press("escape")
         (session,) = repo.sessions()
         stored = repo.sets(session.id)

@@ -16,7 +16,7 @@ from coach_tui.domain.placement import Placement
 from coach_tui.domain.session import SetRecord
 from coach_tui.store.database import Database
 from coach_tui.store.repository import Repository
-from coach_tui.workflows.sensor_kit import SensorKit
+from coach_tui.workflows.sensor_setup import SensorSetup
 from coach_tui.workflows.visits import Visits
 
 
@@ -84,23 +84,23 @@ def test_a_visit_without_sets_leaves_no_session(repo):
 def test_placement_offers_every_sensor_the_kit_has_now(repo, tmp_path):
     config = load_config(ROOT / "config.toml")
     config = replace(config, sessions_dir=tmp_path / "sessions")
-    four = SensorKit(config, repo, simulated=True)
+    four = SensorSetup(config, repo, simulated=True)
     placed = four.placements_for(repo.client("Ana"))
     assert len(placed) == 4
     moved = [replace(placed[0], muscle="glute_med")] + placed[1:]  # the trainer moved one sensor
     repo.save_placements("c-ana", moved)
-    eight = SensorKit(replace(config, simulation=replace(config.simulation, sensors=8)), repo, simulated=True)
+    eight = SensorSetup(replace(config, simulation=replace(config.simulation, sensors=8)), repo, simulated=True)
     now = eight.placements_for(repo.client("Ana"))
     assert len(now) == 8 and now[:4] == moved  # the new sensors are added, what was placed is kept
     assert len({p.assignment for p in now}) == 8  # one sensor per muscle and side
     assert {p.sensor_id for p in now} == {p.sensor_id for p in eight.default_placements()}
-    two = SensorKit(replace(config, simulation=replace(config.simulation, sensors=2)), repo, simulated=True)
+    two = SensorSetup(replace(config, simulation=replace(config.simulation, sensors=2)), repo, simulated=True)
     assert two.placements_for(repo.client("Ana")) == moved[:2]
 
 
 def test_a_new_sensor_whose_default_muscle_is_taken_gets_one_left_free(repo, tmp_path):
     config = replace(load_config(ROOT / "config.toml"), sessions_dir=tmp_path / "sessions")
-    kit = SensorKit(config, repo, simulated=True)
+    kit = SensorSetup(config, repo, simulated=True)
     defaults = kit.default_placements()
     # the only stored placement moved the first sensor onto the second one's muscle side
     repo.save_placements("c-ana", [Placement(defaults[1].muscle, defaults[1].side, defaults[0].sensor_id)])

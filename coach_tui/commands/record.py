@@ -95,9 +95,9 @@ async def record_set(args, config, repo, client, exercise, simulated: bool, back
     from coach_tui.domain.placement import Placement
     from coach_tui.sources.ble.bluetooth_errors import BluetoothUnavailable
     from coach_tui.sources.simulated import sensors_for_exercise
-    from coach_tui.workflows.sensor_kit import SensorKit
+    from coach_tui.workflows.sensor_setup import SensorSetup
 
-    kit = SensorKit(config, repo, simulated=simulated, **backends)
+    kit = SensorSetup(config, repo, simulated=simulated, **backends)
     try:
         await kit.connect()
     except BluetoothUnavailable as error:
@@ -140,7 +140,7 @@ async def _wait_for_sensors(kit) -> None:
     """Until every configured sensor streams (at once for the simulated kit)."""
     import asyncio
 
-    from coach_tui.workflows.sensor_kit import SensorsNotReady
+    from coach_tui.workflows.sensor_setup import SensorsNotReady
 
     deadline = time.monotonic() + CONNECT_TIMEOUT_S
     while True:

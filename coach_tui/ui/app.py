@@ -23,7 +23,7 @@ from coach_tui.domain.placement import Placement
 from coach_tui.store.repository import Repository
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
 from coach_tui.ui.screens.clients_screen import ClientsScreen
-from coach_tui.workflows.sensor_kit import DEFAULT_EXERCISE, SensorKit
+from coach_tui.workflows.sensor_setup import DEFAULT_EXERCISE, SensorSetup
 
 if TYPE_CHECKING:
     from coach_tui.sources.clock import Clock
@@ -78,7 +78,7 @@ class TooSmallScreen(ModalScreen[None]):
 
 class CoachApp(App):
     """The console: screens over its collaborators, which it is given (build it with ``make_app``).
-    ``repo`` is the open client database; ``kit`` the sensors it reads (the simulated kit, or the
+    ``repo`` is the open client database; ``sensors`` the sensors it reads (the simulated kit, or the
     Bluetooth sensors of ``config.toml``, kept connected while the console runs; each screen reads
     them through a reader of its own); ``log_path`` is named when it stops on an unexpected error."""
 
@@ -91,20 +91,20 @@ class CoachApp(App):
         Binding("f1,question_mark", "help", "Help", id="app.help"),
     ]
 
-    def __init__(self, config: Config, repo: Repository, kit: SensorKit, *, log_path: Path | None = None):
+    def __init__(self, config: Config, repo: Repository, sensors: SensorSetup, *, log_path: Path | None = None):
         super().__init__()
         self.log_path = log_path
         self.config = config
         self.repo = repo
-        self.kit = kit
-        self.exercises: dict[str, Exercise] = self.kit.exercises
+        self.sensors = sensors
+        self.exercises: dict[str, Exercise] = self.sensors.exercises
         self._too_small: TooSmallScreen | None = None
         self._screens_up = False  # the clients screen is pushed (size checks wait for it)
 
     @property
     def simulated(self) -> bool:
         """True while the console reads the simulated kit."""
-        return self.kit.simulated
+        return self.sensors.simulated
 
     def _handle_exception(self, error: Exception) -> None:
         """An unexpected exception: logged with its traceback, and the shell is left one line
@@ -133,9 +133,9 @@ class CoachApp(App):
         from coach_tui.sources.ble.bluetooth_errors import BluetoothUnavailable
 
         try:
-            await self.kit.connect()
+            await self.sensors.connect()
         except BluetoothUnavailable as error:
-            self.kit.use_simulated()
+            self.sensors.use_simulated()
             self._label_source()
             reason = str(error)
 
@@ -151,7 +151,7 @@ class CoachApp(App):
         self.sub_title = "SIMULATED sensor kit" if self.simulated else ""
 
     async def on_unmount(self) -> None:
-        await self.kit.close()
+        await self.sensors.close()
 
     def on_resize(self, event: events.Resize) -> None:
         # Dispatched before App's own handler (which stops the event); the first one comes before
@@ -181,8 +181,8 @@ class CoachApp(App):
 
     def recording_live(self) -> LiveScreen | None:
         """The live screen whose set is recording, if any."""
-        return next((s for s in self.screen_stack if hasattr(s, "stop_and_keep") and s.console is not None
-                     and s.console.recording), None)
+        return next((s for s in self.screen_stack if hasattr(s, "stop_and_keep") and s.monitor is not None
+                     and s.monitor.recording), None)
 
     async def action_quit(self) -> None:
         """Quit; while a set records, ask first, then stop it and keep it."""
@@ -269,52 +269,52 @@ class CoachApp(App):
 
         self.push_screen(ABTestPlanDialog(client, muscles, default, self.exercises, self.config.ab_plan), planned)
 
-    # -- sensors (see SensorKit) -----------------------------------------------------------------
+    # -- sensors (see SensorSetup) -----------------------------------------------------------------
 
     def placements_for(self, client: Client) -> list[Placement]:
         """Where every sensor there is now sits on ``client``."""
-        return self.kit.placements_for(client)
+        return self.sensors.placements_for(client)
 
     def sensor_rate(self) -> float:
         """The sample rate every sensor runs at; ``SensorsNotReady`` says why there is none yet."""
-        return self.kit.sensor_rate()
+        return self.sensors.sensor_rate()
 
     def check_source(self, placements: list[Placement]):
         """A source for the placement check (the client at rest)."""
-        return self.kit.check_source(placements)
+        return self.sensors.check_source(placements)
 
     def calibration_run(self, client: Client, muscle: str) -> tuple[object, CalibrationProtocol]:
         """A source with the client doing MVC trials, and the protocol reading ``muscle``'s sensors."""
-        return self.kit.calibration_run(client, muscle)
+        return self.sensors.calibration_run(client, muscle)
 
     def envelope_sensors(self) -> frozenset[str]:
         """Sensors that send their own envelope (none in the simulated kit)."""
-        return self.kit.envelope_sensors()
+        return self.sensors.envelope_sensors()
 
     def live_monitor(self, client: Client, exercise: str | Exercise) -> LiveMonitor:
-        """The kit as placed on ``client`` streaming for ``exercise`` (a library key, or an A/B test's
+        """The sensors as placed on ``client`` streaming for ``exercise`` (a library key, or an A/B test's
         variation); its sets go into the client's visit."""
-        return self.kit.live_monitor(client, exercise)
+        return self.sensors.live_monitor(client, exercise)
 
     def stale_calibrations(self, client: Client) -> dict[str, list[str]]:
         """Muscles whose calibration should be redone, with why (placement moved, too old)."""
-        return self.kit.stale_calibrations(client)
+        return self.sensors.stale_calibrations(client)
 
 
-def make_app(config: Config, repo: Repository, *, kit: SensorKit | None = None, simulated: bool = True,
+def make_app(config: Config, repo: Repository, *, sensors: SensorSetup | None = None, simulated: bool = True,
              clock: Clock | None = None, scanner_backend=None, client_backend=None,
              log_path: Path | None = None) -> CoachApp:
     """The console wired to its collaborators, as ``coach`` runs it and the tests build it: ``config``,
-    the open client database ``repo``, and the sensors ``kit`` — by default a ``SensorKit`` reading the
+    the open client database ``repo``, and the ``sensors`` — by default a ``SensorSetup`` reading the
     simulated kit when ``simulated`` (``coach``: unless ``config.toml`` lists sensors and
     ``--simulate`` is not given), else the configured Bluetooth sensors through bleak's
     ``scanner_backend``/``client_backend`` (tests: bumble). ``clock`` paces the simulated kit (a
     test's ``SteppedClock``; default: the wall clock as ``[simulation] realtime`` says). A test may
-    pass a ``kit`` of its own instead (fake sources)."""
-    if kit is None:
-        kit = SensorKit(config, repo, simulated=simulated, clock=clock, scanner_backend=scanner_backend,
+    pass ``sensors`` of its own instead (fake sources)."""
+    if sensors is None:
+        sensors = SensorSetup(config, repo, simulated=simulated, clock=clock, scanner_backend=scanner_backend,
                         client_backend=client_backend)
-    return CoachApp(config, repo, kit, log_path=log_path)
+    return CoachApp(config, repo, sensors, log_path=log_path)
 
 
 def console_bindings() -> dict[type, list[Binding]]:

@@ -11,7 +11,7 @@ from textual.widgets import Footer, Header, Static
 from coach_tui.domain.client import Client
 from coach_tui.workflows.calibration_protocol import CalibrationProtocol
 from coach_tui.sources.source_task import SourceTask
-from coach_tui.workflows.sensor_kit import SensorsNotReady
+from coach_tui.workflows.sensor_setup import SensorsNotReady
 
 
 BAR_ROWS = 2  # the live bar's height per side, to read from the bench

@@ -14,7 +14,7 @@ SIDES = (("L", "left"), ("R", "right"))
 
 class FocusScreen(ModalScreen[None]):
     """Left and right of the target muscle (green at or above the target line), the set's state and
-    the first alert, read from the live screen's console on its own timer. The client watches it, so
+    the first alert, read from the live screen's monitor on its own timer. The client watches it, so
     the trainer can start and stop a set from it (space) as from the live screen."""
 
     BINDINGS = [
@@ -28,11 +28,11 @@ class FocusScreen(ModalScreen[None]):
     def __init__(self, live, target_pct: float):
         super().__init__()
         self.live = live
-        console = live.console
-        self.console = console
+        monitor = live.monitor
+        self.monitor = monitor
         self.target_pct = target_pct
-        self.muscle = console.exercise.target
-        meter = console.meter
+        self.muscle = monitor.exercise.target
+        meter = monitor.meter
         self.calibrated = {u for (_, a), u in zip(meter.channels, meter.units) if a.muscle == self.muscle} == {"%MVC"}
         self._shown: dict[str, str] = {}
 
@@ -53,7 +53,7 @@ class FocusScreen(ModalScreen[None]):
 
     def refresh_digits(self) -> None:
         """Update what changed: each side's whole number and colour, and the status line."""
-        view = self.console.view()
+        view = self.monitor.view()
         values = {c.assignment.side: c.value for c in view.channels if c.assignment.muscle == self.muscle and c.streaming}
         for side, _ in SIDES:
             text = f"{values[side]:.0f}" if side in values else "--"

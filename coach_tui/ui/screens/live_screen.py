@@ -30,7 +30,7 @@ from coach_tui.ui.dialogs.load_dialog import CueDialog, LoadDialog
 from coach_tui.ui.dialogs.rating_dialog import RatingDialog
 from coach_tui.ui.screens.calibration_screen import CalibrationScreen
 from coach_tui.ui.screens.focus_screen import FocusScreen
-from coach_tui.workflows.sensor_kit import SensorsNotReady
+from coach_tui.workflows.sensor_setup import SensorsNotReady
 from coach_tui.ui.widgets.activation_bars import ActivationBars
 
 REFRESH_HZ = 20.0
@@ -93,7 +93,7 @@ class LiveScreen(Screen[SetRecord | None]):
         self.client = client
         self.exercise_key = exercise_key
         self.planned = planned
-        self.console: LiveMonitor | None = None
+        self.monitor: LiveMonitor | None = None
         self.bell = False
         # What the trainer set stays with the client until changed: load (None: bodyweight or not
         # entered) and cue of the next sets, and (unless the set is planned) the exercise.
@@ -127,7 +127,7 @@ class LiveScreen(Screen[SetRecord | None]):
     def on_mount(self) -> None:
         self._bars = self.query_one(ActivationBars)
         self._texts = {widget.id: widget for widget in self.query(Static) if widget.id in ("live-header", "reps", "alerts")}
-        self._start_console()
+        self._start_monitor()
         self._timer = self.set_interval(1 / REFRESH_HZ, self.refresh_view)
         self._offer_recalibration()
 
@@ -149,44 +149,44 @@ class LiveScreen(Screen[SetRecord | None]):
         self.app.push_screen(ChoiceDialog("Calibration stale: recalibrate now?", options), chosen)
 
     def _setup(self) -> tuple:
-        """What the console was built from: placements and calibrations (a change means rebuild)."""
+        """What the live monitor was built from: placements and calibrations (a change means rebuild)."""
         placements = tuple(self.app.placements_for(self.client))
         calibrations = tuple(sorted(c.id for c in self.app.repo.latest_calibrations(self.client.id).values()))
         return placements, calibrations
 
-    def _start_console(self) -> None:
+    def _start_monitor(self) -> None:
         self._built_from = self._setup()
         try:
-            self.console = self.app.live_monitor(self.client, self.planned.exercise if self.planned else self.exercise_key)
+            self.monitor = self.app.live_monitor(self.client, self.planned.exercise if self.planned else self.exercise_key)
         except SensorsNotReady as why:
             self.notify(f"{why} — try again in a moment (p shows each sensor)", severity="warning", timeout=6)
             self.set_timer(0.1, lambda: self.dismiss(None))
             return
-        self.console.start()
-        for note in self.console.unmeasured():
+        self.monitor.start()
+        for note in self.monitor.unmeasured():
             self.notify(f"{note} — p places a sensor", severity="warning", timeout=8)
         # Everything built so far lives as long as the app: keep the collector from walking it
         # again on every full collection (~0.1 s each, a visible stall of the bars).
         gc.freeze()
 
-    async def _stop_console(self) -> None:
-        if self.console is not None:
-            await self.console.stop()
-            self.console = None
+    async def _stop_monitor(self) -> None:
+        if self.monitor is not None:
+            await self.monitor.stop()
+            self.monitor = None
 
     def on_screen_suspend(self) -> None:
         self._timer.pause()
 
     async def on_screen_resume(self) -> None:
         # Back from placement or calibration: pick up what changed (unless a set is running).
-        if self.console is not None and not self.console.recording and self._setup() != self._built_from:
-            await self._stop_console()
+        if self.monitor is not None and not self.monitor.recording and self._setup() != self._built_from:
+            await self._stop_monitor()
             self._shown.clear()
-            self._start_console()
+            self._start_monitor()
         self._timer.resume()
 
     async def on_unmount(self) -> None:
-        await self._stop_console()
+        await self._stop_monitor()
 
     # -- refresh ----------------------------------------------------------------------------
 
@@ -199,10 +199,10 @@ class LiveScreen(Screen[SetRecord | None]):
             self._texts[widget_id].update(text, layout=not same_height)
 
     def refresh_view(self) -> None:
-        """One frame: read the console's snapshot and apply it in one batch."""
-        if self.console is None:
+        """One frame: read the live monitor's snapshot and apply it in one batch."""
+        if self.monitor is None:
             return
-        view = self.console.view()
+        view = self.monitor.view()
         with self.app.batch_update():
             self._bars.show(view.channels, view.pairs)
             self._set_text("live-header", self._header(view))
@@ -232,12 +232,12 @@ class LiveScreen(Screen[SetRecord | None]):
         self.app.repo.save_set_choices(self.client.id, self.choices)
 
     def _header(self, view: LiveView) -> str:
-        console = self.console
+        monitor = self.monitor
         state = f"● REC {view.set_seconds:3.0f} s" if view.recording else "○ ready"
         load = f"{self.load_kg:g} kg" if self.load_kg is not None else "no load (k)"
         cue = f" · cue: {self.choices.cue}" if self.choices.cue else ""
         width = max(20, self.size.width - 2)
-        head = f"{cut(self.client.name, 24)} · {console.exercise.name} · {load} · {state}"
+        head = f"{cut(self.client.name, 24)} · {monitor.exercise.name} · {load} · {state}"
         return cut(head + cue, width)
 
     def _reps(self, view: LiveView) -> str:
@@ -275,7 +275,7 @@ class LiveScreen(Screen[SetRecord | None]):
         ])
 
     def _target_values(self, view: LiveView) -> tuple[float | None, float | None]:
-        target = self.console.exercise.target
+        target = self.monitor.exercise.target
         values = {c.assignment.side: c.value for c in view.channels if c.assignment.muscle == target}
         return values.get("L"), values.get("R")
 
@@ -291,23 +291,23 @@ class LiveScreen(Screen[SetRecord | None]):
     # -- actions ----------------------------------------------------------------------------
 
     def action_toggle_set(self) -> None:
-        console = self.console
-        if console is None:
+        monitor = self.monitor
+        if monitor is None:
             return
-        if not console.recording:
-            if console.exercise.target not in {a.muscle for _, a in console.meter.channels}:
-                self._offer_placement(console.unmeasured()[0])
+        if not monitor.recording:
+            if monitor.exercise.target not in {a.muscle for _, a in monitor.meter.channels}:
+                self._offer_placement(monitor.unmeasured()[0])
                 return
             self._start_set()
             return
-        record = console.stop_set()
+        record = monitor.stop_set()
         if record is None:
             return
         self.past_planned = False
         self.refresh_view()  # the set's last rep, before the rating dialog covers the screen
         name = self.planned.name if self.planned else f"set {record.index}"
         if not record.reps:  # nothing to rate: say why instead
-            self.notify(f"{name} saved with no reps: {console.why_no_reps(record.duration_s)}", severity="warning",
+            self.notify(f"{name} saved with no reps: {monitor.why_no_reps(record.duration_s)}", severity="warning",
                         timeout=10)
             if self.planned:
                 self.dismiss(record)
@@ -316,19 +316,19 @@ class LiveScreen(Screen[SetRecord | None]):
 
         def rated(value: int | None) -> None:
             if value is not None:
-                console.rate_set(value)
+                monitor.rate_set(value)
             if self.planned:
                 self.dismiss(record)
 
-        self.app.push_screen(RatingDialog(console.exercise.target.replace("_", " ")), rated)
+        self.app.push_screen(RatingDialog(monitor.exercise.target.replace("_", " ")), rated)
 
     def _start_set(self) -> None:
-        record = self.console.start_set(load_kg=self.load_kg, cue=self.choices.cue)
+        record = self.monitor.start_set(load_kg=self.load_kg, cue=self.choices.cue)
         if record is None:
             self.notify("the set could not start — see the alert", severity="error")
             return
         name = self.planned.name if self.planned else f"set {record.index}"
-        self.notify(f"recording {name} — {self.console.exercise.name}")
+        self.notify(f"recording {name} — {self.monitor.exercise.name}")
 
     def _offer_placement(self, why: str) -> None:
         """The target has no sensor: say so before the set and offer the placement screen."""
@@ -338,26 +338,26 @@ class LiveScreen(Screen[SetRecord | None]):
         def chosen(choice: str | None) -> None:
             if choice == "place":
                 self.app.open_placement(self.client)
-            elif choice == "record" and self.console is not None and not self.console.recording:
+            elif choice == "record" and self.monitor is not None and not self.monitor.recording:
                 self._start_set()
 
         self.app.push_screen(ChoiceDialog(why, options), chosen)
 
     def stop_and_keep(self) -> SetRecord | None:
         """Stop a running set without asking for a rating; the set is kept. None when none runs."""
-        if self.console is None or not self.console.recording:
+        if self.monitor is None or not self.monitor.recording:
             return None
-        return self.console.stop_set()
+        return self.monitor.stop_set()
 
     def action_more_reps(self) -> None:
-        if self.console is None or not self.console.recording:
+        if self.monitor is None or not self.monitor.recording:
             self.notify("n lets a running set go on past its planned reps", severity="warning")
             return
         self.past_planned = True
         self.notify(f"the set goes on past {reps_text(self.planned.reps)} — space stops it")
 
     async def action_pick_exercise(self) -> None:
-        if self.console is not None and self.console.recording:
+        if self.monitor is not None and self.monitor.recording:
             self.notify("stop the set first (space)", severity="warning")
             return
         if self.planned:
@@ -368,15 +368,15 @@ class LiveScreen(Screen[SetRecord | None]):
             if key and key != self.exercise_key:
                 self.exercise_key = key
                 self._choose(exercise=key)
-                await self._stop_console()
+                await self._stop_monitor()
                 self._shown.clear()
-                self._start_console()
+                self._start_monitor()
 
         options = [(key, f"{e.name}  (target: {e.target.replace('_', ' ')})") for key, e in self.app.exercises.items()]
         self.app.push_screen(ChoiceDialog("Exercise for the next set", options, self.exercise_key), chosen)
 
     def action_enter_load(self) -> None:
-        if self.console is not None and self.console.recording:
+        if self.monitor is not None and self.monitor.recording:
             self.notify("stop the set first (space); the load applies to the next sets", severity="warning")
             return
 
@@ -388,7 +388,7 @@ class LiveScreen(Screen[SetRecord | None]):
         self.app.push_screen(LoadDialog(self.load_kg), entered)
 
     def action_enter_cue(self) -> None:
-        if self.console is not None and self.console.recording:
+        if self.monitor is not None and self.monitor.recording:
             self.notify("stop the set first (space); the cue applies to the next sets", severity="warning")
             return
 
@@ -400,7 +400,7 @@ class LiveScreen(Screen[SetRecord | None]):
         self.app.push_screen(CueDialog(self.choices.cue), entered)
 
     def action_focus_view(self) -> None:
-        if self.console is not None:
+        if self.monitor is not None:
             self.app.push_screen(FocusScreen(self, self.app.config.progression.target_pct))
 
     def action_toggle_bell(self) -> None:
@@ -408,13 +408,13 @@ class LiveScreen(Screen[SetRecord | None]):
         self.notify(f"bell at target {'on' if self.bell else 'off'}")
 
     def action_steer(self, what: str) -> None:
-        if self.console is None or not self.app.simulated:
+        if self.monitor is None or not self.app.simulated:
             self.notify("steering works on the simulated kit only", severity="warning")
             return
-        self.notify(self.console.steer(what))
+        self.notify(self.monitor.steer(what))
 
     def _open_setup(self, open_screen) -> None:
-        if self.console is not None and self.console.recording:
+        if self.monitor is not None and self.monitor.recording:
             self.notify("stop the set first (space)", severity="warning")
             return
         open_screen(self.client)
@@ -429,14 +429,14 @@ class LiveScreen(Screen[SetRecord | None]):
         if self.planned:
             self.notify("this is a set of an A/B test already; Esc returns to it", severity="warning")
             return
-        target = self.console.exercise.target if self.console else None
+        target = self.monitor.exercise.target if self.monitor else None
         self._open_setup(partial(self.app.open_abtest, target=target))
 
     def action_history(self) -> None:
         self._open_setup(self.app.open_history)
 
     def action_back(self) -> None:
-        if self.planned and self.console is not None and self.console.recording:
+        if self.planned and self.monitor is not None and self.monitor.recording:
             self.notify("stop the set first (space); it then counts for the A/B test", severity="warning")
             return
         self.dismiss(None)

@@ -19,7 +19,7 @@ from coach_tui.domain.names import cut
 from coach_tui.workflows.sensor_check import RecentSamples, grade_sensors
 from coach_tui.sources.source_task import SourceTask
 from coach_tui.ui.dialogs.choice_dialog import ChoiceDialog
-from coach_tui.workflows.sensor_kit import SensorsNotReady
+from coach_tui.workflows.sensor_setup import SensorsNotReady
 
 CHECK_SECONDS = 2.0
 MAX_RATE_HZ = 2000.0

@@ -52,7 +52,7 @@ def _merged(defaults: list[Placement], stored: list[Placement]) -> list[Placemen
     return merged
 
 
-class SensorKit:
+class SensorSetup:
     """The sensors of one console (or command) run: ``simulated``, else ``config``'s Bluetooth sensors
     (``scanner_backend``/``client_backend`` go to bleak, for tests). ``clock`` paces simulated kits."""
 
