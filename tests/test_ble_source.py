@@ -645,3 +645,31 @@ async def test_envelope_through_the_reader_equals_the_envelope_of_the_same_sampl
     direct = Pipeline(1000.0, 1).process(microvolts(counts, 0.5)).envelope
     assert np.array_equal(np.concatenate(envelopes), direct)
     assert direct.max() > 10 * np.median(direct)  # reps: there are contractions in it
+
+
+async def test_close_returns_when_a_sensor_task_swallows_its_cancellation(caplog):
+    # A Bluetooth stack that catches the cancellation must not hang the console's quit (or a check):
+    # close() waits close_timeout_s for the sensors' tasks, then goes on and logs what it left behind.
+    source = BleSource([BleSensor("s1", "coach_v1", "AA:BB:CC:DD:EE:01")], BleSettings(close_timeout_s=0.2))
+    swallowed = 0
+
+    async def stubborn() -> None:
+        nonlocal swallowed
+        while True:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                swallowed += 1
+                if swallowed > 1:
+                    raise
+
+    task = asyncio.create_task(stubborn())
+    source._tasks.append(task)
+    await asyncio.sleep(0)
+    started = time.monotonic()
+    await asyncio.wait_for(source.close(), timeout=5)
+    assert time.monotonic() - started < 2 and swallowed == 1 and not task.done()
+    assert "did not stop within 0.2 s of closing" in caplog.text
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

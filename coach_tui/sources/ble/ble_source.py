@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+import logging
 from collections.abc import AsyncIterator
 
 from coach_tui.sources.ble.ble_sensor import BleSensor, BleSettings
@@ -33,6 +34,8 @@ from coach_tui.sources.ble.notification_queue import Connection
 from coach_tui.sources.ble.sensor_link import NOT_FOUND, SensorLink
 from coach_tui.sources.ble.system_bluetooth import NoSystemBluetooth, SystemBluetooth, system_bluetooth
 from coach_tui.sources.block import Block, SensorStatus
+
+log = logging.getLogger(__name__)
 
 __all__ = ["NOT_FOUND", "BleSensor", "BleSettings", "BleSource"]
 
@@ -146,7 +149,12 @@ class BleSource:
         self.wake()
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            # a Bluetooth stack that swallows the cancellation must not hang the console's quit
+            _, stuck = await asyncio.wait(self._tasks, timeout=self.settings.close_timeout_s)
+            if stuck:
+                log.warning("%d Bluetooth sensor task(s) did not stop within %.1f s of closing; left behind",
+                            len(stuck), self.settings.close_timeout_s)
 
         async def stop(link: SensorLink) -> None:
             try:
