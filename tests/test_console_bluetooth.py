@@ -58,15 +58,21 @@ def _contractions(n: int, fs: float, seed: int, gain: float) -> np.ndarray:
     return np.clip(np.random.default_rng(seed).standard_normal(n) * envelope, -32768, 32767).astype(int).reshape(n, 1)
 
 
+async def _left_and_right_glutes(world, fs: float) -> None:
+    """Two coach v1 peripherals, coach-left and coach-right, streaming a rep a second (the left 30 %
+    weaker) for a minute."""
+    for k, side in enumerate(("left", "right")):
+        peripheral = await world.add_peripheral(
+            peripheral_spec(PROFILES["coach_v1"], f"coach-{side}", info=coach_v1_info(1, fs, 0.5)))
+        counts = _contractions(60_000, fs, k, 1.0 if side == "right" else 0.7)
+        packets = [encode_coach_v1(counts[i:i + 20], i) for i in range(0, len(counts), 20)]
+        Firmware(peripheral, PROFILES["coach_v1"], lambda packets=packets: packets, rate_hz=fs / 20)
+
+
 async def test_a_set_is_recorded_from_bluetooth_sensors(config):
     fs = 1000.0
     async with BumbleWorld() as world:
-        for k, side in enumerate(("left", "right")):
-            peripheral = await world.add_peripheral(
-                peripheral_spec(PROFILES["coach_v1"], f"coach-{side}", info=coach_v1_info(1, fs, 0.5)))
-            counts = _contractions(60_000, fs, k, 1.0 if side == "right" else 0.7)
-            packets = [encode_coach_v1(counts[i:i + 20], i) for i in range(0, len(counts), 20)]
-            Firmware(peripheral, PROFILES["coach_v1"], lambda packets=packets: packets, rate_hz=fs / 20)
+        await _left_and_right_glutes(world, fs)
         with Database(config.sessions_dir) as database:
             repo = Repository(database)
             app = make_app(config, repo, simulated=False, scanner_backend=world.scanner_backend,
@@ -203,12 +209,7 @@ async def test_coach_record_records_the_configured_bluetooth_sensors(config, cap
 
     fs = 1000.0
     async with BumbleWorld() as world:
-        for k, side in enumerate(("left", "right")):
-            peripheral = await world.add_peripheral(
-                peripheral_spec(PROFILES["coach_v1"], f"coach-{side}", info=coach_v1_info(1, fs, 0.5)))
-            counts = _contractions(60_000, fs, k, 1.0 if side == "right" else 0.7)
-            packets = [encode_coach_v1(counts[i:i + 20], i) for i in range(0, len(counts), 20)]
-            Firmware(peripheral, PROFILES["coach_v1"], lambda packets=packets: packets, rate_hz=fs / 20)
+        await _left_and_right_glutes(world, fs)
         with Database(config.sessions_dir) as database:
             repo = Repository(database)
             client = repo.add_client(Client("c-ana", "Ana", created=now_utc()))
