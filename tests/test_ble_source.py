@@ -352,6 +352,25 @@ async def test_silent_link_is_noticed_by_the_watchdog_and_reconnected(world, how
     assert sensor.connections_count == 2
 
 
+async def test_a_host_held_up_longer_than_the_silence_limit_is_not_a_silent_link(world):
+    """The event loop blocked for longer than the watchdog's limit (a first import of scipy on a
+    Raspberry Pi): what the sensor sent meanwhile is read, and the link is not called silent."""
+    device = CoachFirmware(1000.0, free_running=False)
+    sensor = await world.add_peripheral(peripheral_spec(COACH, "coach-h", info=coach_v1_info(1, 1000.0, 0.5)))
+    Firmware(sensor, COACH, device.packets, rate_hz=50)
+    source = ble_source(world, [BleSensor("s1", "coach_v1", address=sensor.address)])
+
+    blocks = await collect(source, lambda b: len(b) >= 20)
+    time.sleep(FAST.watchdog_min_silence_s + 1.0)  # the whole event loop held up, not the link
+    await collect(source, lambda b: len(b) >= 80, into=blocks)
+    status = source.status()[0]
+    await source.close()
+
+    assert status.reconnects == 0 and not any(b.gap_before or b.resync for b in blocks[1:])
+    indices, samples = stitched(blocks)
+    assert np.array_equal(samples, microvolts(device.counts(indices), 0.5))
+
+
 # ---------------------------------------------------------------------------------------------
 # Several sensors
 # ---------------------------------------------------------------------------------------------

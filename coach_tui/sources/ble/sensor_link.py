@@ -6,7 +6,8 @@ info, a Ganglion's firmware version, the battery) → subscribe to every data ch
 the start commands → stream, writing the keep-alive command on its interval where the profile has
 one. When
 the link drops, or falls silent (:class:`SilentLinkWatchdog`: no notification for
-``watchdog_intervals`` packet intervals, at least ``watchdog_min_silence_s``), the task backs off
+``watchdog_intervals`` packet intervals, at least ``watchdog_min_silence_s``, counted only while the
+host was listening), the task backs off
 (:class:`Backoff`, full jitter, reset after ``stable_after_s`` of streaming), re-discovers the
 device and connects again. Errors never leave the task: they become the sensor's
 ``status().state``.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +33,7 @@ from coach_tui.sources.ble.discovery import NotFound, adapter_lock, how_found, t
 from coach_tui.sources.ble.notification_queue import Connection, NotificationQueue
 from coach_tui.sources.ble.profiles import profile
 from coach_tui.sources.ble.timeline import Timeline
-from coach_tui.sources.ble.watchdog import SilentLinkWatchdog
+from coach_tui.sources.ble.watchdog import HELD_UP_S, LOOK_EVERY_S, SilentLinkWatchdog
 from coach_tui.sources.block import SensorStatus
 
 if TYPE_CHECKING:
@@ -233,22 +235,27 @@ class SensorLink:
                 return
 
     async def _watch(self, lost: asyncio.Event) -> str:
-        """Wait until the link is lost or silent; say which."""
+        """Wait until the link is lost or silent; say which. Silence counts from the last
+        notification, or from the moment the host could listen again after it was held up."""
         settings = self.settings
+        listening_since = -math.inf
         while True:
             queue = self.queue
             interval = queue.mean_interval_s() or settings.watchdog_min_silence_s / settings.watchdog_intervals
             watchdog = SilentLinkWatchdog(interval, settings.watchdog_intervals, settings.watchdog_min_silence_s)
             last = queue.last_arrival if queue.last_arrival is not None else queue.started_at
             now = time.monotonic()
-            if watchdog.is_silent(last, now):
+            if watchdog.is_silent(max(last, listening_since), now):
                 return f"no data for {now - last:.1f} s"
+            look = min(LOOK_EVERY_S, watchdog.deadline(max(last, listening_since)) - now)
             try:
-                async with asyncio.timeout(watchdog.deadline(last) - now):
+                async with asyncio.timeout(look):
                     await lost.wait()
                 return "link lost"
             except TimeoutError:
-                continue
+                woke = time.monotonic()
+                if woke - (now + look) >= HELD_UP_S:
+                    listening_since = woke
 
     async def _stop_battery_poll(self) -> None:
         poll, self.battery_poll = self.battery_poll, None

@@ -1,9 +1,21 @@
-"""Silent-link detection: a connected sensor that stopped notifying is treated like a disconnected one."""
+"""Silent-link detection: a connected sensor that stopped notifying is treated like a disconnected one.
+
+Silence is counted only over time the host was listening. The watchdog looks every
+``LOOK_EVERY_S``; a look that comes ``HELD_UP_S`` or more late means the host itself was held up
+(the event loop blocked by a first import of scipy on a Raspberry Pi, a busy machine), and what the
+sensor sent meanwhile is still waiting to be read: the silence is counted again from that moment.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+
+#: How often the watchdog looks (so it can tell when the host was held up).
+LOOK_EVERY_S = 0.25
+#: A look this much later than asked for means the host was held up, not the link silent.
+HELD_UP_S = 0.25
 
 
 @dataclass(frozen=True, slots=True)
